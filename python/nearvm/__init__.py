@@ -1,0 +1,44 @@
+"""nearvm: a deterministic, gas-metered WebAssembly runtime for blockchain validators.
+
+Public API: see ARCHITECTURE.md "Public Python API" (docs in README.md).
+"""
+
+from ._version import __version__
+from .errors import (
+    ArtifactError,
+    CompileError,
+    DecodeError,
+    Frame,
+    InstantiationError,
+    LimitError,
+    LinkError,
+    NearVMError,
+    OutOfGas,
+    StackOverflow,
+    Trap,
+    TrapCode,
+    ValidationError,
+)
+from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
+
+__all__ = [
+    "ArtifactError",
+    "CompileError",
+    "DecodeError",
+    "Frame",
+    "FuncType",
+    "GlobalType",
+    "InstantiationError",
+    "LimitError",
+    "LinkError",
+    "MemoryType",
+    "NearVMError",
+    "OutOfGas",
+    "StackOverflow",
+    "TableType",
+    "Trap",
+    "TrapCode",
+    "ValType",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,147 @@
+"""nearvm's exception hierarchy (ARCHITECTURE.md "Public Python API").
+
+Every error a user can cause is one of these (or an ordinary ValueError/TypeError/IndexError for
+host-side API misuse). Trap codes mirror ``nvm_trap_code`` in ``csrc/include/nearvm.h``; the
+numeric values are read from C by the runtime and checked against this enum by a test.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = [
+    "NearVMError",
+    "CompileError",
+    "DecodeError",
+    "ValidationError",
+    "LimitError",
+    "LinkError",
+    "InstantiationError",
+    "ArtifactError",
+    "TrapCode",
+    "Frame",
+    "Trap",
+    "OutOfGas",
+    "StackOverflow",
+]
+
+
+class NearVMError(Exception):
+    """Base class of every nearvm error."""
+
+
+class CompileError(NearVMError):
+    """The module could not be compiled. ``offset`` is the byte offset in the input, if known."""
+
+    def __init__(self, message: str, offset: int | None = None, func_index: int | None = None) -> None:
+        self.message = message
+        self.offset = offset
+        self.func_index = func_index
+        where = []
+        if func_index is not None:
+            where.append(f"func {func_index}")
+        if offset is not None:
+            where.append(f"offset 0x{offset:x}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+
+
+class DecodeError(CompileError):
+    """Malformed binary (spec: ``assert_malformed``)."""
+
+
+class ValidationError(CompileError):
+    """Well-formed but invalid module (spec: ``assert_invalid``)."""
+
+
+class LimitError(ValidationError):
+    """A configured limit (``Config`` or the NEAR profile) was exceeded; ``limit`` names it."""
+
+    def __init__(self, message: str, limit: str, offset: int | None = None, func_index: int | None = None) -> None:
+        self.limit = limit
+        super().__init__(f"{message} [limit: {limit}]", offset, func_index)
+
+
+class LinkError(NearVMError):
+    """Imports could not be resolved or have the wrong type (spec: ``assert_unlinkable``)."""
+
+
+class InstantiationError(NearVMError):
+    """Instantiation failed for a reason other than a trap or a link error."""
+
+
+class ArtifactError(NearVMError):
+    """A serialized artifact is corrupted, foreign, or incompatible."""
+
+
+class TrapCode(enum.IntEnum):
+    """Why wasm execution stopped. Values equal ``NVM_TRAP_*`` in nearvm.h."""
+
+    UNREACHABLE = 1
+    MEMORY_OUT_OF_BOUNDS = 2
+    TABLE_OUT_OF_BOUNDS = 3
+    UNINITIALIZED_ELEMENT = 4
+    INDIRECT_CALL_TYPE_MISMATCH = 5
+    INTEGER_DIVIDE_BY_ZERO = 6
+    INTEGER_OVERFLOW = 7
+    INVALID_CONVERSION = 8
+    STACK_OVERFLOW = 9
+    OUT_OF_GAS = 10
+    HOST_ERROR = 11
+
+
+#: Messages as the spec interpreter words them (used by the spec runner to compare).
+TRAP_MESSAGES: dict[TrapCode, str] = {
+    TrapCode.UNREACHABLE: "unreachable",
+    TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
+    TrapCode.TABLE_OUT_OF_BOUNDS: "out of bounds table access",
+    TrapCode.UNINITIALIZED_ELEMENT: "uninitialized element",
+    TrapCode.INDIRECT_CALL_TYPE_MISMATCH: "indirect call type mismatch",
+    TrapCode.INTEGER_DIVIDE_BY_ZERO: "integer divide by zero",
+    TrapCode.INTEGER_OVERFLOW: "integer overflow",
+    TrapCode.INVALID_CONVERSION: "invalid conversion to integer",
+    TrapCode.STACK_OVERFLOW: "call stack exhausted",
+    TrapCode.OUT_OF_GAS: "out of gas",
+    TrapCode.HOST_ERROR: "host function error",
+}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a trap backtrace."""
+
+    func_index: int
+    func_name: str | None
+    offset: int | None
+
+
+class Trap(NearVMError):
+    """Wasm execution trapped. ``code`` is a :class:`TrapCode`; ``backtrace`` a list of :class:`Frame`."""
+
+    def __init__(self, code: TrapCode, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
+        self.code = TrapCode(code)
+        self.backtrace: list[Frame] = list(backtrace or [])
+        super().__init__(message or TRAP_MESSAGES[self.code])
+
+    @staticmethod
+    def from_code(code: TrapCode | int, message: str | None = None, backtrace: list[Frame] | None = None) -> Trap:
+        """The right subclass for ``code`` (OutOfGas / StackOverflow / Trap)."""
+        code = TrapCode(code)
+        cls = {TrapCode.OUT_OF_GAS: OutOfGas, TrapCode.STACK_OVERFLOW: StackOverflow}.get(code, Trap)
+        if cls is Trap:
+            return Trap(code, message, backtrace)
+        return cls(message, backtrace)
+
+
+class OutOfGas(Trap):
+    """The gas budget could not pay for the next metered block (or a host charge)."""
+
+    def __init__(self, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
+        super().__init__(TrapCode.OUT_OF_GAS, message, backtrace)
+
+
+class StackOverflow(Trap):
+    """The deterministic stack budget was exhausted."""
+
+    def __init__(self, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
+        super().__init__(TrapCode.STACK_OVERFLOW, message, backtrace)
