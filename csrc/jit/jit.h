@@ -1,0 +1,64 @@
+// jit.h — what the JIT gives the runtime: position-independent machine code plus metadata.
+//
+// Contract between csrc/jit (owner: the JIT) and csrc/runtime (owner: the runtime). The JIT
+// never maps memory executable and never touches a VMContext at compile time: it turns a
+// bytecode program (docs/bytecode.md) into bytes; the runtime copies them into W^X code memory,
+// registers the trap sites with the code registry, and builds VMContexts (csrc/runtime/vmctx.h)
+// that the code reads at run time. The same bytes are what an artifact stores.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nvm::jit {
+
+enum class Isa : uint8_t { X64 = 1, A64 = 2 };
+
+// The ISA the library runs on (code for other ISAs can be generated but not executed).
+Isa host_isa();
+
+// A place in generated code where a trap can originate.
+struct TrapSite {
+  uint32_t pc_offset;        // offset in CompiledProgram::code of the faulting/trapping instruction
+  uint32_t trap_code;        // NVM_TRAP_* (for faults: what a fault at this pc means)
+  uint32_t func_index;       // wasm function index (imports included)
+  uint32_t bytecode_offset;  // offset of the op in the function's bytecode body
+};
+
+struct CompileOptions {
+  Isa isa = host_isa();
+  // When set, `disassembly` receives asmjit's logger text (golden tests, debugging).
+  bool want_disassembly = false;
+};
+
+struct CompiledProgram {
+  std::vector<uint8_t> code;            // all local functions, position-independent
+  std::vector<uint32_t> func_offsets;   // entry of local function i (index - n_imported_funcs)
+  std::vector<uint32_t> func_sizes;     // code size of local function i
+  std::vector<TrapSite> trap_sites;     // sorted by pc_offset (binary-searchable)
+  uint32_t n_imported_funcs = 0;
+  std::string disassembly;              // filled when CompileOptions::want_disassembly
+  // Work counters for linear-time tests (ops visited, bytes emitted).
+  uint64_t ops_visited = 0;
+};
+
+// Compile a whole bytecode program. Returns false and sets *error on malformed input or a
+// limit; never crashes on any input bytes.
+bool compile_program(const uint8_t* program, size_t size, const CompileOptions& options,
+                     CompiledProgram* out, std::string* error);
+
+// Engine-wide stubs, generated once per engine (and per ISA):
+//  - entry trampoline: rt::EntryTrampolineFn (host C ABI) — see vmctx.h / docs/runtime-abi.md
+//  - host-call stub: internal convention in, calls HostCallContext::dispatch in the host C ABI
+//  - trap landing: inside the entry trampoline (its address is stored in Activation::landing by
+//    the trampoline itself, so the runtime never needs it)
+struct EngineStubs {
+  std::vector<uint8_t> code;            // position-independent
+  uint32_t entry_offset = 0;
+  uint32_t host_call_offset = 0;
+  std::string disassembly;
+};
+bool generate_stubs(const CompileOptions& options, EngineStubs* out, std::string* error);
+
+}  // namespace nvm::jit
