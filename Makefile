@@ -33,7 +33,7 @@ build: asmjit venv
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 
 lint: venv
-	$(VENV)/bin/ruff check python tests benchmarks
+	$(VENV)/bin/ruff check .
 
 test: build lint
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
