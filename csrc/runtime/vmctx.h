@@ -127,7 +127,7 @@ inline constexpr int32_t kActivationEntrySpOffset = 0;
 inline constexpr int32_t kActivationLandingOffset = 8;
 inline constexpr int32_t kActivationTrapCodeOffset = 16;
 inline constexpr int32_t kActivationTrapPcOffset = 24;
-inline constexpr int32_t kActivationSavedFpOffset = 64;
+inline constexpr int32_t kActivationSavedFpOffset = 56;
 static_assert(offsetof(Activation, entry_sp) == kActivationEntrySpOffset);
 static_assert(offsetof(Activation, landing) == kActivationLandingOffset);
 static_assert(offsetof(Activation, trap_code) == kActivationTrapCodeOffset);
