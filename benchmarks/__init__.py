@@ -1,0 +1,1 @@
+"""nearvm benchmark harness: ``python -m benchmarks`` (see benchmarks/README.md)."""
