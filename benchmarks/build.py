@@ -113,7 +113,8 @@ def build_all(workloads: tuple[Workload, ...] = WORKLOADS, build_dir: Path = BUI
         else:
             err = None
             if _stale(so, inputs):
-                err = _run([tc["cc"], "-O2", "-fno-math-errno", "-shared", "-fPIC", "-o", str(so), str(w.source), "-lm"])
+                err = _run([tc["cc"], "-O2", "-fno-math-errno", "-shared", "-fPIC", "-o", str(so), str(w.source),
+                            "-lm"])
             if err:
                 bw.errors.append(f"native: {err}")
             else:

@@ -7,7 +7,8 @@ Shapes:
   ordinary     many ~2 kB functions of mixed i32/i64/f64 arithmetic, loads/stores, if/block/loop, calls
   deep_nesting functions of up to 2000 nested blocks, each with a br_if to an outer label
   br_table     functions with 32 nested blocks and one br_table of up to 60k targets (Winch limit: 65520)
-  many_locals  functions with 2000 i64 locals (all loaded from memory, so all live) and 1000 values\n               live on the operand stack at once
+  many_locals  functions with 2000 i64 locals (all loaded from memory, so all live) and 1000 values
+               live on the operand stack at once
   huge_func    the whole module is one function of ordinary code
 """
 

@@ -5,7 +5,7 @@ Task kinds:
   probe     {peer}                                   -> {version}
   exec      {peer, metering, wasm|native, n, warmup, reps, budget_s, host}
             -> {compile_s, instantiate_s, first_call_s, samples, checksum}
-  compile   {peer, wasm, reps, budget_s}             -> {samples, size}
+  compile   {peer, wasm|wasms, reps, budget_s}       -> {files: [{path, size, samples}], samples, size}
   load      {peer, wasm, n, reps}                    -> {deserialize_s, instantiate_s, call_s, total_s, blob_size}
 """
 
@@ -83,24 +83,32 @@ def task_exec(t: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_compile(t: dict[str, Any]) -> dict[str, Any]:
+    """Compiles each file of ``wasms`` (or the single ``wasm``) ``reps`` times, fresh each time."""
     a = peers.make(t["peer"])
-    wasm = Path(t["wasm"]).read_bytes()
+    paths = t.get("wasms") or [t["wasm"]]
     reps = int(t.get("reps", 3))
-    budget = float(t.get("budget_s", 60.0))
-    samples: list[float] = []
-    spent = 0.0
-    for i in range(reps):
-        t0 = _now()
-        m = a.compile(wasm)
-        dt = _now() - t0
-        del m
-        samples.append(dt)
-        spent += dt
-        if i == 0 and dt * reps > budget:
-            reps = max(1, int(budget / max(dt, 1e-9)))
-        if spent > budget:
-            break
-    return {"samples": samples, "size": len(wasm)}
+    budget = float(t.get("budget_s", 60.0)) / len(paths)
+    files: list[dict[str, Any]] = []
+    for path in paths:
+        wasm = Path(path).read_bytes()
+        samples: list[float] = []
+        spent = 0.0
+        want = reps
+        i = 0
+        while i < want:
+            t0 = _now()
+            m = a.compile(wasm)
+            dt = _now() - t0
+            del m
+            samples.append(dt)
+            spent += dt
+            if i == 0 and dt * want > budget:
+                want = max(1, int(budget / max(dt, 1e-9)))
+            if spent > budget:
+                break
+            i += 1
+        files.append({"path": path, "size": len(wasm), "samples": samples})
+    return {"files": files, "samples": files[0]["samples"], "size": files[0]["size"]}
 
 
 def task_load(t: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,8 @@ class Workload:
     wasm_flags: tuple[str, ...] = ()
     #: part of the execution-time table (hostcall is a separate metric)
     exec_table: bool = True
+    #: metered variants also run in --quick (the full run meters every workload)
+    metered_in_quick: bool = False
 
     def n(self, quick: bool) -> int:
         return self.n_quick if quick else self.n_full
@@ -28,17 +30,18 @@ class Workload:
 
 
 WORKLOADS: tuple[Workload, ...] = (
-    Workload("fib", "recursion: naive fib(n)", 27, 30),
-    Workload("hash", "integer hashing over 1 MiB of linear memory, n passes", 4, 16),
-    Workload("matmul", "f64 96x96 matrix multiply, n times", 6, 24),
+    Workload("fib", "recursion: naive fib(n)", 31, 34, metered_in_quick=True),
+    Workload("hash", "integer hashing over 1 MiB of linear memory, n passes", 12, 48, metered_in_quick=True),
+    Workload("matmul", "f64 96x96 matrix multiply, n times", 18, 72),
     Workload("nbody", "f64 n-body, 7 bodies, n steps", 40_000, 160_000),
-    Workload("sieve", "sieve of Eratosthenes to 2M, n times", 2, 8),
-    Workload("sort", "introsort of 100k u32 keys, n times", 2, 8),
-    Workload("interp", "switch-dispatch (br_table) bytecode interpreter, n loop iterations", 150_000, 600_000),
-    Workload("memcpy", "1024 memmove/memset/struct copies per round (bulk memory), n rounds", 40, 160,
+    Workload("sieve", "sieve of Eratosthenes to 2M, n times", 1, 3),
+    Workload("sort", "introsort of 100k u32 keys, n times", 1, 4),
+    Workload("interp", "switch-dispatch (br_table) bytecode interpreter, n loop iterations", 40_000, 160_000,
+             metered_in_quick=True),
+    Workload("memcpy", "1024 memmove/memset/struct copies per round (bulk memory), n rounds", 160, 640,
              wasm_flags=("-mbulk-memory",)),
     Workload("calls", "call_indirect through a function-pointer table + small direct calls, n iterations",
-             300_000, 1_200_000),
+             300_000, 1_200_000, metered_in_quick=True),
     Workload("hostcall", "loop calling the imported env.host_inc n times", 20_000, 100_000, exec_table=False),
 )
 
