@@ -1,0 +1,1318 @@
+"""Validation fused with lowering (spec §3 + appendix "Validation Algorithm"; docs/bytecode.md).
+
+Module-level rules (spec §3.4) are checked on the decoded :class:`RawModule`; then each function
+body is decoded, validated, gas-metered and lowered in ONE flat loop (``_lower_body``): no
+recursion on nesting depth, no per-instruction objects, a preallocated type stack, straight-line
+instructions copied to the output as unchanged byte runs and only control flow rewritten
+(ARCHITECTURE.md "Frontend speed").
+
+Types on the operand stack are the binary value-type codes (plain ints); 0 is the spec
+algorithm's ``Unknown`` (the bottom type of unreachable code).
+"""
+
+from __future__ import annotations
+
+import struct
+from bisect import bisect_right
+from typing import Any
+
+from ..bytecode import spec
+from ..config import Config
+from ..errors import DecodeError, LimitError, ValidationError
+from .decode import MAX_LOCALS, RawConst, RawModule, decode_module
+from .module import ConstExpr, DataSegment, ElemSegment, Export, Import, ModuleInfo
+from .types import MAX_PAGES, GlobalType, MemoryType, ValType
+
+__all__ = ["translate", "validate_module"]
+
+UNKNOWN = 0
+I32, I64, F32, F64, FUNCREF, EXTERNREF = spec.I32, spec.I64, spec.F32, spec.F64, spec.FUNCREF, spec.EXTERNREF
+_REFS = (FUNCREF, EXTERNREF)
+_NUMS = (I32, I64, F32, F64)
+#: Stack-budget size of each type code (ARCHITECTURE.md: i32/f32 4, everything else 8).
+_SZ = [8] * 256
+_SZ[I32] = 4
+_SZ[F32] = 4
+
+# ---- instruction kinds for the dispatch chain (most frequent first in the loop) ----------------
+(K_ILLEGAL, K_LOCAL_GET, K_BIN, K_I32_CONST, K_LOCAL_SET, K_LOCAL_TEE, K_LOAD, K_STORE, K_REL, K_TEST,
+ K_END, K_BR_IF, K_BLOCK, K_LOOP, K_CALL, K_GLOBAL_GET, K_GLOBAL_SET, K_I64_CONST, K_F32_CONST, K_F64_CONST,
+ K_CVT, K_UN, K_BR, K_RETURN, K_IF, K_ELSE, K_DROP, K_SELECT, K_SELECT_T, K_BR_TABLE, K_CALL_INDIRECT,
+ K_MEMSIZE, K_MEMGROW, K_FC, K_NOP, K_UNREACHABLE, K_REF_NULL, K_REF_IS_NULL, K_REF_FUNC, K_TABLE_GET,
+ K_TABLE_SET, K_SIMD) = range(42)
+
+KIND = [K_ILLEGAL] * 256
+#: Operand type of K_BIN/K_UN/K_REL/K_TEST ops; result type of K_CVT/K_LOAD; value type of K_STORE.
+OPT = [0] * 256
+#: Natural alignment (log2) of loads/stores.
+ALIGN = [0] * 256
+FEATURE: list[str | None] = [None] * 256
+
+
+def _init_tables() -> None:
+    special = {0x00: K_UNREACHABLE, 0x01: K_NOP, 0x02: K_BLOCK, 0x03: K_LOOP, 0x04: K_IF, 0x05: K_ELSE,
+               0x0B: K_END, 0x0C: K_BR, 0x0D: K_BR_IF, 0x0E: K_BR_TABLE, 0x0F: K_RETURN, 0x10: K_CALL,
+               0x11: K_CALL_INDIRECT, 0x1A: K_DROP, 0x1B: K_SELECT, 0x1C: K_SELECT_T, 0x20: K_LOCAL_GET,
+               0x21: K_LOCAL_SET, 0x22: K_LOCAL_TEE, 0x23: K_GLOBAL_GET, 0x24: K_GLOBAL_SET, 0x25: K_TABLE_GET,
+               0x26: K_TABLE_SET, 0x3F: K_MEMSIZE, 0x40: K_MEMGROW, 0x41: K_I32_CONST, 0x42: K_I64_CONST,
+               0x43: K_F32_CONST, 0x44: K_F64_CONST, 0xD0: K_REF_NULL, 0xD1: K_REF_IS_NULL, 0xD2: K_REF_FUNC,
+               spec.PREFIX_FC: K_FC, spec.PREFIX_SIMD: K_SIMD}
+    for op in spec.OPS:
+        if op.subop is not None or op.nearvm:
+            continue
+        c = op.code
+        FEATURE[c] = op.feature
+        if c in special:
+            KIND[c] = special[c]
+            continue
+        assert op.params is not None and op.results is not None
+        ps, rs = op.params, op.results
+        if op.imm == spec.IMM_MEMARG:
+            ALIGN[c] = op.align or 0
+            if rs:
+                KIND[c], OPT[c] = K_LOAD, rs[0]
+            else:
+                KIND[c], OPT[c] = K_STORE, ps[1]
+        elif len(ps) == 2:
+            KIND[c], OPT[c] = (K_BIN if rs[0] == ps[0] else K_REL), ps[0]
+        elif len(ps) == 1 and rs[0] == ps[0]:
+            KIND[c], OPT[c] = K_UN, ps[0]
+        elif len(ps) == 1 and rs[0] == I32 and c in (0x45, 0x50):
+            KIND[c], OPT[c] = K_TEST, ps[0]
+        elif len(ps) == 1:
+            KIND[c], OPT[c] = K_CVT, rs[0]
+            # The operand type of a conversion is looked up in CVT_IN.
+            CVT_IN[c] = ps[0]
+        else:
+            raise AssertionError(op)
+    KIND[spec.PREFIX_FC] = K_FC
+    KIND[spec.PREFIX_SIMD] = K_SIMD
+
+
+CVT_IN = [0] * 256
+_init_tables()
+
+#: Control frame kinds.
+F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE = range(5)
+
+_pack_u32 = struct.Struct("<I").pack
+_pack_3u32 = struct.Struct("<III").pack
+_pack_op_u32 = struct.Struct("<BI").pack
+_pack_gas = struct.Struct("<BQ").pack
+
+
+class _Mismatch(Exception):
+    """Internal: operand types do not match (converted to ValidationError with the offset)."""
+
+
+def _pop_expect(vals: list[int], sp: int, fh: int, unreach: bool, expect: tuple[int, ...]) -> int:
+    """Pop ``expect`` (bottom first) off the stack above ``fh`` (spec appendix ``pop_vals``)."""
+    i = len(expect) - 1
+    while i >= 0:
+        e = expect[i]
+        if sp > fh:
+            sp -= 1
+            a = vals[sp]
+            if a != e and a != UNKNOWN and e != UNKNOWN:
+                raise _Mismatch
+        elif not unreach:
+            raise _Mismatch
+        i -= 1
+    return sp
+
+
+def _check_top(vals: list[int], sp: int, fh: int, unreach: bool, expect: tuple[int, ...]) -> None:
+    """``push_vals(pop_vals(expect))`` without changing anything (br_table targets)."""
+    _pop_expect(vals, sp, fh, unreach, expect)
+
+
+def _uleb_slow(code: bytes, pos: int, bits: int = 32) -> tuple[int, int]:
+    """Full LEB128 unsigned read at ``pos`` (spec §5.2.2 limits); returns (value, new pos)."""
+    result = 0
+    shift = 0
+    start = pos
+    maxlen = (bits + 6) // 7
+    while True:
+        b = code[pos]
+        pos += 1
+        if pos - start == maxlen:
+            if b & 0x80:
+                raise _Malformed("integer representation too long", pos - 1)
+            if b >> (bits - shift):
+                raise _Malformed("integer too large", pos - 1)
+            return result | (b << shift), pos
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return result, pos
+
+
+def _sleb_slow(code: bytes, pos: int, bits: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    start = pos
+    maxlen = (bits + 6) // 7
+    while True:
+        b = code[pos]
+        pos += 1
+        if pos - start == maxlen:
+            if b & 0x80:
+                raise _Malformed("integer representation too long", pos - 1)
+            rem = bits - shift
+            top = b >> (rem - 1)
+            if top != 0 and top != (0x7F >> (rem - 1)):
+                raise _Malformed("integer too large", pos - 1)
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            if b & 0x40:
+                result -= 1 << shift
+            return result, pos
+
+
+class _Malformed(Exception):
+    def __init__(self, msg: str, pos: int) -> None:
+        self.msg = msg
+        self.pos = pos
+
+
+class _Ctx:
+    """Module-level facts the body loop needs (spec §3.1.1 context C)."""
+
+    def __init__(self, config: Config, m: ModuleInfo, refs: set[int], elem_types: list[int]) -> None:
+        self.config = config
+        self.m = m
+        self.types: list[tuple[tuple[int, ...], tuple[int, ...]]] = [
+            (tuple(int(p) for p in t.params), tuple(int(r) for r in t.results)) for t in m.types]
+        self.func_types = m.func_types
+        self.globals = [(int(g.content), g.mutable) for g in m.globals]
+        self.tables = [int(t.element) for t in m.tables]
+        self.n_memories = len(m.memories)
+        self.data_count = m.data_count
+        self.elem_types = elem_types
+        self.refs = refs
+        # Program types: module types, then deduplicated synthetic block types (docs/bytecode.md).
+        self.ext_types: list[tuple[tuple[int, ...], tuple[int, ...]]] = list(self.types)
+        self.type_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        for i, t in enumerate(self.types):
+            self.type_index.setdefault(t, i)
+        self.gas = config.gas
+        self.weights: list[int] = list(config.gas.weights) if config.gas else [0] * 256
+        self.fc_weights: list[int] = list(config.gas.fc_weights) if config.gas else [0] * len(spec.BY_FC)
+        self.frame_init_per_word = config.gas.frame_init_per_word if config.gas else 0
+        self.blocks_total = 0
+        self.locals_total = 0
+        f = config
+        self.feat = {None: True, spec.F_SIGN_EXT: f.sign_extension, spec.F_SAT: f.saturating_float_to_int,
+                     spec.F_BULK: f.bulk_memory, spec.F_REF: f.reference_types}
+        self.enabled = [self.feat[FEATURE[c]] for c in range(256)]
+
+    def block_type_index(self, t: tuple[tuple[int, ...], tuple[int, ...]]) -> int:
+        i = self.type_index.get(t)
+        if i is None:
+            i = len(self.ext_types)
+            self.ext_types.append(t)
+            self.type_index[t] = i
+        return i
+
+
+def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes:
+    """Validate, meter and lower one function body (spec §3.3 + appendix); returns the body record."""
+    cfg = ctx.config
+    params, results = ctx.types[ctx.func_types[fidx]]
+    # -- locals (spec §5.5.13) --
+    p = bstart
+    groups: list[tuple[int, int]] = []
+    try:
+        ngroups, p = _uleb_slow(data, p)
+        total = 0
+        for _ in range(ngroups):
+            cnt, p = _uleb_slow(data, p)
+            t = data[p]
+            if t not in _SZ_VALID:
+                if t == 0x7B:
+                    raise DecodeError("SIMD is not supported (v128 local)", p, fidx)
+                raise DecodeError("malformed value type", p, fidx)
+            if t == EXTERNREF and not cfg.reference_types:
+                raise DecodeError("malformed value type", p, fidx)
+            p += 1
+            total += cnt
+            if total > MAX_LOCALS:
+                raise DecodeError("too many locals", p, fidx)
+            if cnt:
+                groups.append((cnt, t))
+    except IndexError:
+        raise DecodeError("unexpected end of section or function", min(p, bend), fidx) from None
+    except _Malformed as e:
+        raise DecodeError(e.msg, e.pos, fidx) from None
+    if p > bend:
+        raise DecodeError("unexpected end of section or function", bend, fidx)
+    lim = cfg.max_locals_per_function
+    if lim is not None and total > lim:
+        raise LimitError(f"too many locals: {total} > {lim}", "max_locals_per_function", bstart, fidx)
+    ctx.locals_total += total
+    lim = cfg.max_locals_per_module
+    if lim is not None and ctx.locals_total > lim:
+        raise LimitError(f"too many locals: {ctx.locals_total} > {lim}", "max_locals_per_module", bstart, fidx)
+    base = p
+    code = data[p:bend]
+    # Local types: expanded up to a bound; beyond it found by bisection (linear in input size even
+    # for many functions with 50,000 locals each).
+    nparams = len(params)
+    nlocals = nparams + total
+    ltypes = list(params)
+    gstarts = [0]
+    gtypes = [0]
+    frame_bytes = 64
+    for t in params:
+        frame_bytes += _SZ[t]
+    acc = nparams
+    for cnt, t in groups:
+        frame_bytes += cnt * _SZ[t]
+        if len(ltypes) < 1024:
+            ltypes.extend([t] * min(cnt, 1024 - len(ltypes) + 1))
+        gstarts.append(acc)
+        gtypes.append(t)
+        acc += cnt
+    lfast = min(len(ltypes), nlocals)
+
+    # -- body loop state --
+    types = ctx.types
+    func_types = ctx.func_types
+    nfuncs = len(func_types)
+    globs = ctx.globals
+    nglobs = len(globs)
+    has_mem = ctx.n_memories > 0
+    W = ctx.weights
+    FW = ctx.fc_weights
+    gas_on = ctx.gas is not None
+    enabled = ctx.enabled
+    cap = len(code) + nparams + 16
+    vals = [0] * cap
+    cum = [0] * (cap + 1)
+    sp = 0
+    maxsp = 0
+    maxb = 0
+    fh = 0
+    unreach = False
+    # Control frames: [kind, start types, end types, height, unreach(saved), live at entry, branched,
+    #                  label types, then-arm live at else]
+    func_frame: list[Any] = [F_FUNC, (), results, 0, False, True, False, results, False]
+    ctrl: list[list[Any]] = [func_frame]
+    maxctrl = 1
+    nblocks = 0
+    out = bytearray(b"\xe0\x00\x00\x00\x00")  # STACK, frame cost patched at the end
+    live = True
+    run = 0
+    blk = 5
+    cost = ctx.frame_init_per_word * ((frame_bytes + 7) // 8) if gas_on else 0
+    saved_max = (0, 0)
+    KIND_ = KIND
+    OPT_ = OPT
+    SZ = _SZ
+    p = 0
+    pos = 0
+    try:
+        while True:
+            p = pos
+            op = code[pos]
+            pos += 1
+            k = KIND_[op]
+            cost += W[op]
+            if k == K_LOCAL_GET:
+                x = code[pos]
+                pos += 1
+                if x >= 0x80:
+                    x, pos = _uleb_slow(code, pos - 1)
+                if x < lfast:
+                    t = ltypes[x]
+                elif x < nlocals:
+                    t = gtypes[bisect_right(gstarts, x) - 1]
+                else:
+                    raise ValidationError(f"unknown local {x}", base + p, fidx)
+                vals[sp] = t
+                b = cum[sp] + SZ[t]
+                sp += 1
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif k == K_BIN:
+                t = OPT_[op]
+                if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t, t))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == K_I32_CONST:
+                b = code[pos]
+                pos += 1
+                if b & 0x80:
+                    _, pos = _sleb_slow(code, pos - 1, 32)
+                vals[sp] = I32
+                b = cum[sp] + 4
+                sp += 1
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif k == K_LOCAL_SET or k == K_LOCAL_TEE:
+                x = code[pos]
+                pos += 1
+                if x >= 0x80:
+                    x, pos = _uleb_slow(code, pos - 1)
+                if x < lfast:
+                    t = ltypes[x]
+                elif x < nlocals:
+                    t = gtypes[bisect_right(gstarts, x) - 1]
+                else:
+                    raise ValidationError(f"unknown local {x}", base + p, fidx)
+                if sp > fh and vals[sp - 1] == t:
+                    if k == K_LOCAL_SET:
+                        sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                    if k == K_LOCAL_TEE:
+                        vals[sp] = t
+                        sp += 1
+                        b = cum[sp - 1] + SZ[t]
+                        cum[sp] = b
+                        if sp > maxsp:
+                            maxsp = sp
+                        if b > maxb:
+                            maxb = b
+            elif k == K_LOAD or k == K_STORE:
+                a = code[pos]
+                pos += 1
+                if a >= 0x80:
+                    a, pos = _uleb_slow(code, pos - 1)
+                b = code[pos]
+                pos += 1
+                if b >= 0x80:
+                    _, pos = _uleb_slow(code, pos - 1)
+                if a > ALIGN[op]:
+                    if a >= 32:
+                        raise _Malformed("malformed memop flags", p)
+                    raise ValidationError("alignment must not be larger than natural", base + p, fidx)
+                if not has_mem:
+                    raise ValidationError("unknown memory 0", base + p, fidx)
+                t = OPT_[op]
+                if k == K_LOAD:
+                    if sp > fh and vals[sp - 1] == I32:
+                        vals[sp - 1] = t
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                        vals[sp] = t
+                        sp += 1
+                        if sp > maxsp:
+                            maxsp = sp
+                    b = cum[sp - 1] + SZ[t]
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                else:
+                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == I32:
+                        sp -= 2
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32, t))
+            elif k == K_REL or k == K_TEST:
+                t = OPT_[op]
+                if k == K_REL:
+                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (t, t)) + 1
+                elif sp > fh and vals[sp - 1] == t:
+                    pass
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,)) + 1
+                    if sp > maxsp:
+                        maxsp = sp
+                vals[sp - 1] = I32
+                cum[sp] = cum[sp - 1] + 4
+            elif k == K_END:
+                fr = ctrl[-1]
+                rt = fr[2]
+                n = len(rt)
+                if not (sp - fh == n and (n == 0 or (n == 1 and vals[fh] == rt[0]))):
+                    s2 = _pop_expect(vals, sp, fh, unreach, rt)
+                    if s2 != fh:
+                        raise _Mismatch
+                kind = fr[0]
+                if kind == F_IF and fr[1] != rt:
+                    # An if without else has an implicit empty else: params must equal results (§3.3.8.5).
+                    raise _Mismatch
+                # Results: reset to the frame base and push the end types (turns Unknown into types).
+                sp = fh
+                if sp + n >= cap:
+                    cap = _grow(vals, cum, sp + n + len(code))
+                for t in rt:
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                if sp > maxsp:
+                    maxsp = sp
+                if fr[5]:
+                    was_live = live
+                    if live:
+                        out += code[run:p]
+                        if gas_on:
+                            if cost:
+                                out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            cost = 0
+                    else:
+                        cost = W[op]
+                    out.append(0x0B)
+                    run = pos
+                    if kind == F_LOOP:
+                        reach = live
+                    elif kind == F_IF:
+                        reach = True  # implicit else arm falls through
+                    elif kind == F_ELSE:
+                        reach = live or fr[6] or fr[8]
+                    else:
+                        reach = live or fr[6]
+                    live = reach
+                    blk = len(out)
+                    if not live:
+                        cost = 0
+                        if was_live:
+                            saved_max = (maxsp, maxb)
+                    elif not was_live:
+                        maxsp, maxb = saved_max
+                        if sp > maxsp:
+                            maxsp = sp
+                        if cum[sp] > maxb:
+                            maxb = cum[sp]
+                ctrl.pop()
+                if not ctrl:
+                    if not was_live:
+                        maxsp, maxb = saved_max
+                    break
+                if kind == F_IF:
+                    # Implicit else: the params flow to the end unchanged — already equal to results.
+                    pass
+                parent = ctrl[-1]
+                fh = parent[3]
+                unreach = parent[4]
+            elif k == K_BR_IF:
+                x = code[pos]
+                pos += 1
+                if x >= 0x80:
+                    x, pos = _uleb_slow(code, pos - 1)
+                if x >= len(ctrl):
+                    raise ValidationError(f"unknown label {x}", base + p, fidx)
+                fr = ctrl[-1 - x]
+                lt = fr[7]
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                if lt:
+                    sp = _pop_expect(vals, sp, fh, unreach, lt)
+                    if sp + len(lt) >= cap:
+                        cap = _grow(vals, cum, sp + len(lt) + len(code))
+                    for t in lt:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                if live:
+                    out += code[run:p]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out.append(0x0D)
+                    out += _pack_3u32(x, len(lt), fr[3])
+                    run = pos
+                    blk = len(out)
+                    fr[6] = True
+            elif k == K_BLOCK or k == K_LOOP or k == K_IF:
+                b = code[pos]
+                pos += 1
+                if b == 0x40:
+                    bt: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+                elif b in _SZ_VALID:
+                    if b == EXTERNREF and not cfg.reference_types:
+                        raise _Malformed("malformed value type", p + 1)
+                    bt = ((), (b,))
+                else:
+                    if b & 0x80:
+                        ti, pos = _sleb_slow(code, pos - 1, 33)
+                    else:
+                        ti = b
+                        if b & 0x40:
+                            raise _Malformed("malformed value type", p + 1)
+                    if ti < 0:
+                        raise _Malformed("malformed value type", p + 1)
+                    if ti >= len(types):
+                        raise ValidationError(f"unknown type {ti}", base + p + 1, fidx)
+                    if not cfg.multi_value:
+                        raise ValidationError("block type index requires multi-value", base + p + 1, fidx)
+                    bt = types[ti]
+                nblocks += 1
+                if k == K_IF:
+                    if sp > fh and vals[sp - 1] == I32:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                bp = bt[0]
+                if bp:
+                    sp = _pop_expect(vals, sp, fh, unreach, bp)
+                    nh = sp
+                    if sp + len(bp) >= cap:
+                        cap = _grow(vals, cum, sp + len(bp) + len(code))
+                    for t in bp:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                else:
+                    nh = sp
+                ctrl[-1][4] = unreach
+                kind = F_BLOCK if k == K_BLOCK else (F_LOOP if k == K_LOOP else F_IF)
+                ctrl.append([kind, bp, bt[1], nh, False, live, False, bp if kind == F_LOOP else bt[1], False])
+                if len(ctrl) > maxctrl:
+                    maxctrl = len(ctrl)
+                fh = nh
+                unreach = False
+                if live:
+                    out += code[run:p]
+                    if k != K_BLOCK and gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out += _pack_op_u32(op, ctx.block_type_index(bt))
+                    run = pos
+                    if k != K_BLOCK:
+                        blk = len(out)
+            elif k == K_CALL:
+                x = code[pos]
+                pos += 1
+                if x >= 0x80:
+                    x, pos = _uleb_slow(code, pos - 1)
+                if x >= nfuncs:
+                    raise ValidationError(f"unknown function {x}", base + p, fidx)
+                cp, cr = types[func_types[x]]
+                if cp:
+                    sp = _pop_expect(vals, sp, fh, unreach, cp)
+                if cr:
+                    if sp + len(cr) >= cap:
+                        cap = _grow(vals, cum, sp + len(cr) + len(code))
+                    for t in cr:
+                        vals[sp] = t
+                        b = cum[sp] + SZ[t]
+                        sp += 1
+                        cum[sp] = b
+                        if b > maxb:
+                            maxb = b
+                    if sp > maxsp:
+                        maxsp = sp
+            elif k == K_GLOBAL_GET or k == K_GLOBAL_SET:
+                x = code[pos]
+                pos += 1
+                if x >= 0x80:
+                    x, pos = _uleb_slow(code, pos - 1)
+                if x >= nglobs:
+                    raise ValidationError(f"unknown global {x}", base + p, fidx)
+                t, mut = globs[x]
+                if k == K_GLOBAL_GET:
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if sp > maxsp:
+                        maxsp = sp
+                    if b > maxb:
+                        maxb = b
+                else:
+                    if not mut:
+                        raise ValidationError("global is immutable", base + p, fidx)
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
+            elif k == K_I64_CONST or k == K_F32_CONST or k == K_F64_CONST:
+                if k == K_I64_CONST:
+                    b = code[pos]
+                    pos += 1
+                    if b & 0x80:
+                        _, pos = _sleb_slow(code, pos - 1, 64)
+                    t = I64
+                elif k == K_F32_CONST:
+                    pos += 4
+                    t = F32
+                else:
+                    pos += 8
+                    t = F64
+                if pos > len(code):
+                    raise IndexError
+                vals[sp] = t
+                b = cum[sp] + SZ[t]
+                sp += 1
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif k == K_CVT or k == K_UN:
+                if not enabled[op]:
+                    raise _Malformed("illegal opcode", p)
+                if k == K_UN:
+                    t = OPT_[op]
+                    if not (sp > fh and vals[sp - 1] == t):
+                        sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                        if sp > maxsp:
+                            maxsp = sp
+                else:
+                    t = OPT_[op]
+                    a = CVT_IN[op]
+                    if sp > fh and vals[sp - 1] == a:
+                        vals[sp - 1] = t
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (a,))
+                        vals[sp] = t
+                        sp += 1
+                        if sp > maxsp:
+                            maxsp = sp
+                    b = cum[sp - 1] + SZ[t]
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+            elif k == K_BR or k == K_RETURN or k == K_UNREACHABLE:
+                if k == K_BR:
+                    x = code[pos]
+                    pos += 1
+                    if x >= 0x80:
+                        x, pos = _uleb_slow(code, pos - 1)
+                    if x >= len(ctrl):
+                        raise ValidationError(f"unknown label {x}", base + p, fidx)
+                    fr = ctrl[-1 - x]
+                    lt = fr[7]
+                    if lt:
+                        _pop_expect(vals, sp, fh, unreach, lt)
+                elif k == K_RETURN:
+                    if results:
+                        _pop_expect(vals, sp, fh, unreach, results)
+                if live:
+                    if k == K_UNREACHABLE:
+                        out += code[run:pos]
+                    else:
+                        out += code[run:p]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    if k == K_BR:
+                        out.append(0x0C)
+                        out += _pack_3u32(x, len(lt), fr[3])
+                        fr[6] = True
+                    elif k == K_RETURN:
+                        out.append(0x0F)
+                    live = False
+                    # Dead code never runs: its stack use must not count (restored when live again).
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            elif k == K_ELSE:
+                fr = ctrl[-1]
+                if fr[0] != F_IF:
+                    raise _Malformed("illegal opcode (else without if)", p)
+                rt = fr[2]
+                s2 = _pop_expect(vals, sp, fh, unreach, rt)
+                if s2 != fh:
+                    raise _Mismatch
+                fr[0] = F_ELSE
+                fr[8] = live
+                sp = fh
+                if sp + len(fr[1]) >= cap:
+                    cap = _grow(vals, cum, sp + len(fr[1]) + len(code))
+                for t in fr[1]:
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+                unreach = False
+                if fr[5]:
+                    if live:
+                        out += code[run:p]
+                        if gas_on:
+                            if cost:
+                                out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            cost = 0
+                    else:
+                        cost = W[op]
+                        maxsp, maxb = saved_max
+                        if sp > maxsp:
+                            maxsp = sp
+                        if cum[sp] > maxb:
+                            maxb = cum[sp]
+                    out.append(0x05)
+                    run = pos
+                    blk = len(out)
+                    live = True
+            elif k == K_DROP:
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Mismatch
+            elif k == K_SELECT or k == K_SELECT_T:
+                if k == K_SELECT_T:
+                    if not enabled[op]:
+                        raise _Malformed("illegal opcode", p)
+                    n, pos = _uleb_slow(code, pos)
+                    if n != 1:
+                        raise ValidationError("invalid result arity", base + p, fidx)
+                    st = code[pos]
+                    pos += 1
+                    if st not in _SZ_VALID or (st == EXTERNREF and not cfg.reference_types):
+                        raise _Malformed("malformed value type", pos - 1)
+                    sp = _pop_expect(vals, sp, fh, unreach, (st, st, I32))
+                    t = st
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                    t1 = vals[sp - 1] if sp > fh else UNKNOWN
+                    if sp > fh:
+                        sp -= 1
+                    elif not unreach:
+                        raise _Mismatch
+                    t2 = vals[sp - 1] if sp > fh else UNKNOWN
+                    if sp > fh:
+                        sp -= 1
+                    elif not unreach:
+                        raise _Mismatch
+                    if t1 in _REFS or t2 in _REFS:
+                        raise _Mismatch
+                    if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+                        raise _Mismatch
+                    t = t2 if t1 == UNKNOWN else t1
+                vals[sp] = t
+                sp += 1
+                cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == K_BR_TABLE:
+                n, pos = _uleb_slow(code, pos)
+                if n > len(code) - pos:
+                    raise _Malformed("length out of bounds", p + 1)
+                targets = [0] * (2 * n + 2)
+                nctrl = len(ctrl)
+                for i in range(n + 1):
+                    x = code[pos]
+                    pos += 1
+                    if x >= 0x80:
+                        x, pos = _uleb_slow(code, pos - 1)
+                    if x >= nctrl:
+                        raise ValidationError(f"unknown label {x}", base + p, fidx)
+                    targets[2 * i] = x
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                dfr = ctrl[nctrl - 1 - targets[2 * n]]
+                dlt = dfr[7]
+                arity = len(dlt)
+                checked = {dlt}
+                for i in range(n + 1):
+                    fr = ctrl[nctrl - 1 - targets[2 * i]]
+                    lt = fr[7]
+                    targets[2 * i + 1] = fr[3]
+                    if lt is not dlt and lt not in checked:
+                        if len(lt) != arity:
+                            raise _Mismatch
+                        _check_top(vals, sp, fh, unreach, lt)
+                        checked.add(lt)
+                    if live:
+                        fr[6] = True
+                _pop_expect(vals, sp, fh, unreach, dlt)
+                if live:
+                    out += code[run:p]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out.append(0x0E)
+                    out += struct.pack(f"<II{2 * n + 2}I", n, arity, *targets)
+                    live = False
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            elif k == K_CALL_INDIRECT:
+                ti, pos = _uleb_slow(code, pos)
+                if enabled[0x25]:
+                    tab, pos = _uleb_slow(code, pos)
+                else:
+                    tab = code[pos]
+                    pos += 1
+                    if tab != 0:
+                        raise _Malformed("zero byte expected", pos - 1)
+                if tab >= len(ctx.tables):
+                    raise ValidationError(f"unknown table {tab}", base + p, fidx)
+                if ti >= len(types):
+                    raise ValidationError(f"unknown type {ti}", base + p, fidx)
+                if ctx.tables[tab] != FUNCREF:
+                    raise _Mismatch
+                cp, cr = types[ti]
+                sp = _pop_expect(vals, sp, fh, unreach, (*cp, I32))
+                if sp + len(cr) >= cap:
+                    cap = _grow(vals, cum, sp + len(cr) + len(code))
+                for t in cr:
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                if sp > maxsp:
+                    maxsp = sp
+            elif k == K_MEMSIZE or k == K_MEMGROW:
+                if code[pos] != 0:
+                    raise _Malformed("zero byte expected", pos)
+                pos += 1
+                if not has_mem:
+                    raise ValidationError("unknown memory 0", base + p, fidx)
+                if k == K_MEMGROW:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                vals[sp] = I32
+                sp += 1
+                b = cum[sp - 1] + 4
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif k == K_NOP:
+                if live:
+                    out += code[run:p]
+                    run = pos
+            elif k == K_FC:
+                sub, pos = _uleb_slow(code, pos)
+                fop = spec.BY_FC.get(sub)
+                if fop is None or not ctx.feat[fop.feature]:
+                    raise _Malformed("illegal opcode", p)
+                cost += FW[sub] - W[op]
+                pr: tuple[int, ...]
+                rr: tuple[int, ...]
+                if sub < 8:
+                    assert fop.params is not None and fop.results is not None
+                    pr, rr = fop.params, fop.results
+                elif sub == 8 or sub == 9:  # memory.init / data.drop (spec §3.3.7)
+                    x, pos = _uleb_slow(code, pos)
+                    if sub == 8:
+                        if code[pos] != 0:
+                            raise _Malformed("zero byte expected", pos)
+                        pos += 1
+                    if ctx.data_count is None:
+                        raise _Malformed("data count section required", p)
+                    if sub == 8 and not has_mem:
+                        raise ValidationError("unknown memory 0", base + p, fidx)
+                    if x >= ctx.data_count:
+                        raise ValidationError(f"unknown data segment {x}", base + p, fidx)
+                    pr, rr = ((I32, I32, I32), ()) if sub == 8 else ((), ())
+                elif sub == 10 or sub == 11:  # memory.copy / memory.fill
+                    for _ in range(2 if sub == 10 else 1):
+                        if code[pos] != 0:
+                            raise _Malformed("zero byte expected", pos)
+                        pos += 1
+                    if not has_mem:
+                        raise ValidationError("unknown memory 0", base + p, fidx)
+                    pr, rr = (I32, I32, I32), ()
+                elif sub == 12 or sub == 13:  # table.init / elem.drop (spec §3.3.6)
+                    x, pos = _uleb_slow(code, pos)
+                    if sub == 12:
+                        tab, pos = _uleb_slow(code, pos)
+                        if tab >= len(ctx.tables):
+                            raise ValidationError(f"unknown table {tab}", base + p, fidx)
+                    if x >= len(ctx.elem_types):
+                        raise ValidationError(f"unknown elem segment {x}", base + p, fidx)
+                    if sub == 12:
+                        if ctx.elem_types[x] != ctx.tables[tab]:
+                            raise _Mismatch
+                        pr, rr = (I32, I32, I32), ()
+                    else:
+                        pr, rr = (), ()
+                elif sub == 14:  # table.copy
+                    td, pos = _uleb_slow(code, pos)
+                    ts, pos = _uleb_slow(code, pos)
+                    for tab in (td, ts):
+                        if tab >= len(ctx.tables):
+                            raise ValidationError(f"unknown table {tab}", base + p, fidx)
+                    if ctx.tables[td] != ctx.tables[ts]:
+                        raise _Mismatch
+                    pr, rr = (I32, I32, I32), ()
+                else:  # table.grow / table.size / table.fill
+                    tab, pos = _uleb_slow(code, pos)
+                    if tab >= len(ctx.tables):
+                        raise ValidationError(f"unknown table {tab}", base + p, fidx)
+                    et = ctx.tables[tab]
+                    if sub == 15:
+                        pr, rr = (et, I32), (I32,)
+                    elif sub == 16:
+                        pr, rr = (), (I32,)
+                    else:
+                        pr, rr = (I32, et, I32), ()
+                if pr:
+                    sp = _pop_expect(vals, sp, fh, unreach, pr)
+                for t in rr:
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                if sp > maxsp:
+                    maxsp = sp
+            elif k == K_REF_NULL or k == K_REF_FUNC or k == K_TABLE_GET:
+                if not enabled[op]:
+                    raise _Malformed("illegal opcode", p)
+                if k == K_REF_NULL:
+                    t = code[pos]
+                    pos += 1
+                    if t not in _REFS:
+                        raise _Malformed("malformed reference type", pos - 1)
+                elif k == K_REF_FUNC:
+                    x, pos = _uleb_slow(code, pos)
+                    if x >= nfuncs:
+                        raise ValidationError(f"unknown function {x}", base + p, fidx)
+                    if x not in ctx.refs:
+                        raise ValidationError("undeclared function reference", base + p, fidx)
+                    t = FUNCREF
+                else:
+                    tab, pos = _uleb_slow(code, pos)
+                    if tab >= len(ctx.tables):
+                        raise ValidationError(f"unknown table {tab}", base + p, fidx)
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                    t = ctx.tables[tab]
+                vals[sp] = t
+                b = cum[sp] + 8
+                sp += 1
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif k == K_REF_IS_NULL:
+                if not enabled[op]:
+                    raise _Malformed("illegal opcode", p)
+                if sp > fh:
+                    t = vals[sp - 1]
+                    if t != UNKNOWN and t not in _REFS:
+                        raise _Mismatch
+                    sp -= 1
+                elif not unreach:
+                    raise _Mismatch
+                vals[sp] = I32
+                sp += 1
+                cum[sp] = cum[sp - 1] + 4
+            elif k == K_TABLE_SET:
+                if not enabled[op]:
+                    raise _Malformed("illegal opcode", p)
+                tab, pos = _uleb_slow(code, pos)
+                if tab >= len(ctx.tables):
+                    raise ValidationError(f"unknown table {tab}", base + p, fidx)
+                sp = _pop_expect(vals, sp, fh, unreach, (I32, ctx.tables[tab]))
+            elif k == K_SIMD:
+                raise DecodeError("SIMD is not supported (0xFD prefix)", base + p, fidx)
+            else:
+                raise _Malformed("illegal opcode", p)
+    except _Mismatch:
+        raise ValidationError("type mismatch", base + p, fidx) from None
+    except _Malformed as e:
+        raise DecodeError(e.msg, base + e.pos, fidx) from None
+    except IndexError:
+        if p >= len(code):
+            # Like the reference interpreter, which reads on past the body: at the end of the
+            # input that is an unexpected end; a following 0x0B would end the function too late.
+            if bend >= len(data):
+                msg = "unexpected end of section or function"
+            elif data[bend] == 0x0B:
+                msg = "section size mismatch"
+            else:
+                msg = "END opcode expected"
+            raise DecodeError(msg, base + len(code), fidx) from None
+        raise DecodeError("unexpected end of section or function", base + len(code), fidx) from None
+    if pos != len(code):
+        raise DecodeError("section size mismatch", base + pos, fidx)
+    lim = cfg.max_blocks_per_function
+    if lim is not None and nblocks > lim:
+        raise LimitError(f"too many blocks: {nblocks} > {lim}", "max_blocks_per_function", bstart, fidx)
+    ctx.blocks_total += nblocks
+    lim = cfg.max_blocks_per_module
+    if lim is not None and ctx.blocks_total > lim:
+        raise LimitError(f"too many blocks: {ctx.blocks_total} > {lim}", "max_blocks_per_module", bstart, fidx)
+    frame_cost = frame_bytes + maxb
+    if frame_cost >= 1 << 32:
+        raise LimitError("frame too large", "frame_cost", bstart, fidx)
+    out[1:5] = _pack_u32(frame_cost)
+    head = bytearray(_pack_u32(len(groups)))
+    for cnt, t in groups:
+        head += _pack_u32(cnt)
+        head.append(t)
+    head += _pack_3u32(maxsp, maxctrl, frame_cost)
+    head += _pack_u32(len(out))
+    head += out
+    return bytes(head)
+
+
+_SZ_VALID = frozenset({I32, I64, F32, F64, FUNCREF, EXTERNREF})
+
+
+def _grow(vals: list[int], cum: list[int], need: int) -> int:
+    extra = need + 16 - len(vals)
+    if extra > 0:
+        vals.extend([0] * extra)
+        cum.extend([0] * extra)
+    return len(vals)
+
+
+# ---- module level (spec §3.4) ------------------------------------------------------------------
+
+def _const(raw: RawConst, want: int, nglob_visible: int, globs: list[GlobalType], nfuncs: int,
+           refs: set[int] | None, pos: int) -> ConstExpr:
+    """Validate a constant expression of type ``want`` (spec §3.3.10, 2.0: one instruction)."""
+    result: ConstExpr | None = None
+    t = UNKNOWN
+    for code, sub, imm, p in raw:
+        if sub is not None:
+            raise ValidationError("constant expression required", p)
+        if code == 0x41:
+            assert isinstance(imm, int)
+            result, t = ("i32.const", imm & 0xFFFF_FFFF), I32
+        elif code == 0x42:
+            assert isinstance(imm, int)
+            result, t = ("i64.const", imm & 0xFFFF_FFFF_FFFF_FFFF), I64
+        elif code == 0x43:
+            assert isinstance(imm, int)
+            result, t = ("f32.const", imm), F32
+        elif code == 0x44:
+            assert isinstance(imm, int)
+            result, t = ("f64.const", imm), F64
+        elif code == 0xD0:
+            assert isinstance(imm, ValType)
+            result, t = ("ref.null", imm), int(imm)
+        elif code == 0xD2:
+            assert isinstance(imm, int)
+            if imm >= nfuncs:
+                raise ValidationError(f"unknown function {imm}", p)
+            if refs is not None:
+                refs.add(imm)
+            result, t = ("ref.func", imm), FUNCREF
+        elif code == 0x23:
+            assert isinstance(imm, int)
+            if imm >= nglob_visible:
+                raise ValidationError(f"unknown global {imm}", p)
+            g = globs[imm]
+            if g.mutable:
+                raise ValidationError("constant expression required", p)
+            result, t = ("global.get", imm), int(g.content)
+        else:
+            raise ValidationError("constant expression required", p)
+    if len(raw) != 1 or result is None or t != want:
+        raise ValidationError("type mismatch", raw[-1][3] if raw else pos)
+    return result
+
+
+def _mem_type(lim: Any, pos: int) -> MemoryType:
+    mn, mx = lim
+    if mn > MAX_PAGES or (mx is not None and mx > MAX_PAGES):
+        raise ValidationError("memory size must be at most 65536 pages (4GiB)", pos)
+    if mx is not None and mn > mx:
+        raise ValidationError("size minimum must not be greater than maximum", pos)
+    return MemoryType(mn, mx)
+
+
+def _limit(config: Config, name: str, value: int, what: str, pos: int | None = None) -> None:
+    lim = getattr(config, name)
+    if lim is not None and value > lim:
+        raise LimitError(f"too many {what}: {value} > {lim}", name, pos)
+
+
+def validate_module(raw: RawModule, config: Config) -> tuple[ModuleInfo, set[int], list[int]]:
+    """Module-level validation (spec §3.4) into a ModuleInfo (program not yet built)."""
+    m = ModuleInfo()
+    m.types = raw.types
+    ntypes = len(raw.types)
+    imp_globals: list[GlobalType] = []
+    for mod, nm, kind, desc, pos in raw.imports:
+        if kind == "func":
+            assert isinstance(desc, int)
+            if desc >= ntypes:
+                raise ValidationError(f"unknown type {desc}", pos)
+            m.func_types.append(desc)
+            ity: Any = raw.types[desc]
+            m.num_imported_funcs += 1
+        elif kind == "table":
+            ity = desc
+            m.tables.append(desc)  # type: ignore[arg-type]
+            m.num_imported_tables += 1
+        elif kind == "memory":
+            ity = _mem_type(desc, pos)
+            m.memories.append(ity)
+            m.num_imported_memories += 1
+        else:
+            assert isinstance(desc, GlobalType)
+            if desc.mutable and not config.mutable_globals:
+                raise ValidationError("mutable globals are not enabled", pos)
+            ity = desc
+            m.globals.append(desc)
+            imp_globals.append(desc)
+            m.num_imported_globals += 1
+        m.imports.append(Import(mod, nm, kind, ity))  # type: ignore[arg-type]
+    for ti, pos in raw.funcs:
+        if ti >= ntypes:
+            raise ValidationError(f"unknown type {ti}", pos)
+        m.func_types.append(ti)
+    for tt, _pos in raw.tables:
+        m.tables.append(tt)
+    if len(m.tables) > 1 and not config.reference_types:
+        raise ValidationError("multiple tables", raw.tables[-1][1] if raw.tables else None)
+    for lim, pos in raw.memories:
+        m.memories.append(_mem_type(lim, pos))
+    if len(m.memories) > 1:
+        raise ValidationError("multiple memories", raw.memories[-1][1] if raw.memories else None)
+    # Configured limits (LimitError names the Config field).
+    _limit(config, "max_functions", len(m.func_types), "functions")
+    _limit(config, "max_tables", len(m.tables), "tables")
+    _limit(config, "max_globals", len(m.globals) + len(raw.globals), "globals")
+    _limit(config, "max_exports", len(raw.exports), "exports")
+    _limit(config, "max_elem_segments", len(raw.elems), "element segments")
+    _limit(config, "max_data_segments", len(raw.datas), "data segments")
+    if config.max_table_elements is not None:
+        for t in m.tables:
+            _limit(config, "max_table_elements", t.minimum, "table elements")
+    if config.max_memory_pages is not None and not config.near_prepare:
+        for mt in m.memories:
+            _limit(config, "max_memory_pages", mt.minimum, "memory pages")
+            if mt.maximum is not None:
+                _limit(config, "max_memory_pages", mt.maximum, "memory pages")
+    if config.max_params_per_module is not None:
+        _limit(config, "max_params_per_module",
+               sum(len(raw.types[t].params) for t in m.func_types), "params")
+    nfuncs = len(m.func_types)
+    refs: set[int] = set()
+    n_imp_glob = len(m.globals)
+    for gt, init, pos in raw.globals:
+        if gt.mutable and not config.mutable_globals:
+            # Spec 1.0 + mutable-global proposal: only imports/exports were gated; definitions are fine.
+            pass
+        m.global_inits.append(_const(init, int(gt.content), n_imp_glob, imp_globals, nfuncs, refs, pos))
+        m.globals.append(gt)
+    seen: set[str] = set()
+    for ex, pos in raw.exports:
+        if ex.name in seen:
+            raise ValidationError("duplicate export name", pos)
+        seen.add(ex.name)
+        n = {"func": nfuncs, "table": len(m.tables), "memory": len(m.memories), "global": len(m.globals)}[ex.kind]
+        if ex.index >= n:
+            what = "function" if ex.kind == "func" else ex.kind
+            raise ValidationError(f"unknown {what} {ex.index}", pos)
+        if ex.kind == "func":
+            refs.add(ex.index)
+        elif ex.kind == "global" and m.globals[ex.index].mutable and not config.mutable_globals:
+            raise ValidationError("mutable globals cannot be exported", pos)
+        m.exports.append(Export(ex.name, ex.kind, ex.index))
+    if raw.start is not None:
+        si, pos = raw.start
+        if si >= nfuncs:
+            raise ValidationError(f"unknown function {si}", pos)
+        ft = m.types[m.func_types[si]]
+        if ft.params or ft.results:
+            raise ValidationError("start function", pos)
+        m.start = si
+    elem_types: list[int] = []
+    for e in raw.elems:
+        et = int(e.elem_type)
+        items = tuple(_const(it, et, n_imp_glob, imp_globals, nfuncs, refs, e.pos) for it in e.items)
+        off: ConstExpr | None = None
+        if e.mode == "active":
+            if e.table_index >= len(m.tables):
+                raise ValidationError(f"unknown table {e.table_index}", e.pos)
+            assert e.offset is not None
+            off = _const(e.offset, I32, n_imp_glob, imp_globals, nfuncs, refs, e.pos)
+            if int(m.tables[e.table_index].element) != et:
+                raise ValidationError("type mismatch", e.pos)
+        m.elems.append(ElemSegment(e.mode, e.elem_type, items, e.table_index, off))  # type: ignore[arg-type]
+        elem_types.append(et)
+    for d in raw.datas:
+        doff: ConstExpr | None = None
+        if d.mode == "active":
+            if d.memory_index >= len(m.memories):
+                raise ValidationError(f"unknown memory {d.memory_index}", d.pos)
+            assert d.offset is not None
+            doff = _const(d.offset, I32, n_imp_glob, imp_globals, nfuncs, refs, d.pos)
+        m.datas.append(DataSegment(d.mode, d.data, d.memory_index, doff))  # type: ignore[arg-type]
+    m.data_count = raw.data_count
+    m.customs = raw.customs
+    m.func_names = raw.func_names
+    m.body_offsets = [s for s, _ in raw.bodies]
+    return m, refs, elem_types
+
+
+def _near_prepare(m: ModuleInfo, config: Config) -> None:
+    """NEAR's contract preparation (REFERENCE.md §2): "env" function imports only, and the
+    module's own memory becomes the import ("env", "memory", MemoryType(min, max))."""
+    for imp in m.imports:
+        if imp.module != "env":
+            raise LimitError(f"import module {imp.module!r} is not allowed (only \"env\")", "near_prepare")
+        if imp.kind != "func":
+            raise LimitError(f"{imp.kind} imports are not allowed", "near_prepare")
+    mt = MemoryType(config.near_memory_min, config.near_memory_max)
+    m.memories = [mt]
+    m.num_imported_memories = 1
+    m.imports.append(Import("env", "memory", "memory", mt))
+    # The contract's exports of its memory keep referring to memory 0, now the import.
+
+
+def _build_program(ctx: _Ctx, m: ModuleInfo, bodies: list[bytes]) -> bytes:
+    pk = _pack_u32
+    out = bytearray()
+    out += struct.pack("<III", spec.MAGIC, spec.FORMAT_VERSION, spec.FLAG_GAS if ctx.gas is not None else 0)
+    out += pk(len(ctx.ext_types))
+    for ps, rs in ctx.ext_types:
+        out += pk(len(ps))
+        out += bytes(ps)
+        out += pk(len(rs))
+        out += bytes(rs)
+    out += pk(m.num_imported_funcs)
+    out += pk(len(m.func_types))
+    out += struct.pack(f"<{len(m.func_types)}I", *m.func_types)
+    out += pk(len(m.tables))
+    for i, t in enumerate(m.tables):
+        out += struct.pack("<BBBBII", int(t.element), int(i < m.num_imported_tables), int(t.maximum is not None), 0,
+                           t.minimum, t.maximum or 0)
+    out += pk(len(m.memories))
+    for i, mt in enumerate(m.memories):
+        out += struct.pack("<BBHII", int(i < m.num_imported_memories), int(mt.maximum is not None), 0,
+                           mt.minimum, mt.maximum or 0)
+    out += pk(len(m.globals))
+    for i, g in enumerate(m.globals):
+        out += struct.pack("<BBBB", int(g.content), int(g.mutable), int(i < m.num_imported_globals), 0)
+    out += pk(len(m.elems))
+    out += pk(len(m.datas))
+    out += pk(len(bodies))
+    for b in bodies:
+        out += pk(len(b))
+        out += b
+    return bytes(out)
+
+
+def translate(data: bytes, config: Config | None = None) -> ModuleInfo:
+    """Decode, validate, meter and lower a module: the frontend's one entry point."""
+    if config is None:
+        config = Config()
+    raw = decode_module(data, config)
+    data = bytes(data)
+    m, refs, elem_types = validate_module(raw, config)
+    had_memories = len(m.memories)
+    if config.near_prepare:
+        _near_prepare(m, config)
+    ctx = _Ctx(config, m, refs, elem_types)
+    # Bodies are validated against the module as written (NEAR validates before preparing).
+    ctx.n_memories = had_memories
+    nimp = m.num_imported_funcs
+    bodies = [_lower_body(ctx, nimp + i, data, s, e) for i, (s, e) in enumerate(raw.bodies)]
+    m.program = _build_program(ctx, m, bodies)
+    return m

@@ -1,0 +1,48 @@
+"""Helpers for the frontend tests: assemble WAT with the `wasm-tools` CLI (cached per text)."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+
+import pytest
+
+
+@functools.cache
+def _parse(text: str) -> bytes:
+    exe = shutil.which("wasm-tools")
+    if exe is None:
+        pytest.skip("wasm-tools CLI not installed")
+    res = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True)
+    if res.returncode != 0:
+        raise ValueError(res.stderr.decode())
+    return res.stdout
+
+
+def wat(text: str) -> bytes:
+    """Binary module for a WAT text (a bare body list is wrapped in ``(module ...)``)."""
+    t = text.strip()
+    if not t.startswith("(module"):
+        t = f"(module {t})"
+    return _parse(t)
+
+
+def header() -> bytes:
+    return b"\x00asm\x01\x00\x00\x00"
+
+
+def section(sid: int, payload: bytes) -> bytes:
+    return bytes([sid]) + uleb(len(payload)) + payload
+
+
+def uleb(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
