@@ -233,7 +233,10 @@ def render_markdown(data: dict[str, Any], plots: list[str]) -> str:
             on = r.get(f"exec-metered/{wl}/{p}")
             rat = r.ratio(f"exec-metered/{wl}/{p}", f"exec/{wl}/{p}")
             if rat is None:
-                cells.append(_status(on) if on and on["status"] != "ok" else "–")
+                if on is None:
+                    cells.append("full run only" if data["mode"] == "quick" else "–")
+                else:
+                    cells.append(_status(on) if on["status"] != "ok" else "–")
             else:
                 geo[p].append(rat)
                 cells.append(_ratio(rat))
