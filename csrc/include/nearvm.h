@@ -41,6 +41,152 @@ const char* nvm_version(void);
 /* ISA the library was built for and executes: "x86_64" or "aarch64". */
 const char* nvm_host_isa(void);
 
+/* ---- runtime (csrc/api_runtime.cpp; owner: runtime) ---------------------------------------
+ * Status-returning functions return NVM_OK (0) or an nvm_status and write a NUL-terminated
+ * message into (err, errlen). Handles are opaque. Ownership: see csrc/runtime/runtime.h.
+ * Threading: engines and modules are thread-safe; a store is used by one thread at a time. */
+
+typedef enum nvm_status {
+  NVM_OK = 0,
+  NVM_ERR_INVALID = 1,
+  NVM_ERR_NOMEM = 2,
+  NVM_ERR_COMPILE = 3,
+  NVM_ERR_UNSUPPORTED = 4,
+  NVM_ERR_LIMIT = 5,
+  NVM_ERR_PLATFORM = 6
+} nvm_status;
+
+/* nvm_call's result when the call could not run at all (see nvm_store_last_error). */
+typedef enum nvm_call_result {
+  NVM_CALL_FAILED = 255
+} nvm_call_result;
+
+typedef struct nvm_engine nvm_engine_t;
+typedef struct nvm_module nvm_module_t;
+typedef struct nvm_store nvm_store_t;
+typedef struct nvm_instance nvm_instance_t;
+typedef struct nvm_memory nvm_memory_t;
+typedef struct nvm_table nvm_table_t;
+typedef struct nvm_global nvm_global_t;
+
+/* The Store's counters, laid out exactly like VMStoreContext (runtime/vmctx.h): read and written
+ * in place by the Python API (gas_used, gas_limit) without a call. */
+typedef struct nvm_store_counters {
+  uint64_t gas_used;
+  uint64_t gas_limit;
+  int64_t stack_remaining;
+  void* activation;
+} nvm_store_counters;
+
+/* Where the last trap of a store happened (func_index/bytecode_offset valid if has_site). */
+typedef struct nvm_trap_info {
+  uint32_t code;
+  uint32_t has_site;
+  uint32_t func_index;
+  uint32_t bytecode_offset;
+  uint64_t pc;
+} nvm_trap_info;
+
+/* A host function (C fast path or the Python dispatcher). args_results: 8-byte slots, params in,
+ * results out. caller: the calling nvm_instance_t* for functions created with wants_caller (else
+ * NULL). Returns 0 or an NVM_TRAP_* code (the wasm call then traps with it). */
+typedef uint32_t (*nvm_host_callback)(void* data, void* caller, uint64_t* args_results);
+
+/* engine: generates and maps the JIT's stubs; interns signatures (canonical type ids). */
+int nvm_engine_new(nvm_engine_t** out, char* err, size_t errlen);
+void nvm_engine_free(nvm_engine_t* engine);
+/* 1 if wasm can run (the JIT generated the stubs), else 0 and the reason in (err, errlen). */
+int nvm_engine_can_execute(nvm_engine_t* engine, char* err, size_t errlen);
+uint32_t nvm_engine_intern_type(nvm_engine_t* engine, const uint8_t* params, uint32_t n_params,
+                                const uint8_t* results, uint32_t n_results);
+
+/* module: compile a lowered program (docs/bytecode.md), map the code, register its trap sites.
+ * type_ids: canonical id of each module type index; func_type_ids: of each function (imports
+ * first). Data segments are copied (n_datas of them; lens/ptrs arrays). */
+int nvm_module_new(nvm_engine_t* engine, const uint8_t* program, size_t size,
+                   const uint32_t* type_ids, uint32_t n_types,
+                   const uint32_t* func_type_ids, uint32_t n_funcs,
+                   const uint8_t* const* datas, const size_t* data_lens, uint32_t n_datas,
+                   nvm_module_t** out, char* err, size_t errlen);
+void nvm_module_free(nvm_module_t* module);
+size_t nvm_module_code_size(nvm_module_t* module);
+
+/* store */
+int nvm_store_new(nvm_engine_t* engine, int64_t stack_budget, int gas_enabled, nvm_store_t** out,
+                  char* err, size_t errlen);
+void nvm_store_free(nvm_store_t* store);
+nvm_store_counters* nvm_store_counters_ptr(nvm_store_t* store);
+/* Charge host-side gas: 0, or NVM_TRAP_OUT_OF_GAS (gas_used then equals gas_limit). */
+uint32_t nvm_store_charge_gas(nvm_store_t* store, uint64_t amount);
+const nvm_trap_info* nvm_store_last_trap(nvm_store_t* store);
+const char* nvm_store_last_error(nvm_store_t* store);
+
+/* memory (pages of 64 KiB). max_pages: the effective maximum (type, config; <= 65536);
+ * declared_max: the type's maximum or 0xFFFFFFFF. A memory is freed when its store is freed and
+ * every nvm_memory_retain is matched by nvm_memory_release. */
+int nvm_memory_new(nvm_store_t* store, uint32_t min_pages, uint32_t max_pages, uint32_t declared_max,
+                   nvm_memory_t** out, char* err, size_t errlen);
+uint8_t* nvm_memory_base(nvm_memory_t* memory);
+uint64_t nvm_memory_size(nvm_memory_t* memory);
+uint32_t nvm_memory_pages(nvm_memory_t* memory);
+/* Previous size in pages, or -1 if it cannot grow. */
+int64_t nvm_memory_grow(nvm_memory_t* memory, uint32_t delta_pages);
+void nvm_memory_retain(nvm_memory_t* memory);
+void nvm_memory_release(nvm_memory_t* memory);
+
+/* table: elem_type 0x70 funcref (elements are funcref pointers) or 0x6F externref (handles);
+ * null is 0; maximum 0xFFFFFFFF = none. */
+int nvm_table_new(nvm_store_t* store, uint8_t elem_type, uint32_t minimum, uint32_t maximum,
+                  uintptr_t init, nvm_table_t** out, char* err, size_t errlen);
+uint32_t nvm_table_size(nvm_table_t* table);
+/* 0, or -1 if index >= size. */
+int nvm_table_get(nvm_table_t* table, uint32_t index, uintptr_t* out);
+int nvm_table_set(nvm_table_t* table, uint32_t index, uintptr_t value);
+/* Previous size, or -1. */
+int64_t nvm_table_grow(nvm_table_t* table, uint32_t delta, uintptr_t init);
+
+/* global: bits as in VMGlobal (i32/f32 low 32 bits). The cell may be read/written in place. */
+int nvm_global_new(nvm_store_t* store, uint8_t valtype, int is_mutable, uint64_t bits,
+                   nvm_global_t** out, char* err, size_t errlen);
+uint64_t* nvm_global_cell(nvm_global_t* global);
+
+/* functions: a funcref is a VMFuncRef* (void* here). */
+void* nvm_func_new_host(nvm_store_t* store, uint32_t type_id, nvm_host_callback callback, void* data,
+                        int wants_caller);
+uint32_t nvm_funcref_type_id(void* funcref);
+/* The nvm_host_callback data of a host funcref (also for per-instance wrappers), else NULL. */
+void* nvm_funcref_host_data(void* funcref);
+/* Host -> wasm call: 0, an NVM_TRAP_* code, or NVM_CALL_FAILED. The GIL is released by cffi
+ * around this call; host callbacks re-acquire it. */
+uint32_t nvm_call(nvm_store_t* store, void* funcref, uint64_t* args_results);
+
+/* instance: imports resolved by the caller (funcs: imported funcrefs; memories/tables/globals:
+ * the module's whole index spaces, imports first, own ones created by nvm_*_new). Globals are
+ * initialised, element segments set and active segments applied by the caller afterwards. */
+int nvm_instance_new(nvm_store_t* store, nvm_module_t* module, void* const* func_imports,
+                     uint32_t n_func_imports, nvm_memory_t* const* memories, uint32_t n_memories,
+                     nvm_table_t* const* tables, uint32_t n_tables, nvm_global_t* const* globals,
+                     uint32_t n_globals, uint32_t n_elems, nvm_instance_t** out, char* err, size_t errlen);
+void* nvm_instance_func(nvm_instance_t* instance, uint32_t func_index);
+int nvm_instance_set_elem(nvm_instance_t* instance, uint32_t elem_index, const uintptr_t* items, uint32_t n);
+/* Spec table.init / memory.init / elem.drop / data.drop; return 0 or an NVM_TRAP_* code. */
+uint32_t nvm_instance_table_init(nvm_instance_t* instance, uint32_t table_index, uint32_t elem_index,
+                                 uint32_t dst, uint32_t src, uint32_t n);
+uint32_t nvm_instance_memory_init(nvm_instance_t* instance, uint32_t data_index, uint32_t dst, uint32_t src,
+                                  uint32_t n);
+void nvm_instance_elem_drop(nvm_instance_t* instance, uint32_t elem_index);
+void nvm_instance_data_drop(nvm_instance_t* instance, uint32_t data_index);
+
+/* Foundation slice (test-only): a hand-assembled entry trampoline + "wasm" function that loads
+ * a u32 from memory[offset], run through the real invoke path, code registry and fault handler.
+ * Lets the trap machinery be tested without the JIT. NVM_ERR_UNSUPPORTED off x86_64 SysV. */
+typedef struct nvm_selftest nvm_selftest_t;
+int nvm_selftest_new(nvm_selftest_t** out, char* err, size_t errlen);
+void nvm_selftest_free(nvm_selftest_t* selftest);
+uint32_t nvm_selftest_load(nvm_selftest_t* selftest, nvm_store_t* store, nvm_memory_t* memory,
+                           uint32_t offset, uint32_t* value);
+size_t nvm_selftest_registry_size(void);
+
 /* cffi-end */
 
 #ifdef __cplusplus

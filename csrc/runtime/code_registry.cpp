@@ -1,0 +1,113 @@
+// code_registry.cpp — immutable code-range snapshots for the fault handler (see code_registry.h).
+#include "runtime/code_registry.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+namespace nvm::rt {
+namespace {
+
+struct Entry {
+  CodeRange range;
+  uint64_t token;
+};
+
+struct Snapshot {
+  std::vector<Entry> entries;  // sorted by range.start
+};
+
+// Signal-handler state: the published snapshot. Everything else below is only touched with
+// g_mutex held, outside signal context.
+std::atomic<const Snapshot*> g_snapshot{nullptr};
+std::atomic<long> g_live_activations{0};
+
+struct Registry {
+  std::mutex mutex;
+  uint64_t next_token = 1;
+  std::vector<std::unique_ptr<const Snapshot>> retired;
+  std::unique_ptr<const Snapshot> current;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry();  // never destroyed: the handler may run during exit
+  return *r;
+}
+
+void collect_locked(Registry& r) {
+  if (g_live_activations.load(std::memory_order_seq_cst) == 0) r.retired.clear();
+}
+
+void publish_locked(Registry& r, std::unique_ptr<const Snapshot> next) {
+  g_snapshot.store(next.get(), std::memory_order_seq_cst);
+  if (r.current) r.retired.push_back(std::move(r.current));
+  r.current = std::move(next);
+  collect_locked(r);
+}
+
+}  // namespace
+
+uint64_t registry_register(const CodeRange& range) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  auto next = std::make_unique<Snapshot>();
+  if (r.current) next->entries = r.current->entries;
+  uint64_t token = r.next_token++;
+  next->entries.push_back(Entry{range, token});
+  std::sort(next->entries.begin(), next->entries.end(),
+            [](const Entry& a, const Entry& b) { return a.range.start < b.range.start; });
+  publish_locked(r, std::move(next));
+  return token;
+}
+
+void registry_unregister(uint64_t token) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (!r.current) return;
+  auto next = std::make_unique<Snapshot>();
+  for (const Entry& e : r.current->entries)
+    if (e.token != token) next->entries.push_back(e);
+  publish_locked(r, std::move(next));
+}
+
+bool registry_lookup(uintptr_t pc, const jit::TrapSite** site, uintptr_t* range_start) {
+  const Snapshot* snap = g_snapshot.load(std::memory_order_acquire);
+  *site = nullptr;
+  if (!snap) return false;
+  // Binary search by hand: no allocation, no exceptions.
+  size_t lo = 0, hi = snap->entries.size();
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (snap->entries[mid].range.start <= pc) lo = mid + 1; else hi = mid;
+  }
+  if (lo == 0) return false;
+  const CodeRange& cr = snap->entries[lo - 1].range;
+  if (pc >= cr.end) return false;
+  if (range_start) *range_start = cr.start;
+  uint32_t off = static_cast<uint32_t>(pc - cr.start);
+  size_t a = 0, b = cr.n_sites;
+  while (a < b) {
+    size_t mid = a + (b - a) / 2;
+    if (cr.sites[mid].pc_offset < off) a = mid + 1; else b = mid;
+  }
+  if (a < cr.n_sites && cr.sites[a].pc_offset == off) *site = &cr.sites[a];
+  return true;
+}
+
+void activation_count_inc() { g_live_activations.fetch_add(1, std::memory_order_seq_cst); }
+void activation_count_dec() { g_live_activations.fetch_sub(1, std::memory_order_seq_cst); }
+
+void registry_collect() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  collect_locked(r);
+}
+
+size_t registry_size() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.current ? r.current->entries.size() : 0;
+}
+
+}  // namespace nvm::rt

@@ -1,0 +1,45 @@
+// platform.h — every OS call the runtime makes goes through here (one implementation per OS:
+// platform_posix.cpp for Linux/macOS, platform_win.cpp for Windows).
+//
+// Signal-handler state (the only global mutable state of the runtime, documented here):
+//   * the thread-local current Activation* (trap_state.h, `current_activation()`),
+//   * the code-registry snapshot pointer (code_registry.h),
+//   * the record of the previously installed SIGSEGV/SIGBUS handlers (platform_posix.cpp) or the
+//     vectored-exception-handler handle (platform_win.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace nvm::rt::platform {
+
+size_t page_size();
+
+// ---- linear-memory reservations ------------------------------------------------------------
+// Reserve `bytes` of address space, inaccessible (PROT_NONE / MEM_RESERVE), without committing
+// memory or swap. Returns nullptr on failure.
+void* reserve(size_t bytes);
+// Make [p, p+bytes) readable and writable (zero-filled the first time). `p`, `bytes` page-aligned.
+bool commit(void* p, size_t bytes);
+// Give a whole reservation back.
+void release(void* p, size_t bytes);
+
+// ---- executable code (W^X) -----------------------------------------------------------------
+struct CodeMemory {
+  uint8_t* ptr = nullptr;
+  size_t size = 0;  // mapped size (page-rounded)
+};
+// Map `n` bytes of code: map writable, copy, flip to read+execute, flush the icache. The region
+// is never writable and executable at the same time.
+bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* error);
+void unmap_code(CodeMemory* mem);
+
+// ---- traps ---------------------------------------------------------------------------------
+// Called on every entry from the host into wasm (cheap): installs the fault handler the first
+// time, re-installs it if something (e.g. Python's faulthandler) replaced it since — chaining to
+// whatever is installed now — and gives the calling thread an alternate signal stack.
+// Returns false (with *error) only if the OS refused.
+bool ensure_trap_handler(std::string* error);
+
+}  // namespace nvm::rt::platform

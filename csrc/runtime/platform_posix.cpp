@@ -1,0 +1,316 @@
+// platform_posix.cpp — OS layer for Linux and macOS: mmap/mprotect, SIGSEGV/SIGBUS handler.
+//
+// Trap exit: the handler never longjmps. If the faulting pc is registered JIT code and the thread
+// has a live Activation, it stores the trap code and pc in the Activation and rewrites the
+// interrupted context: pc := act->landing, sp := act->entry_sp. Returning from the handler then
+// "resumes" in the entry trampoline's trap landing, which restores the callee-saved registers and
+// returns the trap code (docs/runtime-abi.md). Anything else is chained to the handler that was
+// installed before ours (SIG_DFL: restore it and let the fault re-execute / re-raise).
+#if !defined(_WIN32)
+
+#include "runtime/platform.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#if defined(__APPLE__)
+#include <libkern/OSCacheControl.h>
+#endif
+
+#include "runtime/code_registry.h"
+#include "runtime/trap_state.h"
+
+namespace nvm::rt::platform {
+
+size_t page_size() {
+  static const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return ps;
+}
+
+void* reserve(size_t bytes) {
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+#ifdef MAP_NORESERVE
+  flags |= MAP_NORESERVE;
+#endif
+  void* p = mmap(nullptr, bytes, PROT_NONE, flags, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+bool commit(void* p, size_t bytes) {
+  if (bytes == 0) return true;
+  return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
+}
+
+void release(void* p, size_t bytes) {
+  if (p) munmap(p, bytes);
+}
+
+bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* error) {
+  const size_t ps = page_size();
+  size_t size = (n + ps - 1) / ps * ps;
+  if (size == 0) size = ps;
+#if defined(__APPLE__) && defined(__aarch64__)
+  // Apple silicon: MAP_JIT + per-thread write protection toggling (never W and X at once for
+  // this thread), then invalidate the icache.
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_JIT, -1, 0);
+  if (p == MAP_FAILED) {
+    if (error) *error = std::string("mmap(MAP_JIT) failed: ") + strerror(errno);
+    return false;
+  }
+  pthread_jit_write_protect_np(0);
+  std::memcpy(p, bytes, n);
+  pthread_jit_write_protect_np(1);
+  sys_icache_invalidate(p, size);
+#else
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    if (error) *error = std::string("mmap failed: ") + strerror(errno);
+    return false;
+  }
+  std::memcpy(p, bytes, n);
+  if (mprotect(p, size, PROT_READ | PROT_EXEC) != 0) {
+    if (error) *error = std::string("mprotect(RX) failed: ") + strerror(errno);
+    munmap(p, size);
+    return false;
+  }
+#if defined(__APPLE__)
+  sys_icache_invalidate(p, size);
+#else
+  __builtin___clear_cache(static_cast<char*>(p), static_cast<char*>(p) + size);
+#endif
+#endif
+  out->ptr = static_cast<uint8_t*>(p);
+  out->size = size;
+  return true;
+}
+
+void unmap_code(CodeMemory* mem) {
+  if (mem->ptr) munmap(mem->ptr, mem->size);
+  mem->ptr = nullptr;
+  mem->size = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault handling
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+constexpr int kSignals[] = {SIGSEGV, SIGBUS};
+constexpr int kNumSignals = 2;
+
+// Signal-handler state: the handlers that were installed before ours (what we chain to). Written
+// only under g_install_mutex, outside signal context; read by the handler.
+struct sigaction g_prev[kNumSignals];
+std::mutex g_install_mutex;
+
+int signal_slot(int sig) { return sig == SIGSEGV ? 0 : 1; }
+
+uintptr_t context_pc(void* uc_void) {
+  auto* uc = static_cast<ucontext_t*>(uc_void);
+#if defined(__linux__) && defined(__x86_64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__linux__) && defined(__aarch64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext.pc);
+#elif defined(__APPLE__) && defined(__x86_64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext->__ss.__rip);
+#elif defined(__APPLE__) && defined(__aarch64__)
+  return static_cast<uintptr_t>(__darwin_arm_thread_state64_get_pc(uc->uc_mcontext->__ss));
+#else
+#error "nearvm: unsupported OS/ISA for the trap handler"
+#endif
+}
+
+uintptr_t context_fp(void* uc_void) {
+  auto* uc = static_cast<ucontext_t*>(uc_void);
+#if defined(__linux__) && defined(__x86_64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RBP]);
+#elif defined(__linux__) && defined(__aarch64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext.regs[29]);
+#elif defined(__APPLE__) && defined(__x86_64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext->__ss.__rbp);
+#elif defined(__APPLE__) && defined(__aarch64__)
+  return static_cast<uintptr_t>(__darwin_arm_thread_state64_get_fp(uc->uc_mcontext->__ss));
+#endif
+}
+
+void context_set_pc_sp(void* uc_void, uintptr_t pc, uintptr_t sp) {
+  auto* uc = static_cast<ucontext_t*>(uc_void);
+#if defined(__linux__) && defined(__x86_64__)
+  uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(pc);
+  uc->uc_mcontext.gregs[REG_RSP] = static_cast<greg_t>(sp);
+#elif defined(__linux__) && defined(__aarch64__)
+  uc->uc_mcontext.pc = pc;
+  uc->uc_mcontext.sp = sp;
+#elif defined(__APPLE__) && defined(__x86_64__)
+  uc->uc_mcontext->__ss.__rip = pc;
+  uc->uc_mcontext->__ss.__rsp = sp;
+#elif defined(__APPLE__) && defined(__aarch64__)
+  __darwin_arm_thread_state64_set_pc_fptr(uc->uc_mcontext->__ss, reinterpret_cast<void*>(pc));
+  __darwin_arm_thread_state64_set_sp(uc->uc_mcontext->__ss, sp);
+#endif
+}
+
+void trap_signal_handler(int sig, siginfo_t* info, void* uc);
+
+// Restore the default disposition for `sig` (async-signal-safe).
+void reset_default(int sig) {
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, nullptr);
+}
+
+void chain(int sig, siginfo_t* info, void* uc) {
+  ThreadTrapState* ts = rt::thread_trap_state();
+  if (ts->in_chain) {
+    // Re-entered from the handler we chained to (e.g. faulthandler re-raising after its report
+    // while believing *we* are its predecessor): give up and let the default action happen.
+    reset_default(sig);
+    return;
+  }
+  const struct sigaction& prev = g_prev[signal_slot(sig)];
+  if (prev.sa_flags & SA_SIGINFO) {
+    ts->in_chain = 1;
+    prev.sa_sigaction(sig, info, uc);
+    ts->in_chain = 0;
+    return;
+  }
+  if (prev.sa_handler == SIG_IGN) return;
+  if (prev.sa_handler == SIG_DFL) {
+    reset_default(sig);
+    // A real fault re-executes and now takes the default action; a sent signal is re-raised.
+    if (info == nullptr || info->si_code <= 0) raise(sig);
+    return;
+  }
+  ts->in_chain = 1;
+  prev.sa_handler(sig);
+  ts->in_chain = 0;
+}
+
+void trap_signal_handler(int sig, siginfo_t* info, void* uc) {
+  int saved_errno = errno;
+  ThreadTrapState* ts = rt::thread_trap_state();
+  Activation* act = ts->activation;
+  if (act != nullptr && !ts->in_chain && info != nullptr && info->si_code > 0) {
+    uintptr_t pc = context_pc(uc);
+    const jit::TrapSite* site = nullptr;
+    if (registry_lookup(pc, &site, nullptr)) {
+      act->trap_code = site ? site->trap_code : 2u /* NVM_TRAP_MEMORY_OUT_OF_BOUNDS */;
+      if (act->trap_code == 0) act->trap_code = 2u;
+      act->trap_pc = pc;
+      act->saved_fp = context_fp(uc);
+      context_set_pc_sp(uc, reinterpret_cast<uintptr_t>(act->landing), act->entry_sp);
+      errno = saved_errno;
+      return;
+    }
+  }
+  chain(sig, info, uc);
+  errno = saved_errno;
+}
+
+bool install_locked(std::string* error) {
+  for (int i = 0; i < kNumSignals; ++i) {
+    int sig = kSignals[i];
+    struct sigaction cur;
+    if (sigaction(sig, nullptr, &cur) != 0) {
+      if (error) *error = std::string("sigaction failed: ") + strerror(errno);
+      return false;
+    }
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == trap_signal_handler) continue;
+    struct sigaction ours;
+    std::memset(&ours, 0, sizeof ours);
+    ours.sa_sigaction = trap_signal_handler;
+    // SA_NODEFER: a handler we chain to may re-raise the signal; it must reach us at once so the
+    // in_chain guard can end the chain (see chain()).
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&ours.sa_mask);
+    g_prev[i] = cur;  // chain to whatever is installed now
+    if (sigaction(sig, &ours, nullptr) != 0) {
+      if (error) *error = std::string("sigaction failed: ") + strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool handler_installed() {
+  for (int sig : kSignals) {
+    struct sigaction cur;
+    if (sigaction(sig, nullptr, &cur) != 0) return false;
+    if (!((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == trap_signal_handler)) return false;
+  }
+  return true;
+}
+
+// Per-thread alternate signal stack (so the handler runs even if the native stack is exhausted).
+// Installed the first time a thread enters wasm; removed and freed when the thread exits. A
+// thread that already has one (e.g. set up by faulthandler) keeps its own.
+struct AltStack {
+  void* mem = nullptr;
+  size_t size = 0;
+  bool checked = false;
+  ~AltStack() {
+    if (mem) {
+      stack_t ss;
+      std::memset(&ss, 0, sizeof ss);
+      ss.ss_flags = SS_DISABLE;
+      sigaltstack(&ss, nullptr);
+      munmap(mem, size);
+    }
+  }
+};
+thread_local AltStack t_altstack;
+
+bool ensure_altstack(std::string* error) {
+  AltStack& as = t_altstack;
+  if (as.checked) return true;
+  stack_t cur;
+  if (sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) && cur.ss_sp != nullptr) {
+    as.checked = true;
+    return true;
+  }
+  const size_t size = 64 * 1024;
+  void* mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    if (error) *error = "cannot allocate the signal stack";
+    return false;
+  }
+  stack_t ss;
+  std::memset(&ss, 0, sizeof ss);
+  ss.ss_sp = mem;
+  ss.ss_size = size;
+  if (sigaltstack(&ss, nullptr) != 0) {
+    munmap(mem, size);
+    if (error) *error = std::string("sigaltstack failed: ") + strerror(errno);
+    return false;
+  }
+  as.mem = mem;
+  as.size = size;
+  as.checked = true;
+  return true;
+}
+
+}  // namespace
+
+bool ensure_trap_handler(std::string* error) {
+  if (!ensure_altstack(error)) return false;
+  // Fast path: one sigaction query per signal. Something (faulthandler.enable(), another
+  // runtime) may have replaced our handler since the last call: then re-install, chaining to it.
+  if (handler_installed()) return true;
+  std::lock_guard<std::mutex> lock(g_install_mutex);
+  return install_locked(error);
+}
+
+}  // namespace nvm::rt::platform
+
+#endif  // !_WIN32

@@ -1,0 +1,13 @@
+"""nearvm's runtime Python API (ARCHITECTURE.md "Public Python API").
+
+Re-exported from ``nearvm``: Engine, Module, Store, Instance, Func, Memory, Table, Global, Caller.
+"""
+
+from __future__ import annotations
+
+from .engine import Engine, Module
+from .instance import Instance
+from .objects import Caller, Func, Global, Memory, Table
+from .store import Store
+
+__all__ = ["Caller", "Engine", "Func", "Global", "Instance", "Memory", "Module", "Store", "Table"]

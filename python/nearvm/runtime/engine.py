@@ -1,0 +1,161 @@
+"""``Engine`` and ``Module`` (ARCHITECTURE.md "Public Python API")."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..wasm.types import FuncType, GlobalType, MemoryType, TableType
+from ._ffi import check, ffi, lib, new_err
+
+if TYPE_CHECKING:
+    from ..wasm.module import ModuleInfo
+
+__all__ = ["Engine", "Module", "ExternType"]
+
+ExternType = FuncType | TableType | MemoryType | GlobalType
+
+
+def _default_config() -> Any:
+    try:
+        from ..config import Config
+    except ImportError:  # the frontend's Config not available: the runtime's defaults
+        import types
+
+        return types.SimpleNamespace(gas=None, stack_budget=262_144, max_memory_pages=None)
+    return Config()
+
+
+class Engine:
+    """Compilation settings plus the JIT's engine-wide stubs and the signature registry.
+
+    Thread-safe: modules and stores of one engine may be used from several threads.
+    """
+
+    def __init__(self, config: Any = None, artifact_key: bytes | None = None) -> None:
+        self.config = _default_config() if config is None else config
+        if artifact_key is not None and not isinstance(artifact_key, (bytes, bytearray)):
+            raise TypeError("artifact_key must be bytes or None")
+        self.artifact_key = bytes(artifact_key) if artifact_key is not None else None
+        out = ffi.new("nvm_engine_t**")
+        err = new_err()
+        check(lib.nvm_engine_new(out, err, len(err)), err, "cannot create engine")
+        self._ptr = ffi.gc(out[0], lib.nvm_engine_free)
+        self._lock = threading.Lock()
+        self._type_ids: dict[FuncType, int] = {}
+        self._types_by_id: dict[int, FuncType] = {}
+
+    @property
+    def gas_enabled(self) -> bool:
+        return getattr(self.config, "gas", None) is not None
+
+    @property
+    def can_execute(self) -> bool:
+        """True if this build can run wasm (the JIT generated the engine stubs)."""
+        return bool(lib.nvm_engine_can_execute(self._ptr, ffi.NULL, 0))
+
+    def _execution_error(self) -> str:
+        err = new_err()
+        lib.nvm_engine_can_execute(self._ptr, err, len(err))
+        return ffi.string(err).decode("utf-8", "replace")
+
+    def _type_id(self, ty: FuncType) -> int:
+        """Canonical engine-wide id of a signature (equal ids <=> equal FuncTypes)."""
+        tid = self._type_ids.get(ty)
+        if tid is not None:
+            return tid
+        params = bytes(int(t) for t in ty.params)
+        results = bytes(int(t) for t in ty.results)
+        tid = int(lib.nvm_engine_intern_type(self._ptr, params, len(params), results, len(results)))
+        if tid == 0:
+            raise MemoryError("cannot intern a function type")
+        with self._lock:
+            self._type_ids[ty] = tid
+            self._types_by_id[tid] = ty
+        return tid
+
+    def _func_type(self, tid: int) -> FuncType:
+        return self._types_by_id[tid]
+
+
+class Module:
+    """A compiled module: ``Module(engine, wasm_bytes)``.
+
+    Raises DecodeError / ValidationError (CompileError) for bad input. ``imports`` is a list of
+    ``(module, name, type)`` and ``exports`` a list of ``(name, type)``; each type can be passed
+    straight to the matching ``Func``/``Memory``/``Table``/``Global`` constructor.
+    """
+
+    def __init__(self, engine: Engine, wasm: bytes | bytearray | memoryview) -> None:
+        if not isinstance(engine, Engine):
+            raise TypeError("Module(engine, wasm): engine must be a nearvm.Engine")
+        if not isinstance(wasm, (bytes, bytearray, memoryview)):
+            raise TypeError("Module(engine, wasm): wasm must be bytes")
+        from ..wasm import translate
+
+        info = translate(bytes(wasm), engine.config)
+        self._setup(engine, info)
+
+    @classmethod
+    def from_info(cls, engine: Engine, info: ModuleInfo) -> Module:
+        """A module from an already translated ``ModuleInfo`` (tools, tests)."""
+        self = cls.__new__(cls)
+        self._setup(engine, info)
+        return self
+
+    def _setup(self, engine: Engine, info: ModuleInfo) -> None:
+        from ..errors import CompileError
+
+        self.engine = engine
+        self._info = info
+        type_ids = [engine._type_id(t) for t in info.types]
+        func_type_ids = [type_ids[t] for t in info.func_types]
+        datas = [bytes(d.data) for d in info.datas]
+        data_keep = [ffi.from_buffer(d) for d in datas]
+        data_ptrs = ffi.new("uint8_t*[]", max(1, len(datas)))
+        for i, p in enumerate(data_keep):
+            data_ptrs[i] = ffi.cast("uint8_t*", p)
+        data_lens = ffi.new("size_t[]", [len(d) for d in datas] or [0])
+        out = ffi.new("nvm_module_t**")
+        err = new_err()
+        program = bytes(info.program)
+        status = lib.nvm_module_new(
+            engine._ptr, program, len(program),
+            ffi.new("uint32_t[]", type_ids or [0]), len(type_ids),
+            ffi.new("uint32_t[]", func_type_ids or [0]), len(func_type_ids),
+            data_ptrs, data_lens, len(datas), out, err, len(err),
+        )
+        if status == lib.NVM_ERR_COMPILE:
+            raise CompileError(ffi.string(err).decode("utf-8", "replace"))
+        check(status, err, "cannot load module")
+        self._ptr = ffi.gc(out[0], lib.nvm_module_free)
+        self._type_ids = type_ids
+
+    @property
+    def imports(self) -> list[tuple[str, str, ExternType]]:
+        return [(imp.module, imp.name, imp.type) for imp in self._info.imports]
+
+    @property
+    def exports(self) -> list[tuple[str, ExternType]]:
+        return [(exp.name, self._export_type(exp.kind, exp.index)) for exp in self._info.exports]
+
+    def _export_type(self, kind: str, index: int) -> ExternType:
+        info = self._info
+        if kind == "func":
+            return info.func_type(index)
+        if kind == "table":
+            return info.tables[index]
+        if kind == "memory":
+            return info.memories[index]
+        return info.globals[index]
+
+    @property
+    def info(self) -> ModuleInfo:
+        return self._info
+
+    def serialize(self) -> bytes:
+        raise NotImplementedError("issue 6")
+
+    @classmethod
+    def deserialize(cls, engine: Engine, blob: bytes) -> Module:
+        raise NotImplementedError("issue 6")

@@ -1,0 +1,182 @@
+"""``Store``: owns instances, host functions, memories, tables, globals, the gas counter and the
+deterministic stack budget (ARCHITECTURE.md "Gas and stack semantics").
+
+Threading: a Store (and everything created in it) is used by one thread at a time — using it
+from a second thread while a call is running on the first raises RuntimeError. Different Stores
+run in parallel: wasm runs without the GIL.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Frame, Trap, TrapCode
+from ._ffi import check, ffi, lib, new_err
+from .engine import Engine
+
+if TYPE_CHECKING:
+    from .instance import Instance
+    from .objects import Func
+
+__all__ = ["Store", "UNLIMITED_GAS"]
+
+UNLIMITED_GAS = 2**64 - 1
+
+
+class Store:
+    """``Store(engine, gas_limit=None)``.
+
+    Without a gas schedule (``Config(gas=None)``): ``gas_used`` is 0, ``gas_remaining`` None and
+    ``gas_limit`` must stay None. With one, ``gas_limit=None`` means unlimited (2**64-1) and the
+    limit may be changed at any time (refuel); ``gas_used`` is cumulative.
+    """
+
+    def __init__(self, engine: Engine, gas_limit: int | None = None) -> None:
+        if not isinstance(engine, Engine):
+            raise TypeError("Store(engine): engine must be a nearvm.Engine")
+        self.engine = engine
+        self._gas_enabled = engine.gas_enabled
+        budget = int(getattr(engine.config, "stack_budget", 262_144))
+        out = ffi.new("nvm_store_t**")
+        err = new_err()
+        check(lib.nvm_store_new(engine._ptr, budget, int(self._gas_enabled), out, err, len(err)), err,
+              "cannot create store")
+        self._ptr = ffi.gc(out[0], lib.nvm_store_free)
+        self._counters = lib.nvm_store_counters_ptr(self._ptr)
+        self.stack_budget = budget
+        self.gas_limit = gas_limit
+        # externref handles: handle h (>= 1) is self._externs[h - 1]; kept alive by the store.
+        self._externs: list[object] = []
+        self._extern_handles: dict[int, int] = {}
+        # funcref address -> Func (exported wasm functions and host functions).
+        self._funcs: dict[int, Func] = {}
+        # nvm_instance_t* address -> Instance (for Caller).
+        self._instances: dict[int, weakref.ReferenceType[Instance]] = {}
+        self._host_records: list[Any] = []
+        self._pending: BaseException | None = None
+        self._depth = 0
+        self._thread: int | None = None
+
+    # ---- gas -------------------------------------------------------------------------------
+    @property
+    def gas_enabled(self) -> bool:
+        return self._gas_enabled
+
+    @property
+    def gas_used(self) -> int:
+        return int(self._counters.gas_used) if self._gas_enabled else 0
+
+    @property
+    def gas_remaining(self) -> int | None:
+        if not self._gas_enabled:
+            return None
+        used, limit = int(self._counters.gas_used), int(self._counters.gas_limit)
+        return max(0, limit - used)
+
+    @property
+    def gas_limit(self) -> int | None:
+        if not self._gas_enabled:
+            return None
+        limit = int(self._counters.gas_limit)
+        return None if limit == UNLIMITED_GAS else limit
+
+    @gas_limit.setter
+    def gas_limit(self, value: int | None) -> None:
+        if not self._gas_enabled:
+            if value is not None:
+                raise ValueError("gas_limit requires a Config with a gas schedule (Config(gas=...))")
+            return
+        if value is None:
+            value = UNLIMITED_GAS
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("gas_limit must be an int or None")
+        if not 0 <= value <= UNLIMITED_GAS:
+            raise ValueError("gas_limit must be in [0, 2**64-1]")
+        self._counters.gas_limit = value
+
+    @property
+    def stack_remaining(self) -> int:
+        return int(self._counters.stack_remaining)
+
+    # ---- references ------------------------------------------------------------------------
+    def _extern_to_handle(self, obj: object) -> int:
+        if obj is None:
+            return 0
+        h = self._extern_handles.get(id(obj))
+        if h is None:
+            self._externs.append(obj)
+            h = len(self._externs)
+            self._extern_handles[id(obj)] = h
+        return h
+
+    def _extern_from_handle(self, h: int) -> object:
+        if h == 0:
+            return None
+        return self._externs[h - 1]
+
+    def _func_from_ref(self, addr: int) -> Func | None:
+        if addr == 0:
+            return None
+        f = self._funcs.get(addr)
+        if f is not None:
+            return f
+        from .objects import Func, _HostRecord
+
+        ptr = ffi.cast("void*", addr)
+        data = lib.nvm_funcref_host_data(ptr)
+        if data != ffi.NULL:  # a per-instance wrapper of an access_caller host function
+            rec: _HostRecord = ffi.from_handle(data)
+            if rec.func is not None:
+                self._funcs[addr] = rec.func
+                return rec.func
+        ty = self.engine._func_type(int(lib.nvm_funcref_type_id(ptr)))
+        f = Func._from_ref(self, ptr, ty)
+        self._funcs[addr] = f
+        return f
+
+    # ---- calls -----------------------------------------------------------------------------
+    def _enter(self) -> None:
+        tid = threading.get_ident()
+        if self._depth and self._thread != tid:
+            raise RuntimeError("this Store is in use by another thread (one thread per Store at a time)")
+        self._thread = tid
+        self._depth += 1
+
+    def _leave(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._thread = None
+
+    def _call(self, ref: Any, buf: Any) -> None:
+        """Run ``ref`` with ``buf`` (uint64_t slots, params in / results out); raise on trap."""
+        self._enter()
+        try:
+            code = lib.nvm_call(self._ptr, ref, buf)
+        finally:
+            self._leave()
+        if code:
+            self._raise_trap(code)
+
+    def _raise_trap(self, code: int) -> None:
+        pending, self._pending = self._pending, None
+        if code == lib.NVM_CALL_FAILED:
+            raise RuntimeError(ffi.string(lib.nvm_store_last_error(self._ptr)).decode("utf-8", "replace"))
+        if pending is not None:
+            if isinstance(pending, Trap):
+                raise pending
+            if not isinstance(pending, Exception):  # KeyboardInterrupt, SystemExit: not a trap
+                raise pending
+            trap = Trap(TrapCode.HOST_ERROR, f"host function error: {pending!r}", self._backtrace())
+            raise trap from pending
+        raise Trap.from_code(code, backtrace=self._backtrace())
+
+    def _backtrace(self) -> list[Frame]:
+        info = lib.nvm_store_last_trap(self._ptr)
+        if not info.has_site:
+            return []
+        return [Frame(int(info.func_index), None, int(info.bytecode_offset))]
+
+    def __repr__(self) -> str:
+        return f"<nearvm.Store gas_used={self.gas_used} gas_limit={self.gas_limit}>"

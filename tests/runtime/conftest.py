@@ -1,0 +1,48 @@
+"""Shared fixtures for runtime tests: WAT -> wasm via the wasm-tools CLI, execution gating."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+
+def wat(text: str) -> bytes:
+    """Assemble WAT text with ``wasm-tools parse``."""
+    exe = shutil.which("wasm-tools")
+    if exe is None:
+        pytest.skip("wasm-tools CLI not on PATH")
+    proc = subprocess.run([exe, "parse", "-", "-o", "-"], input=text.encode(), capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(proc.stderr.decode())
+    return proc.stdout
+
+
+def _can_execute() -> tuple[bool, str]:
+    try:
+        from nearvm.runtime import Engine
+        from nearvm.wasm import translate  # noqa: F401
+    except ImportError as e:
+        return False, f"frontend not available: {e}"
+    eng = Engine()
+    if not eng.can_execute:
+        return False, eng._execution_error()
+    return True, ""
+
+
+_EXEC = None
+
+
+@pytest.fixture
+def needs_jit() -> None:
+    global _EXEC
+    if _EXEC is None:
+        _EXEC = _can_execute()
+    if not _EXEC[0]:
+        pytest.skip(f"wasm execution not available yet: {_EXEC[1]}")
+
+
+@pytest.fixture
+def wat2wasm():
+    return wat
