@@ -60,5 +60,8 @@ struct EngineStubs {
   std::string disassembly;
 };
 bool generate_stubs(const CompileOptions& options, EngineStubs* out, std::string* error);
+// The same for an explicit host ABI (golden tests of both variants on any host).
+bool generate_stubs_for_abi(bool win64, const CompileOptions& options, EngineStubs* out,
+                            std::string* error);
 
 }  // namespace nvm::jit

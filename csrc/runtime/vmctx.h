@@ -57,7 +57,7 @@ struct Activation {
   uintptr_t entry_sp;       // stack pointer the trap landing expects (set by the entry trampoline)
   void* landing;            // address of the entry trampoline's trap landing
   uint32_t trap_code;       // NVM_TRAP_* set before jumping to `landing`
-  uint32_t reserved;
+  uint32_t arg_slots;       // set by invoke: slots in args_results = max(n_params, n_results)
   uintptr_t trap_pc;        // faulting pc, for the backtrace/trap-site lookup (0 if explicit)
   Activation* prev;         // previous activation on this thread (re-entrancy)
   VMStoreContext* store;
@@ -126,11 +126,13 @@ static_assert(offsetof(VMStoreContext, activation) == kStoreActivationOffset);
 inline constexpr int32_t kActivationEntrySpOffset = 0;
 inline constexpr int32_t kActivationLandingOffset = 8;
 inline constexpr int32_t kActivationTrapCodeOffset = 16;
+inline constexpr int32_t kActivationArgSlotsOffset = 20;
 inline constexpr int32_t kActivationTrapPcOffset = 24;
 inline constexpr int32_t kActivationSavedFpOffset = 56;
 static_assert(offsetof(Activation, entry_sp) == kActivationEntrySpOffset);
 static_assert(offsetof(Activation, landing) == kActivationLandingOffset);
 static_assert(offsetof(Activation, trap_code) == kActivationTrapCodeOffset);
+static_assert(offsetof(Activation, arg_slots) == kActivationArgSlotsOffset);
 static_assert(offsetof(Activation, trap_pc) == kActivationTrapPcOffset);
 static_assert(offsetof(Activation, saved_fp) == kActivationSavedFpOffset);
 

@@ -1,0 +1,1133 @@
+// codegen.cpp — see codegen.h. Spec references are to the WebAssembly 2.0 core spec.
+#include "jit/codegen.h"
+
+#include <map>
+#include <unordered_map>
+
+#include "bytecode/nvm_opcodes.h"
+#include "include/nearvm.h"
+#include "jit/control.h"
+#include "jit/frame_layout.h"
+#include "jit/regalloc.h"
+#include "jit/value_stack.h"
+#include "jit/x64/masm_x64.h"
+#include "runtime/vmctx.h"
+
+namespace nvm::jit {
+
+namespace {
+
+W width_of(uint8_t t) { return t == NVM_TYPE_I32 ? W::k32 : W::k64; }
+FW fwidth_of(uint8_t t) { return t == NVM_TYPE_F32 ? FW::kF32 : FW::kF64; }
+LoadKind load_kind_of(uint8_t t) {
+  switch (t) {
+    case NVM_TYPE_I32: return LoadKind::I32;
+    case NVM_TYPE_F32: return LoadKind::F32;
+    case NVM_TYPE_F64: return LoadKind::F64;
+    default: return LoadKind::I64;
+  }
+}
+StoreKind store_kind_of(uint8_t t) {
+  switch (t) {
+    case NVM_TYPE_I32: return StoreKind::B32;
+    case NVM_TYPE_F32: return StoreKind::F32;
+    case NVM_TYPE_F64: return StoreKind::F64;
+    default: return StoreKind::B64;
+  }
+}
+
+template <class Masm>
+class CodeGen {
+  using Label = typename Masm::Label;
+  using Regs = typename Masm::Regs;
+  using Frame = ControlFrame<Label>;
+
+ public:
+  CodeGen(Masm& masm, const FunctionContext& ctx, const std::vector<Label>& func_labels)
+      : masm_(masm), ctx_(ctx), info_(*ctx.info), hdr_(*ctx.header), func_labels_(func_labels),
+        regs_(Regs::kGpAllocatable, Regs::kFpAllocatable),
+        stack_(uint32_t(hdr_.local_types.size())),
+        frame_(hdr_.n_params, uint32_t(hdr_.local_types.size()), hdr_.max_stack),
+        cursor_(hdr_.code, hdr_.code + hdr_.code_size) {
+    for (auto& o : owner_) o = -1;
+    stack_.reserve(hdr_.max_stack);
+  }
+
+  bool run(uint32_t* patch_offset, uint64_t* frame_size);
+
+ private:
+  // ---- errors -------------------------------------------------------------------------------
+  bool fail(const char* what) {
+    if (!failed_ && ctx_.error)
+      *ctx_.error = std::string("malformed bytecode: ") + what + " in function " +
+                    std::to_string(ctx_.body->func_index) + " at code offset " + std::to_string(op_offset_);
+    failed_ = true;
+    return false;
+  }
+
+  // ---- value stack + registers --------------------------------------------------------------
+  Address slot(uint32_t i) const { return Address{Regs::kFramePointer, kNoReg, frame_.operand_slot(i)}; }
+  Address local_addr(uint32_t l) const { return Address{Regs::kFramePointer, kNoReg, frame_.local_offset(l)}; }
+
+  bool push(const Val& v) {
+    if (stack_.size() >= hdr_.max_stack) return fail("operand stack exceeds max_stack");
+    if (v.loc == Loc::Reg) owner_[v.reg] = int32_t(stack_.size());
+    stack_.push(v);
+    return true;
+  }
+  bool push_reg(uint8_t type, Reg r) { Val v{type, Loc::Reg, r}; return push(v); }
+  bool push_const(uint8_t type, uint64_t bits) { Val v{type, Loc::Const}; v.bits = bits; return push(v); }
+  bool push_spilled(uint8_t type) { Val v{type, Loc::Spilled}; return push(v); }
+
+  // Pops the top value; a register it held becomes a temporary the caller must free.
+  bool pop(Val* v) {
+    if (stack_.size() <= cur_base()) return fail("operand stack underflow");
+    *v = stack_.pop();
+    if (v->loc == Loc::Reg) owner_[v->reg] = -1;
+    return true;
+  }
+  void discard_to(uint32_t n) {
+    while (stack_.size() > n) {
+      Val v = stack_.pop();
+      if (v.loc == Loc::Reg) { owner_[v.reg] = -1; regs_.free(v.reg); }
+    }
+  }
+  uint32_t cur_base() const { return ctrl_.empty() ? 0 : ctrl_.back().base; }
+
+  // Frees a register of class `c` by spilling the lowest stack entry that holds one.
+  void spill_one(RegClass c) {
+    int32_t best = -1;
+    uint32_t mask = regs_.used_mask(c);
+    for (unsigned b = 0; b < 16; ++b) {
+      if (!((mask >> b) & 1)) continue;
+      int32_t o = owner_[b + (c == RegClass::Fp ? 16 : 0)];
+      if (o >= 0 && (best < 0 || o < best)) best = o;
+    }
+    if (best < 0) { fail("register pressure (internal)"); regs_.free(Reg(c == RegClass::Fp ? 16 : 0)); return; }
+    spill_entry(uint32_t(best));
+  }
+  Reg alloc(RegClass c) { return regs_.alloc(c, [this](RegClass k) { spill_one(k); }); }
+  void reserve_fixed(Reg r) {
+    regs_.reserve_fixed(r, [this](Reg held) {
+      int32_t o = owner_[held];
+      if (o >= 0) spill_entry(uint32_t(o));
+    });
+  }
+
+  // Writes value `v` (any location) as 8 bytes (or its type's size) to `dst`.
+  void store_val(const Val& v, Address dst) {
+    switch (v.loc) {
+      case Loc::Reg: masm_.store(store_kind_of(v.type), dst, v.reg); break;
+      case Loc::Const: {
+        uint64_t b = v.bits;
+        bool wide = width_of(v.type) == W::k64 && !is_float_type(v.type) ? true : v.type == NVM_TYPE_F64;
+        if (b <= 0x7FFFFFFFull || (wide && int64_t(b) >= INT32_MIN && int64_t(b) < 0)) {
+          masm_.store_imm32(W::k64, dst, int32_t(b));
+        } else {
+          masm_.mov_imm(W::k64, Regs::kScratch, b);
+          masm_.store(StoreKind::B64, dst, Regs::kScratch);
+        }
+        break;
+      }
+      case Loc::Local: masm_.copy_slot(dst, local_addr(v.local)); break;
+      case Loc::Spilled: break;  // handled by callers that know the source slot
+    }
+  }
+  void spill_entry(uint32_t i) {
+    Val& v = stack_.at(i);
+    if (v.loc == Loc::Spilled) return;
+    store_val(v, slot(i));
+    if (v.loc == Loc::Reg) { owner_[v.reg] = -1; regs_.free(v.reg); }
+    stack_.relocate(i, Loc::Spilled, kNoReg);
+  }
+  // Control-flow merge: every value in its slot (Winch's spill-all). Linear by watermark.
+  void prepare_merge() {
+    for (uint32_t i = stack_.all_spilled_below; i < stack_.size(); ++i) spill_entry(i);
+    stack_.all_spilled_below = stack_.size();
+    if (stack_.locals_clean_below < stack_.size()) stack_.locals_clean_below = stack_.size();
+  }
+  // Before a call: registers are caller-saved, so register values go to their slots.
+  void spill_registers() {
+    for (unsigned r = 0; r < 32; ++r)
+      if (owner_[r] >= 0) spill_entry(uint32_t(owner_[r]));
+  }
+  // Before local.set/tee of a local with pending lazy reads: materialise them (top-down).
+  void materialize_local_refs() {
+    for (uint32_t i = stack_.size(); i-- > stack_.locals_clean_below;) {
+      Val& v = stack_.at(i);
+      if (v.loc == Loc::Local) {
+        masm_.copy_slot(slot(i), local_addr(v.local));
+        stack_.relocate(i, Loc::Spilled, kNoReg);
+      }
+    }
+    stack_.locals_clean_below = stack_.size();
+  }
+
+  // Puts a popped value in a register (its own if it has one).
+  Reg to_reg(const Val& v, uint32_t index) {
+    if (v.loc == Loc::Reg) return v.reg;
+    Reg r = alloc(class_of(v.type));
+    load_into(v, index, r);
+    return r;
+  }
+  void load_into(const Val& v, uint32_t index, Reg r) {
+    switch (v.loc) {
+      case Loc::Reg:
+        if (is_float_type(v.type)) masm_.fmov(r, v.reg); else masm_.mov(W::k64, r, v.reg);
+        break;
+      case Loc::Const:
+        if (is_float_type(v.type)) masm_.fconst(fwidth_of(v.type), r, v.bits);
+        else masm_.mov_imm(width_of(v.type), r, v.bits);
+        break;
+      case Loc::Local: masm_.load(load_kind_of(v.type), r, local_addr(v.local)); break;
+      case Loc::Spilled: masm_.load(load_kind_of(v.type), r, slot(index)); break;
+    }
+  }
+  // Pops into a register; `index` of the popped value is the stack size after the pop.
+  bool pop_reg(Reg* r, uint8_t* type = nullptr) {
+    Val v;
+    if (!pop(&v)) return false;
+    *r = to_reg(v, stack_.size());
+    if (type) *type = v.type;
+    return true;
+  }
+  bool pop_into_fixed(Reg fixed, const Val& v, uint32_t index) {
+    if (v.loc == Loc::Reg && v.reg == fixed) return true;
+    load_into(v, index, fixed);
+    if (v.loc == Loc::Reg) regs_.free(v.reg);
+    return true;
+  }
+
+  // ---- traps --------------------------------------------------------------------------------
+  struct TrapStub { Label label; uint32_t code; uint32_t bytecode_offset; };
+  Label trap(uint32_t code) {
+    Label l = masm_.new_label();
+    trap_stubs_.push_back(TrapStub{l, code, op_offset_});
+    return l;
+  }
+  void emit_trap_stubs() {
+    std::map<uint32_t, Label> common;  // ordered: byte-for-byte reproducible code
+    for (const TrapStub& s : trap_stubs_) {
+      masm_.bind(s.label);
+      uint32_t pc = masm_.offset();
+      // A helper's dynamic trap code is only known at run time: recorded as 0 ("see act").
+      ctx_.out->trap_sites.push_back(
+          TrapSite{pc, s.code == ~0u ? 0u : s.code, ctx_.body->func_index, s.bytecode_offset});
+      masm_.lea_label(Regs::kScratch2, s.label);
+      auto it = common.find(s.code);
+      if (it == common.end()) it = common.emplace(s.code, masm_.new_label()).first;
+      masm_.jmp(it->second);
+    }
+    for (auto& [code, label] : common) {
+      masm_.bind(label);
+      if (code == ~0u) masm_.trap_exit_with_code_in_eax();
+      else masm_.trap_exit(code, code == NVM_TRAP_OUT_OF_GAS);
+    }
+  }
+  void record_memory_site() {
+    ctx_.out->trap_sites.push_back(
+        TrapSite{masm_.offset(), NVM_TRAP_MEMORY_OUT_OF_BOUNDS, ctx_.body->func_index, op_offset_});
+  }
+
+  // ---- ops ------------------------------------------------------------------------------------
+  bool op_int_binop(IntOp op, W w, uint8_t type) {
+    Val rhs;
+    if (!pop(&rhs)) return false;
+    bool imm_ok = rhs.loc == Loc::Const &&
+                  (w == W::k32 ? true : (int64_t(rhs.bits) >= INT32_MIN && int64_t(rhs.bits) <= INT32_MAX));
+    if (imm_ok) {
+      Reg lhs;
+      if (!pop_reg(&lhs)) return false;
+      masm_.int_op_imm(op, w, lhs, lhs, int32_t(uint32_t(rhs.bits)));
+      return push_reg(type, lhs);
+    }
+    Reg r = to_reg(rhs, stack_.size());
+    Reg lhs;
+    if (!pop_reg(&lhs)) return false;
+    masm_.int_op(op, w, lhs, lhs, r);
+    regs_.free(r);
+    return push_reg(type, lhs);
+  }
+  bool op_shift(ShiftOp op, W w, uint8_t type) {
+    if (stack_.size() < cur_base() + 2) return fail("operand stack underflow");
+    if (stack_.top().loc == Loc::Const) {
+      Val c;
+      pop(&c);
+      Reg lhs;
+      if (!pop_reg(&lhs)) return false;
+      masm_.shift_imm(op, w, lhs, lhs, uint8_t(c.bits & 63));
+      return push_reg(type, lhs);
+    }
+    Reg count = Regs::kShiftCount;
+    reserve_fixed(count);  // spills whatever stack entry holds it, operands included
+    Val c;
+    pop(&c);
+    pop_into_fixed(count, c, stack_.size());
+    Reg lhs;
+    if (!pop_reg(&lhs)) return false;
+    masm_.shift(op, w, lhs, lhs, count);
+    regs_.free(count);
+    return push_reg(type, lhs);
+  }
+  bool op_div(DivOp op, W w, uint8_t type) {
+    if (stack_.size() < cur_base() + 2) return fail("operand stack underflow");
+    reserve_fixed(Regs::kDivDividend);
+    reserve_fixed(Regs::kDivRemainder);
+    Reg rhs, lhs_fixed = Regs::kDivDividend;
+    if (!pop_reg(&rhs)) return false;
+    Val lv;
+    pop(&lv);
+    pop_into_fixed(lhs_fixed, lv, stack_.size());
+    Label div0 = trap(NVM_TRAP_INTEGER_DIVIDE_BY_ZERO);
+    Label ovf = op == DivOp::DivS ? trap(NVM_TRAP_INTEGER_OVERFLOW) : div0;
+    bool quotient = op == DivOp::DivS || op == DivOp::DivU;
+    Reg dst = quotient ? Regs::kDivDividend : Regs::kDivRemainder;
+    masm_.div(op, w, dst, lhs_fixed, rhs, div0, ovf);
+    regs_.free(rhs);
+    regs_.free(quotient ? Regs::kDivRemainder : Regs::kDivDividend);
+    return push_reg(type, dst);
+  }
+  bool op_compare(Cond c, W w) {
+    Val rhs;
+    if (!pop(&rhs)) return false;
+    if (rhs.loc == Loc::Const &&
+        (w == W::k32 || (int64_t(rhs.bits) >= INT32_MIN && int64_t(rhs.bits) <= INT32_MAX))) {
+      Reg lhs;
+      if (!pop_reg(&lhs)) return false;
+      masm_.compare_imm(c, w, lhs, lhs, int32_t(uint32_t(rhs.bits)));
+      return push_reg(NVM_TYPE_I32, lhs);
+    }
+    Reg r = to_reg(rhs, stack_.size());
+    Reg lhs;
+    if (!pop_reg(&lhs)) return false;
+    masm_.compare(c, w, lhs, lhs, r);
+    regs_.free(r);
+    return push_reg(NVM_TYPE_I32, lhs);
+  }
+  template <class F>
+  bool op_unary_gp(uint8_t result_type, F&& emit) {
+    Reg r;
+    if (!pop_reg(&r)) return false;
+    emit(r);
+    return push_reg(result_type, r);
+  }
+  bool op_fp_binop(FpOp op, uint8_t type) {
+    Reg rhs, lhs;
+    if (!pop_reg(&rhs) || !pop_reg(&lhs)) return false;
+    masm_.fp_op(op, fwidth_of(type), lhs, lhs, rhs);
+    if (op != FpOp::Copysign) masm_.canonicalize_nan(fwidth_of(type), lhs);
+    regs_.free(rhs);
+    return push_reg(type, lhs);
+  }
+  bool op_fp_unop(FpUnOp op, uint8_t type) {
+    Reg r;
+    if (!pop_reg(&r)) return false;
+    masm_.fp_unop(op, fwidth_of(type), r, r);
+    if (op != FpUnOp::Abs && op != FpUnOp::Neg) masm_.canonicalize_nan(fwidth_of(type), r);
+    return push_reg(type, r);
+  }
+  bool op_fp_compare(FpCond c, uint8_t type) {
+    Reg rhs, lhs;
+    if (!pop_reg(&rhs) || !pop_reg(&lhs)) return false;
+    Reg dst = alloc(RegClass::Gp);
+    masm_.fp_compare(c, fwidth_of(type), dst, lhs, rhs);
+    regs_.free(rhs);
+    regs_.free(lhs);
+    return push_reg(NVM_TYPE_I32, dst);
+  }
+  bool op_trunc(TruncKind k) {
+    Reg src;
+    if (!pop_reg(&src)) return false;
+    Reg dst = alloc(RegClass::Gp);
+    Label invalid, overflow;
+    if (!k.saturating) { invalid = trap(NVM_TRAP_INVALID_CONVERSION); overflow = trap(NVM_TRAP_INTEGER_OVERFLOW); }
+    masm_.fp_to_int(k, dst, src, invalid, overflow);
+    regs_.free(src);
+    return push_reg(k.to == W::k32 ? NVM_TYPE_I32 : NVM_TYPE_I64, dst);
+  }
+  bool op_convert(FW to, W from, bool is_signed) {
+    Reg src;
+    if (!pop_reg(&src)) return false;
+    Reg dst = alloc(RegClass::Fp);
+    masm_.int_to_fp(to, from, is_signed, dst, src);
+    regs_.free(src);
+    return push_reg(to == FW::kF32 ? NVM_TYPE_F32 : NVM_TYPE_F64, dst);
+  }
+  bool op_reinterpret(bool to_float, FW w) {
+    Reg src;
+    if (!pop_reg(&src)) return false;
+    Reg dst = alloc(to_float ? RegClass::Fp : RegClass::Gp);
+    if (to_float) masm_.gp_to_fp(w, dst, src); else masm_.fp_to_gp(w, dst, src);
+    regs_.free(src);
+    uint8_t t = to_float ? (w == FW::kF32 ? NVM_TYPE_F32 : NVM_TYPE_F64) : (w == FW::kF32 ? NVM_TYPE_I32 : NVM_TYPE_I64);
+    return push_reg(t, dst);
+  }
+
+  // Memory: address = memory_base + zero-extended u32 index + u32 offset; out of bounds faults
+  // in the guard region (8 GiB reservation), recorded as a MEMORY_OUT_OF_BOUNDS trap site.
+  bool memory_address(Reg index, uint32_t offset, Address* addr) {
+    if (info_.n_memories == 0) return fail("memory access without memory");
+    masm_.load_ptr(Regs::kScratch, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
+    if (offset <= 0x7FFFFFFFu) {
+      *addr = Address{Regs::kScratch, index, int32_t(offset)};
+    } else {
+      masm_.mov_imm(W::k32, Regs::kScratch2, offset);
+      masm_.int_op(IntOp::Add, W::k64, Regs::kScratch2, Regs::kScratch2, index);
+      *addr = Address{Regs::kScratch, Regs::kScratch2, 0};
+    }
+    return true;
+  }
+  bool op_load(LoadKind k, uint8_t type) {
+    cursor_.uleb32();
+    uint32_t offset = cursor_.uleb32();
+    Reg index;
+    if (!pop_reg(&index)) return false;
+    Address addr;
+    if (!memory_address(index, offset, &addr)) return false;
+    Reg dst = is_float_type(type) ? alloc(RegClass::Fp) : index;
+    record_memory_site();
+    masm_.load(k, dst, addr);
+    if (dst != index) regs_.free(index);
+    return push_reg(type, dst);
+  }
+  bool op_store(StoreKind k) {
+    cursor_.uleb32();
+    uint32_t offset = cursor_.uleb32();
+    Reg value, index;
+    if (!pop_reg(&value) || !pop_reg(&index)) return false;
+    Address addr;
+    if (!memory_address(index, offset, &addr)) return false;
+    record_memory_site();
+    masm_.store(k, addr, value);
+    regs_.free(value);
+    regs_.free(index);
+    return true;
+  }
+
+  // Loads `vmctx->field[index]` (a pointer table) into the scratch register.
+  void load_vm_table_entry(int32_t field, uint32_t index) {
+    masm_.load_ptr(Regs::kScratch, Address{Regs::kVmctx, kNoReg, field});
+    masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, kNoReg, int32_t(8 * index)});
+  }
+  bool check_table(uint32_t t) { return t < info_.tables.size() ? true : fail("table index"); }
+
+  // Calls (docs/runtime-abi.md): arguments to [sp + 8*i], results come back in the same slots.
+  bool prepare_call_args(const FuncType& type) {
+    uint32_t n_params = uint32_t(type.params.size());
+    frame_.need_outgoing_slots(std::max<uint32_t>(n_params, uint32_t(type.results.size())));
+    if (stack_.size() < cur_base() + n_params) return fail("call arguments underflow");
+    uint32_t first = stack_.size() - n_params;
+    for (uint32_t j = 0; j < n_params; ++j) {
+      Val& v = stack_.at(first + j);
+      if (v.type != type.params[j]) return fail("call argument type");
+      Address dst{Regs::kStackPointer, kNoReg, int32_t(8 * j)};
+      if (v.loc == Loc::Spilled) masm_.copy_slot(dst, slot(first + j));
+      else store_val(v, dst);
+    }
+    discard_to(first);
+    return true;
+  }
+  bool finish_call(const FuncType& type) {
+    masm_.load_ptr(Regs::kVmctx, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot});
+    for (uint32_t j = 0; j < type.results.size(); ++j) {
+      uint8_t t = type.results[j];
+      Reg r = alloc(class_of(t));
+      masm_.load(load_kind_of(t), r, Address{Regs::kStackPointer, kNoReg, int32_t(8 * j)});
+      if (!push_reg(t, r)) return false;
+    }
+    return true;
+  }
+  bool op_call(uint32_t func) {
+    if (func >= info_.func_types.size()) return fail("function index");
+    const FuncType& type = info_.types[info_.func_types[func]];
+    if (!prepare_call_args(type)) return false;
+    spill_registers();
+    if (func >= info_.n_imported_funcs) {
+      // A local function shares this instance's vmctx: call it directly.
+      masm_.call(func_labels_[func - info_.n_imported_funcs]);
+    } else {
+      load_vm_table_entry(rt::kVmctxFuncsOffset, func);
+      masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
+      masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+    }
+    return finish_call(type);
+  }
+  // Spec §4.4.8 call_indirect: out of table bounds -> "undefined element" (TABLE_OUT_OF_BOUNDS),
+  // null -> UNINITIALIZED_ELEMENT, signature mismatch -> INDIRECT_CALL_TYPE_MISMATCH.
+  bool op_call_indirect(uint32_t type_index, uint32_t table) {
+    if (type_index >= info_.types.size() || !check_table(table)) return fail("call_indirect index");
+    const FuncType& type = info_.types[type_index];
+    Reg index;
+    if (!pop_reg(&index)) return false;
+    if (!prepare_call_args(type)) return false;
+    spill_registers();
+    load_vm_table_entry(rt::kVmctxTablesOffset, table);
+    masm_.branch_cmp_mem(Cond::GeU, W::k32, index, Address{Regs::kScratch, kNoReg, rt::kTableSizeOffset},
+                         trap(NVM_TRAP_TABLE_OUT_OF_BOUNDS));
+    masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, kNoReg, rt::kTableElemsOffset});
+    masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, index, 0, 3});
+    masm_.branch_zero(W::k64, Regs::kScratch, trap(NVM_TRAP_UNINITIALIZED_ELEMENT));
+    masm_.load_ptr(Regs::kScratch2, Address{Regs::kVmctx, kNoReg, rt::kVmctxTypeIdsOffset});
+    masm_.load(LoadKind::I32, Regs::kScratch2, Address{Regs::kScratch2, kNoReg, int32_t(4 * type_index)});
+    masm_.branch_cmp_mem(Cond::Ne, W::k32, Regs::kScratch2, Address{Regs::kScratch, kNoReg, rt::kFuncRefTypeIdOffset},
+                         trap(NVM_TRAP_INDIRECT_CALL_TYPE_MISMATCH));
+    regs_.free(index);
+    masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
+    masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+    return finish_call(type);
+  }
+  // Helpers (RuntimeHelpers, host C ABI): `n` wasm operands popped into the argument area.
+  bool call_helper(int32_t helper_offset, uint32_t n, const uint64_t* immediates, uint32_t n_imm,
+                   bool returns_value) {
+    uint32_t total = n + n_imm;
+    frame_.need_outgoing_slots(total);
+    if (stack_.size() < cur_base() + n) return fail("helper arguments underflow");
+    for (uint32_t j = 0; j < n_imm; ++j) {
+      masm_.mov_imm(W::k64, Regs::kScratch, immediates[j]);
+      masm_.store(StoreKind::B64, Address{Regs::kStackPointer, kNoReg, int32_t(8 * j)}, Regs::kScratch);
+    }
+    uint32_t first = stack_.size() - n;
+    for (uint32_t j = 0; j < n; ++j) {
+      Val& v = stack_.at(first + j);
+      Address dst{Regs::kStackPointer, kNoReg, int32_t(8 * (n_imm + j))};
+      if (v.loc == Loc::Spilled) masm_.copy_slot(dst, slot(first + j));
+      else if (v.loc == Loc::Reg && !is_float_type(v.type)) masm_.store(StoreKind::B64, dst, v.reg);
+      else store_val(v, dst);
+    }
+    discard_to(first);
+    spill_registers();
+    masm_.call_helper(helper_offset, total);
+    masm_.load_ptr(Regs::kVmctx, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot});
+    if (returns_value) {
+      Reg r = alloc(RegClass::Gp);
+      masm_.mov(W::k32, r, Masm::kReturnReg);
+      return push_reg(NVM_TYPE_I32, r);
+    }
+    Label dyn = masm_.new_label();
+    trap_stubs_.push_back(TrapStub{dyn, ~0u, op_offset_});
+    masm_.branch_nonzero(W::k32, Masm::kReturnReg, dyn);
+    return true;
+  }
+
+  // ---- control ------------------------------------------------------------------------------
+  bool read_block_type(uint32_t* type_index) {
+    *type_index = cursor_.u32();
+    if (!cursor_.ok() || *type_index >= info_.types.size()) return fail("block type");
+    return true;
+  }
+  bool enter(FrameKind kind, uint32_t type_index) {
+    const FuncType& t = info_.types[type_index];
+    uint32_t p = uint32_t(t.params.size());
+    if (stack_.size() < cur_base() + p) return fail("block parameters underflow");
+    if (ctrl_.size() >= hdr_.max_ctrl) return fail("control stack exceeds max_ctrl");
+    Frame f{kind, type_index, p, uint32_t(t.results.size()), stack_.size() - p};
+    f.branch_target = masm_.new_label();
+    f.end_label = f.branch_target;
+    ctrl_.push_back(f);
+    return true;
+  }
+  // Values carried by a branch go to the target's slots [height, height + arity).
+  void move_carried(uint32_t arity, uint32_t height) {
+    uint32_t first = stack_.size() - arity;
+    for (uint32_t j = 0; j < arity; ++j) {
+      Val& v = stack_.at(first + j);
+      if (v.loc == Loc::Spilled) {
+        if (first + j != height + j) masm_.copy_slot(slot(height + j), slot(first + j));
+      } else {
+        store_val(v, slot(height + j));
+      }
+    }
+  }
+  void emit_return_sequence() {
+    uint32_t n = uint32_t(info_.types[info_.func_types[ctx_.body->func_index]].results.size());
+    uint32_t first = stack_.size() - n;
+    for (uint32_t j = 0; j < n; ++j) {
+      Address dst{Regs::kFramePointer, kNoReg, frame_.result_offset(j)};
+      masm_.copy_slot(dst, slot(first + j));
+    }
+    masm_.stack_release(frame_cost_);
+    masm_.epilogue_return();
+  }
+  bool check_branch(uint32_t depth, uint32_t arity, uint32_t height, Frame** target) {
+    if (depth >= ctrl_.size()) return fail("branch depth");
+    Frame& f = ctrl_[ctrl_.size() - 1 - depth];
+    uint32_t expected = f.kind == FrameKind::Loop ? f.n_params : f.n_results;
+    if (arity != expected || uint64_t(height) + arity > stack_.size() || height != f.base)
+      return fail("branch arity/height");
+    *target = &f;
+    return true;
+  }
+  bool op_return() {
+    uint32_t n = uint32_t(info_.types[info_.func_types[ctx_.body->func_index]].results.size());
+    if (stack_.size() < n) return fail("return underflow");
+    prepare_merge();
+    emit_return_sequence();
+    reachable_ = false;
+    return true;
+  }
+  bool op_br() {
+    uint32_t depth = cursor_.u32(), arity = cursor_.u32(), height = cursor_.u32();
+    Frame* f;
+    if (!cursor_.ok() || !check_branch(depth, arity, height, &f)) return fail("br");
+    if (f->kind == FrameKind::Function) return op_return();
+    move_carried(arity, height);
+    masm_.jmp(f->branch_target);
+    reachable_ = false;
+    return true;
+  }
+  bool op_br_if() {
+    uint32_t depth = cursor_.u32(), arity = cursor_.u32(), height = cursor_.u32();
+    Reg cond;
+    if (!cursor_.ok() || !pop_reg(&cond)) return fail("br_if");
+    Frame* f;
+    if (!check_branch(depth, arity, height, &f)) return false;
+    prepare_merge();
+    bool in_place = stack_.size() - arity == height;
+    if (f->kind != FrameKind::Function && in_place) {
+      masm_.branch_nonzero(W::k32, cond, f->branch_target);
+    } else {
+      Label skip = masm_.new_label();
+      masm_.branch_zero(W::k32, cond, skip);
+      if (f->kind == FrameKind::Function) emit_return_sequence();
+      else { move_carried(arity, height); masm_.jmp(f->branch_target); }
+      masm_.bind(skip);
+    }
+    regs_.free(cond);
+    return true;
+  }
+  bool op_br_table() {
+    uint32_t n = cursor_.u32(), arity = cursor_.u32();
+    if (!cursor_.ok() || n > cursor_.remaining() / 8) return fail("br_table size");
+    const uint8_t* entries = cursor_.bytes(size_t(n + 1) * 8);
+    if (!entries) return fail("br_table entries");
+    Reg index;
+    if (!pop_reg(&index)) return false;
+    prepare_merge();
+    std::vector<Label> targets(n + 1);
+    std::unordered_map<uint32_t, Label> stubs;  // depth -> stub doing moves (O(1) per entry)
+    std::vector<std::pair<Label, uint32_t>> stub_list;
+    ByteCursor ec(entries, entries + size_t(n + 1) * 8);
+    for (uint32_t i = 0; i <= n; ++i) {
+      uint32_t depth = ec.u32(), height = ec.u32();
+      Frame* f;
+      if (!check_branch(depth, arity, height, &f)) return false;
+      if (f->kind != FrameKind::Function && stack_.size() - arity == height) {
+        targets[i] = f->branch_target;
+        continue;
+      }
+      auto it = stubs.find(depth);
+      if (it == stubs.end()) {
+        it = stubs.emplace(depth, masm_.new_label()).first;
+        stub_list.push_back({it->second, depth});
+      }
+      targets[i] = it->second;
+    }
+    masm_.branch_cmp_imm(Cond::GeU, W::k32, index, int32_t(n), targets[n]);
+    masm_.jump_table(index, targets.data(), n);
+    regs_.free(index);
+    for (auto& [label, depth] : stub_list) {
+      masm_.bind(label);
+      Frame& f = ctrl_[ctrl_.size() - 1 - depth];
+      if (f.kind == FrameKind::Function) emit_return_sequence();
+      else { move_carried(arity, f.base); masm_.jmp(f.branch_target); }
+    }
+    reachable_ = false;
+    return true;
+  }
+  bool op_if() {
+    uint32_t type_index;
+    if (!read_block_type(&type_index)) return false;
+    Reg cond;
+    if (!pop_reg(&cond)) return false;
+    prepare_merge();
+    if (!enter(FrameKind::If, type_index)) return false;
+    Frame& f = ctrl_.back();
+    f.else_label = masm_.new_label();
+    f.save_base = save_top_;
+    // The else arm needs the params, which the then arm may overwrite in their slots.
+    for (uint32_t j = 0; j < f.n_params; ++j)
+      masm_.copy_slot(Address{Regs::kFramePointer, kNoReg, frame_.save_slot(save_top_ + j)}, slot(f.base + j));
+    save_top_ += f.n_params;
+    frame_.need_save_slots(save_top_);
+    masm_.branch_zero(W::k32, cond, f.else_label);
+    regs_.free(cond);
+    return true;
+  }
+  void start_else_arm(Frame& f) {
+    masm_.bind(f.else_label);
+    const FuncType& t = info_.types[f.type_index];
+    for (uint32_t j = 0; j < f.n_params; ++j) {
+      masm_.copy_slot(slot(f.base + j), Address{Regs::kFramePointer, kNoReg, frame_.save_slot(f.save_base + j)});
+      push_spilled(t.params[j]);
+    }
+    save_top_ = f.save_base;
+  }
+  bool op_else() {
+    if (ctrl_.empty() || ctrl_.back().kind != FrameKind::If || ctrl_.back().else_seen) return fail("else");
+    Frame& f = ctrl_.back();
+    if (reachable_) {
+      if (stack_.size() != f.base + f.n_results) return fail("if results");
+      prepare_merge();
+      masm_.jmp(f.end_label);
+    }
+    discard_to(f.base);
+    f.else_seen = true;
+    start_else_arm(f);
+    reachable_ = true;
+    return true;
+  }
+  bool op_end() {
+    if (ctrl_.empty()) return fail("end without frame");
+    Frame& f = ctrl_.back();
+    const FuncType& t = info_.types[f.type_index];
+    if (reachable_) {
+      if (stack_.size() != f.base + f.n_results) return fail("block results");
+      prepare_merge();
+    }
+    if (f.kind == FrameKind::Function) {
+      if (reachable_) emit_return_sequence();
+      ctrl_.pop_back();
+      return true;
+    }
+    if (f.kind == FrameKind::If && !f.else_seen) {
+      if (reachable_) masm_.jmp(f.end_label);
+      discard_to(f.base);
+      start_else_arm(f);  // an absent else passes the params through as results
+      prepare_merge();
+    }
+    discard_to(f.base);
+    if (f.kind != FrameKind::Loop) masm_.bind(f.end_label);
+    uint32_t base = f.base;
+    ctrl_.pop_back();
+    (void)base;
+    for (uint8_t r : t.results) push_spilled(r);
+    stack_.all_spilled_below = stack_.size();
+    reachable_ = true;
+    return !failed_;
+  }
+
+  bool compile_op(uint8_t op);
+  bool compile_fc(uint32_t sub);
+
+  Masm& masm_;
+  const FunctionContext& ctx_;
+  const ProgramInfo& info_;
+  const BodyHeader& hdr_;
+  const std::vector<Label>& func_labels_;
+  RegAlloc regs_;
+  ValueStack stack_;
+  FrameLayout frame_;
+  ByteCursor cursor_;
+  std::vector<Frame> ctrl_;
+  std::vector<TrapStub> trap_stubs_;
+  int32_t owner_[32];
+  uint32_t save_top_ = 0;
+  uint32_t frame_cost_ = 0;
+  uint32_t op_offset_ = 0;
+  bool reachable_ = true;
+  bool failed_ = false;
+  bool stack_seen_ = false;
+};
+
+template <class Masm>
+bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
+  const FuncType& sig = info_.types[info_.func_types[ctx_.body->func_index]];
+  masm_.prologue();
+  *patch_offset = masm_.sub_sp_patchable();
+  masm_.store(StoreKind::B64, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot}, Regs::kVmctx);
+  // Declared locals start at zero (spec §4.4.10 "invoke"); many locals: one rep stosq.
+  uint32_t n_decl = frame_.n_declared_locals();
+  if (n_decl > 8) {
+    masm_.zero_fill(Address{Regs::kFramePointer, kNoReg, -int32_t(8 * (1 + n_decl))}, n_decl);
+  } else {
+    for (uint32_t k = 0; k < n_decl; ++k)
+      masm_.store_imm32(W::k64, local_addr(hdr_.n_params + k), 0);
+  }
+  Frame fn{FrameKind::Function, info_.func_types[ctx_.body->func_index], 0, uint32_t(sig.results.size()), 0};
+  fn.branch_target = masm_.new_label();
+  fn.end_label = fn.branch_target;
+  ctrl_.push_back(fn);
+
+  while (!cursor_.at_end() && !failed_) {
+    if (ctrl_.empty()) return fail("code after the function's end");
+    op_offset_ = uint32_t(cursor_.offset());
+    uint8_t op = cursor_.u8();
+    ++ctx_.out->ops_visited;
+    if (!compile_op(op)) return fail("invalid op");
+    if (!cursor_.ok()) return fail("truncated immediate");
+  }
+  if (failed_) return false;
+  if (!ctrl_.empty()) return fail("missing end");
+  emit_trap_stubs();
+  *frame_size = frame_.frame_size();
+  return !failed_;
+}
+
+template <class Masm>
+bool CodeGen<Masm>::compile_op(uint8_t op) {
+  if (!stack_seen_ && op != NVM_OP_STACK) return fail("STACK must be the first op");
+  switch (op) {
+    case NVM_OP_STACK: {
+      if (stack_seen_) return fail("duplicate STACK");
+      stack_seen_ = true;
+      frame_cost_ = cursor_.u32();
+      if (frame_cost_ > 0x7FFFFFFFu) return fail("frame cost");
+      masm_.stack_check(frame_cost_, trap(NVM_TRAP_STACK_OVERFLOW));
+      return true;
+    }
+    case NVM_OP_GAS: {
+      uint64_t cost = cursor_.u64();
+      if (!(info_.flags & NVM_BYTECODE_FLAG_GAS)) return fail("GAS without flag");
+      masm_.charge_gas(cost, trap(NVM_TRAP_OUT_OF_GAS));
+      return true;
+    }
+    case NVM_OP_UNREACHABLE:
+      masm_.jmp(trap(NVM_TRAP_UNREACHABLE));
+      reachable_ = false;
+      return true;
+    case NVM_OP_NOP: return true;
+    case NVM_OP_BLOCK: case NVM_OP_LOOP: {
+      uint32_t type_index;
+      if (!read_block_type(&type_index)) return false;
+      prepare_merge();
+      if (!enter(op == NVM_OP_BLOCK ? FrameKind::Block : FrameKind::Loop, type_index)) return false;
+      if (op == NVM_OP_LOOP) masm_.bind(ctrl_.back().branch_target);
+      ctrl_.back().end_label = op == NVM_OP_LOOP ? masm_.new_label() : ctrl_.back().branch_target;
+      return true;
+    }
+    case NVM_OP_IF: return op_if();
+    case NVM_OP_ELSE: return op_else();
+    case NVM_OP_END: return op_end();
+    case NVM_OP_BR: return op_br();
+    case NVM_OP_BR_IF: return op_br_if();
+    case NVM_OP_BR_TABLE: return op_br_table();
+    case NVM_OP_RETURN: return op_return();
+    case NVM_OP_CALL: return op_call(cursor_.uleb32());
+    case NVM_OP_CALL_INDIRECT: {
+      uint32_t type_index = cursor_.uleb32();
+      uint32_t table = cursor_.uleb32();
+      return op_call_indirect(type_index, table);
+    }
+    case NVM_OP_DROP: { Val v; if (!pop(&v)) return false; if (v.loc == Loc::Reg) regs_.free(v.reg); return true; }
+    case NVM_OP_SELECT: case NVM_OP_SELECT_T: {
+      if (op == NVM_OP_SELECT_T) {
+        if (cursor_.uleb32() != 1) return fail("select arity");
+        if (!is_value_type(cursor_.u8())) return fail("select type");
+      }
+      Reg cond, b, a;
+      uint8_t ta, tb;
+      if (!pop_reg(&cond) || !pop_reg(&b, &tb) || !pop_reg(&a, &ta)) return false;
+      if (ta != tb) return fail("select types");
+      if (is_float_type(ta)) masm_.fselect(a, cond, a, b);
+      else masm_.select(width_of(ta), a, cond, a, b);
+      regs_.free(cond);
+      regs_.free(b);
+      return push_reg(ta, a);
+    }
+    case NVM_OP_LOCAL_GET: {
+      uint32_t l = cursor_.uleb32();
+      if (l >= hdr_.local_types.size()) return fail("local index");
+      Val v{hdr_.local_types[l], Loc::Local};
+      v.local = l;
+      return push(v);
+    }
+    case NVM_OP_LOCAL_SET: case NVM_OP_LOCAL_TEE: {
+      uint32_t l = cursor_.uleb32();
+      if (l >= hdr_.local_types.size()) return fail("local index");
+      Val v;
+      if (!pop(&v)) return false;
+      if (v.type != hdr_.local_types[l]) return fail("local type");
+      if (stack_.has_local_refs(l)) materialize_local_refs();
+      if (v.loc == Loc::Local && v.local == l) { /* local.set x (local.get x): no-op */ }
+      else if (v.loc == Loc::Spilled) masm_.copy_slot(local_addr(l), slot(stack_.size()));
+      else store_val(v, local_addr(l));
+      if (op == NVM_OP_LOCAL_TEE) {
+        if (v.loc == Loc::Local && v.local != l) { v.local = l; }
+        return push(v);
+      }
+      if (v.loc == Loc::Reg) regs_.free(v.reg);
+      return true;
+    }
+    case NVM_OP_GLOBAL_GET: case NVM_OP_GLOBAL_SET: {
+      uint32_t g = cursor_.uleb32();
+      if (g >= info_.globals.size()) return fail("global index");
+      uint8_t t = info_.globals[g].valtype;
+      if (op == NVM_OP_GLOBAL_GET) {
+        load_vm_table_entry(rt::kVmctxGlobalsOffset, g);
+        Reg r = alloc(class_of(t));
+        masm_.load(load_kind_of(t), r, Address{Regs::kScratch, kNoReg, 0});
+        return push_reg(t, r);
+      }
+      Reg r;
+      if (!pop_reg(&r)) return false;
+      load_vm_table_entry(rt::kVmctxGlobalsOffset, g);
+      // i32/f32 cells keep their upper 32 bits zero (vmctx.h VMGlobal).
+      masm_.store(t == NVM_TYPE_F32 ? StoreKind::F32 : t == NVM_TYPE_F64 ? StoreKind::F64 : StoreKind::B64,
+                  Address{Regs::kScratch, kNoReg, 0}, r);
+      regs_.free(r);
+      return true;
+    }
+    case NVM_OP_TABLE_GET: case NVM_OP_TABLE_SET: {
+      uint32_t t = cursor_.uleb32();
+      if (!check_table(t)) return false;
+      Reg value = kNoReg, index;
+      if (op == NVM_OP_TABLE_SET && !pop_reg(&value)) return false;
+      if (!pop_reg(&index)) return false;
+      load_vm_table_entry(rt::kVmctxTablesOffset, t);
+      masm_.branch_cmp_mem(Cond::GeU, W::k32, index, Address{Regs::kScratch, kNoReg, rt::kTableSizeOffset},
+                           trap(NVM_TRAP_TABLE_OUT_OF_BOUNDS));
+      masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, kNoReg, rt::kTableElemsOffset});
+      Address elem{Regs::kScratch, index, 0, 3};
+      if (op == NVM_OP_TABLE_GET) {
+        masm_.load_ptr(index, elem);
+        return push_reg(info_.tables[t].elem_type, index);
+      }
+      masm_.store(StoreKind::B64, elem, value);
+      regs_.free(value);
+      regs_.free(index);
+      return true;
+    }
+    case NVM_OP_MEMORY_SIZE: {
+      cursor_.u8();
+      if (info_.n_memories == 0) return fail("memory.size without memory");
+      Reg r = alloc(RegClass::Gp);
+      masm_.load_ptr(r, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemorySizeOffset});
+      masm_.shift_imm(ShiftOp::ShrU, W::k64, r, r, 16);  // bytes -> 64 KiB pages
+      return push_reg(NVM_TYPE_I32, r);
+    }
+    case NVM_OP_MEMORY_GROW: {
+      cursor_.u8();
+      if (info_.n_memories == 0) return fail("memory.grow without memory");
+      return call_helper(int32_t(offsetof(rt::RuntimeHelpers, memory_grow)), 1, nullptr, 0, true);
+    }
+    case NVM_OP_I32_CONST: return push_const(NVM_TYPE_I32, uint32_t(cursor_.sleb32()));
+    case NVM_OP_I64_CONST: return push_const(NVM_TYPE_I64, uint64_t(cursor_.sleb64()));
+    case NVM_OP_F32_CONST: return push_const(NVM_TYPE_F32, cursor_.u32());
+    case NVM_OP_F64_CONST: return push_const(NVM_TYPE_F64, cursor_.u64());
+    case NVM_OP_REF_NULL: {
+      uint8_t t = cursor_.u8();
+      if (!is_ref_type(t)) return fail("ref.null type");
+      return push_const(t, 0);
+    }
+    case NVM_OP_REF_IS_NULL:
+      return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.eqz(W::k64, r, r); });
+    case NVM_OP_REF_FUNC: {
+      uint32_t f = cursor_.uleb32();
+      if (f >= info_.func_types.size()) return fail("ref.func index");
+      load_vm_table_entry(rt::kVmctxFuncsOffset, f);
+      Reg r = alloc(RegClass::Gp);
+      masm_.mov(W::k64, r, Regs::kScratch);
+      return push_reg(NVM_TYPE_FUNCREF, r);
+    }
+    case NVM_PREFIX_FC: return compile_fc(cursor_.uleb32());
+    default: break;
+  }
+  // Loads and stores.
+  if (op >= NVM_OP_I32_LOAD && op <= NVM_OP_I64_LOAD32_U) {
+    static const LoadKind kinds[] = {LoadKind::I32, LoadKind::I64, LoadKind::F32, LoadKind::F64,
+                                     LoadKind::I32_8S, LoadKind::I32_8U, LoadKind::I32_16S, LoadKind::I32_16U,
+                                     LoadKind::I64_8S, LoadKind::I64_8U, LoadKind::I64_16S, LoadKind::I64_16U,
+                                     LoadKind::I64_32S, LoadKind::I64_32U};
+    static const uint8_t types[] = {NVM_TYPE_I32, NVM_TYPE_I64, NVM_TYPE_F32, NVM_TYPE_F64,
+                                    NVM_TYPE_I32, NVM_TYPE_I32, NVM_TYPE_I32, NVM_TYPE_I32,
+                                    NVM_TYPE_I64, NVM_TYPE_I64, NVM_TYPE_I64, NVM_TYPE_I64, NVM_TYPE_I64, NVM_TYPE_I64};
+    return op_load(kinds[op - NVM_OP_I32_LOAD], types[op - NVM_OP_I32_LOAD]);
+  }
+  if (op >= NVM_OP_I32_STORE && op <= NVM_OP_I64_STORE32) {
+    static const StoreKind kinds[] = {StoreKind::B32, StoreKind::B64, StoreKind::F32, StoreKind::F64,
+                                      StoreKind::B8, StoreKind::B16, StoreKind::B8, StoreKind::B16, StoreKind::B32};
+    return op_store(kinds[op - NVM_OP_I32_STORE]);
+  }
+  // Comparisons (spec §4.3.2 irelop / §4.3.3 frelop).
+  if (op == NVM_OP_I32_EQZ || op == NVM_OP_I64_EQZ) {
+    W w = op == NVM_OP_I32_EQZ ? W::k32 : W::k64;
+    return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.eqz(w, r, r); });
+  }
+  if (op >= NVM_OP_I32_EQ && op <= NVM_OP_I32_GE_U) return op_compare(Cond(op - NVM_OP_I32_EQ), W::k32);
+  if (op >= NVM_OP_I64_EQ && op <= NVM_OP_I64_GE_U) return op_compare(Cond(op - NVM_OP_I64_EQ), W::k64);
+  if (op >= NVM_OP_F32_EQ && op <= NVM_OP_F32_GE) return op_fp_compare(FpCond(op - NVM_OP_F32_EQ), NVM_TYPE_F32);
+  if (op >= NVM_OP_F64_EQ && op <= NVM_OP_F64_GE) return op_fp_compare(FpCond(op - NVM_OP_F64_EQ), NVM_TYPE_F64);
+  // Integer arithmetic: the i64 block mirrors the i32 block at +0x12.
+  if (op >= NVM_OP_I32_CLZ && op <= NVM_OP_I64_ROTR) {
+    bool is64 = op >= NVM_OP_I64_CLZ;
+    W w = is64 ? W::k64 : W::k32;
+    uint8_t t = is64 ? NVM_TYPE_I64 : NVM_TYPE_I32;
+    switch (op - (is64 ? NVM_OP_I64_CLZ : NVM_OP_I32_CLZ)) {
+      case 0: return op_unary_gp(t, [&](Reg r) { masm_.clz(w, r, r); });
+      case 1: return op_unary_gp(t, [&](Reg r) { masm_.ctz(w, r, r); });
+      case 2: return op_unary_gp(t, [&](Reg r) { masm_.popcnt(w, r, r); });
+      case 3: return op_int_binop(IntOp::Add, w, t);
+      case 4: return op_int_binop(IntOp::Sub, w, t);
+      case 5: return op_int_binop(IntOp::Mul, w, t);
+      case 6: return op_div(DivOp::DivS, w, t);
+      case 7: return op_div(DivOp::DivU, w, t);
+      case 8: return op_div(DivOp::RemS, w, t);
+      case 9: return op_div(DivOp::RemU, w, t);
+      case 10: return op_int_binop(IntOp::And, w, t);
+      case 11: return op_int_binop(IntOp::Or, w, t);
+      case 12: return op_int_binop(IntOp::Xor, w, t);
+      case 13: return op_shift(ShiftOp::Shl, w, t);
+      case 14: return op_shift(ShiftOp::ShrS, w, t);
+      case 15: return op_shift(ShiftOp::ShrU, w, t);
+      case 16: return op_shift(ShiftOp::Rotl, w, t);
+      case 17: return op_shift(ShiftOp::Rotr, w, t);
+    }
+  }
+  // Float arithmetic: f64 mirrors f32 at +0x0E.
+  if (op >= NVM_OP_F32_ABS && op <= NVM_OP_F64_COPYSIGN) {
+    bool is64 = op >= NVM_OP_F64_ABS;
+    uint8_t t = is64 ? NVM_TYPE_F64 : NVM_TYPE_F32;
+    switch (op - (is64 ? NVM_OP_F64_ABS : NVM_OP_F32_ABS)) {
+      case 0: return op_fp_unop(FpUnOp::Abs, t);
+      case 1: return op_fp_unop(FpUnOp::Neg, t);
+      case 2: return op_fp_unop(FpUnOp::Ceil, t);
+      case 3: return op_fp_unop(FpUnOp::Floor, t);
+      case 4: return op_fp_unop(FpUnOp::Trunc, t);
+      case 5: return op_fp_unop(FpUnOp::Nearest, t);
+      case 6: return op_fp_unop(FpUnOp::Sqrt, t);
+      case 7: return op_fp_binop(FpOp::Add, t);
+      case 8: return op_fp_binop(FpOp::Sub, t);
+      case 9: return op_fp_binop(FpOp::Mul, t);
+      case 10: return op_fp_binop(FpOp::Div, t);
+      case 11: return op_fp_binop(FpOp::Min, t);
+      case 12: return op_fp_binop(FpOp::Max, t);
+      case 13: return op_fp_binop(FpOp::Copysign, t);
+    }
+  }
+  switch (op) {
+    case NVM_OP_I32_WRAP_I64:
+      return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.zero_extend_32(r, r); });
+    case NVM_OP_I64_EXTEND_I32_S:
+      return op_unary_gp(NVM_TYPE_I64, [&](Reg r) { masm_.sign_extend(W::k64, 32, r, r); });
+    case NVM_OP_I64_EXTEND_I32_U:
+      return op_unary_gp(NVM_TYPE_I64, [&](Reg r) { masm_.zero_extend_32(r, r); });
+    case NVM_OP_I32_EXTEND8_S:
+      return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.sign_extend(W::k32, 8, r, r); });
+    case NVM_OP_I32_EXTEND16_S:
+      return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.sign_extend(W::k32, 16, r, r); });
+    case NVM_OP_I64_EXTEND8_S:
+      return op_unary_gp(NVM_TYPE_I64, [&](Reg r) { masm_.sign_extend(W::k64, 8, r, r); });
+    case NVM_OP_I64_EXTEND16_S:
+      return op_unary_gp(NVM_TYPE_I64, [&](Reg r) { masm_.sign_extend(W::k64, 16, r, r); });
+    case NVM_OP_I64_EXTEND32_S:
+      return op_unary_gp(NVM_TYPE_I64, [&](Reg r) { masm_.sign_extend(W::k64, 32, r, r); });
+    case NVM_OP_I32_TRUNC_F32_S: return op_trunc({FW::kF32, W::k32, true, false});
+    case NVM_OP_I32_TRUNC_F32_U: return op_trunc({FW::kF32, W::k32, false, false});
+    case NVM_OP_I32_TRUNC_F64_S: return op_trunc({FW::kF64, W::k32, true, false});
+    case NVM_OP_I32_TRUNC_F64_U: return op_trunc({FW::kF64, W::k32, false, false});
+    case NVM_OP_I64_TRUNC_F32_S: return op_trunc({FW::kF32, W::k64, true, false});
+    case NVM_OP_I64_TRUNC_F32_U: return op_trunc({FW::kF32, W::k64, false, false});
+    case NVM_OP_I64_TRUNC_F64_S: return op_trunc({FW::kF64, W::k64, true, false});
+    case NVM_OP_I64_TRUNC_F64_U: return op_trunc({FW::kF64, W::k64, false, false});
+    case NVM_OP_F32_CONVERT_I32_S: return op_convert(FW::kF32, W::k32, true);
+    case NVM_OP_F32_CONVERT_I32_U: return op_convert(FW::kF32, W::k32, false);
+    case NVM_OP_F32_CONVERT_I64_S: return op_convert(FW::kF32, W::k64, true);
+    case NVM_OP_F32_CONVERT_I64_U: return op_convert(FW::kF32, W::k64, false);
+    case NVM_OP_F64_CONVERT_I32_S: return op_convert(FW::kF64, W::k32, true);
+    case NVM_OP_F64_CONVERT_I32_U: return op_convert(FW::kF64, W::k32, false);
+    case NVM_OP_F64_CONVERT_I64_S: return op_convert(FW::kF64, W::k64, true);
+    case NVM_OP_F64_CONVERT_I64_U: return op_convert(FW::kF64, W::k64, false);
+    case NVM_OP_F32_DEMOTE_F64: case NVM_OP_F64_PROMOTE_F32: {
+      Reg r;
+      if (!pop_reg(&r)) return false;
+      bool demote = op == NVM_OP_F32_DEMOTE_F64;
+      if (demote) masm_.demote(r, r); else masm_.promote(r, r);
+      FW w = demote ? FW::kF32 : FW::kF64;
+      masm_.canonicalize_nan(w, r);
+      return push_reg(demote ? NVM_TYPE_F32 : NVM_TYPE_F64, r);
+    }
+    case NVM_OP_I32_REINTERPRET_F32: return op_reinterpret(false, FW::kF32);
+    case NVM_OP_I64_REINTERPRET_F64: return op_reinterpret(false, FW::kF64);
+    case NVM_OP_F32_REINTERPRET_I32: return op_reinterpret(true, FW::kF32);
+    case NVM_OP_F64_REINTERPRET_I64: return op_reinterpret(true, FW::kF64);
+    default: break;
+  }
+  return fail("unknown opcode");
+}
+
+template <class Masm>
+bool CodeGen<Masm>::compile_fc(uint32_t sub) {
+  using H = rt::RuntimeHelpers;
+  switch (sub) {
+    case NVM_FC_I32_TRUNC_SAT_F32_S: return op_trunc({FW::kF32, W::k32, true, true});
+    case NVM_FC_I32_TRUNC_SAT_F32_U: return op_trunc({FW::kF32, W::k32, false, true});
+    case NVM_FC_I32_TRUNC_SAT_F64_S: return op_trunc({FW::kF64, W::k32, true, true});
+    case NVM_FC_I32_TRUNC_SAT_F64_U: return op_trunc({FW::kF64, W::k32, false, true});
+    case NVM_FC_I64_TRUNC_SAT_F32_S: return op_trunc({FW::kF32, W::k64, true, true});
+    case NVM_FC_I64_TRUNC_SAT_F32_U: return op_trunc({FW::kF32, W::k64, false, true});
+    case NVM_FC_I64_TRUNC_SAT_F64_S: return op_trunc({FW::kF64, W::k64, true, true});
+    case NVM_FC_I64_TRUNC_SAT_F64_U: return op_trunc({FW::kF64, W::k64, false, true});
+    case NVM_FC_MEMORY_INIT: {
+      uint64_t seg = cursor_.uleb32();
+      cursor_.u8();
+      if (seg >= info_.n_data_segments || info_.n_memories == 0) return fail("memory.init index");
+      return call_helper(int32_t(offsetof(H, memory_init)), 3, &seg, 1, false);
+    }
+    case NVM_FC_DATA_DROP: {
+      uint64_t seg = cursor_.uleb32();
+      if (seg >= info_.n_data_segments) return fail("data.drop index");
+      return call_helper(int32_t(offsetof(H, data_drop)), 0, &seg, 1, false);
+    }
+    case NVM_FC_MEMORY_COPY:
+      cursor_.u8(); cursor_.u8();
+      if (info_.n_memories == 0) return fail("memory.copy without memory");
+      return call_helper(int32_t(offsetof(H, memory_copy)), 3, nullptr, 0, false);
+    case NVM_FC_MEMORY_FILL:
+      cursor_.u8();
+      if (info_.n_memories == 0) return fail("memory.fill without memory");
+      return call_helper(int32_t(offsetof(H, memory_fill)), 3, nullptr, 0, false);
+    case NVM_FC_TABLE_INIT: {
+      uint64_t imm[2];
+      imm[1] = cursor_.uleb32();  // elem index
+      imm[0] = cursor_.uleb32();  // table index
+      if (imm[1] >= info_.n_elem_segments || !check_table(uint32_t(imm[0]))) return fail("table.init index");
+      return call_helper(int32_t(offsetof(H, table_init)), 3, imm, 2, false);
+    }
+    case NVM_FC_ELEM_DROP: {
+      uint64_t seg = cursor_.uleb32();
+      if (seg >= info_.n_elem_segments) return fail("elem.drop index");
+      return call_helper(int32_t(offsetof(H, elem_drop)), 0, &seg, 1, false);
+    }
+    case NVM_FC_TABLE_COPY: {
+      uint64_t imm[2];
+      imm[0] = cursor_.uleb32();
+      imm[1] = cursor_.uleb32();
+      if (!check_table(uint32_t(imm[0])) || !check_table(uint32_t(imm[1]))) return false;
+      return call_helper(int32_t(offsetof(H, table_copy)), 3, imm, 2, false);
+    }
+    case NVM_FC_TABLE_GROW: {
+      uint64_t t = cursor_.uleb32();
+      if (!check_table(uint32_t(t))) return false;
+      return call_helper(int32_t(offsetof(H, table_grow)), 2, &t, 1, true);
+    }
+    case NVM_FC_TABLE_SIZE: {
+      uint32_t t = cursor_.uleb32();
+      if (!check_table(t)) return false;
+      load_vm_table_entry(rt::kVmctxTablesOffset, t);
+      Reg r = alloc(RegClass::Gp);
+      masm_.load(LoadKind::I32, r, Address{Regs::kScratch, kNoReg, rt::kTableSizeOffset});
+      return push_reg(NVM_TYPE_I32, r);
+    }
+    case NVM_FC_TABLE_FILL: {
+      uint64_t t = cursor_.uleb32();
+      if (!check_table(uint32_t(t))) return false;
+      return call_helper(int32_t(offsetof(H, table_fill)), 3, &t, 1, false);
+    }
+    default: return fail("unknown 0xFC op");
+  }
+}
+
+}  // namespace
+
+template <class Masm>
+bool compile_function(Masm& masm, const FunctionContext& ctx,
+                      const std::vector<typename Masm::Label>& func_labels,
+                      uint32_t* frame_patch_offset, uint64_t* frame_size) {
+  CodeGen<Masm> gen(masm, ctx, func_labels);
+  return gen.run(frame_patch_offset, frame_size);
+}
+
+template bool compile_function<x64::MasmX64>(x64::MasmX64&, const FunctionContext&,
+                                             const std::vector<asmjit::Label>&, uint32_t*, uint64_t*);
+
+}  // namespace nvm::jit

@@ -1,0 +1,107 @@
+// masm_x64.h — the masm contract (jit/masm.h) over asmjit's x86::Assembler.
+#pragma once
+
+#include <asmjit/x86.h>
+
+#include <cstdint>
+
+#include "jit/masm.h"
+#include "jit/x64/regs_x64.h"
+
+namespace nvm::jit::x64 {
+
+class MasmX64 {
+ public:
+  using Label = asmjit::Label;
+  using Regs = RegsX64;
+  explicit MasmX64(asmjit::x86::Assembler& a) : a_(a) {}
+
+  asmjit::x86::Assembler& raw() { return a_; }
+  uint32_t offset() const { return uint32_t(a_.offset()); }
+  Label new_label() { return a_.newLabel(); }
+  void bind(const Label& l) { a_.bind(l); }
+  void jmp(const Label& l) { a_.jmp(l); }
+  void call(const Label& l) { a_.call(l); }
+  void call_mem(Address addr);
+  void ret() { a_.ret(); }
+
+  // Moves and constants.
+  void mov(W w, Reg dst, Reg src);
+  void mov_imm(W w, Reg dst, uint64_t imm);
+  void fmov(Reg dst, Reg src);
+  void fconst(FW w, Reg dst, uint64_t bits);
+  void gp_to_fp(FW w, Reg dst, Reg src);   // bit copy
+  void fp_to_gp(FW w, Reg dst, Reg src);   // bit copy
+  void load(LoadKind k, Reg dst, Address a);
+  void store(StoreKind k, Address a, Reg src);
+  void store_imm32(W w, Address a, int32_t imm);  // 64-bit: sign-extended
+  void load_ptr(Reg dst, Address a) { load(LoadKind::I64, dst, a); }
+  void lea(Reg dst, Address a);
+  void copy_slot(Address dst, Address src);  // 8 bytes through the scratch register
+
+  // Integer arithmetic.
+  void int_op(IntOp op, W w, Reg dst, Reg lhs, Reg rhs);
+  void int_op_imm(IntOp op, W w, Reg dst, Reg lhs, int32_t imm);
+  void shift(ShiftOp op, W w, Reg dst, Reg lhs, Reg count);  // count == Regs::kShiftCount
+  void shift_imm(ShiftOp op, W w, Reg dst, Reg lhs, uint8_t count);
+  // dst is kDivDividend (quotient) or kDivRemainder; lhs == kDivDividend; rhs is neither.
+  void div(DivOp op, W w, Reg dst, Reg lhs, Reg rhs, const Label& div_by_zero, const Label& overflow);
+  void clz(W w, Reg dst, Reg src);
+  void ctz(W w, Reg dst, Reg src);
+  void popcnt(W w, Reg dst, Reg src);
+  void eqz(W w, Reg dst, Reg src);
+  void compare(Cond c, W w, Reg dst, Reg lhs, Reg rhs);
+  void compare_imm(Cond c, W w, Reg dst, Reg lhs, int32_t imm);
+  void sign_extend(W w, unsigned from_bits, Reg dst, Reg src);
+  void zero_extend_32(Reg dst, Reg src);
+  void select(W w, Reg dst, Reg cond, Reg if_true, Reg if_false);  // dst may equal if_true
+  void fselect(Reg dst, Reg cond, Reg if_true, Reg if_false);
+
+  // Branches.
+  void branch_zero(W w, Reg r, const Label& l);
+  void branch_nonzero(W w, Reg r, const Label& l);
+  void branch_cmp_imm(Cond c, W w, Reg r, int32_t imm, const Label& l);
+  void branch_cmp_mem(Cond c, W w, Reg r, Address m, const Label& l);
+  void jump_table(Reg index, const Label* targets, uint32_t n);  // index already < n
+
+  // Floats.
+  void fp_op(FpOp op, FW w, Reg dst, Reg lhs, Reg rhs);
+  void fp_unop(FpUnOp op, FW w, Reg dst, Reg src);
+  void canonicalize_nan(FW w, Reg r);
+  void fp_compare(FpCond c, FW w, Reg dst, Reg lhs, Reg rhs);
+  void promote(Reg dst, Reg src);
+  void demote(Reg dst, Reg src);
+  void int_to_fp(FW to, W from, bool is_signed, Reg dst, Reg src);
+  void fp_to_int(TruncKind k, Reg dst, Reg src, const Label& invalid, const Label& overflow);
+
+  // Frame.
+  void push(Reg r) { a_.push(gp(r)); }
+  void pop(Reg r) { a_.pop(gp(r)); }
+  // `sub rsp, imm32` with a forced 4-byte immediate; returns the immediate's offset to patch.
+  uint32_t sub_sp_patchable();
+  void add_mem_imm(W w, Address a, int32_t imm);
+  void sub_mem_imm(W w, Address a, int32_t imm);
+  void zero_fill(Address start, uint32_t n_qwords);  // prologue only: clobbers rax, rcx, rdi
+  void trap_exit(uint32_t trap_code, bool out_of_gas);  // expects the trap pc in kScratch2
+  void trap_exit_with_code_in_eax();                     // expects the trap pc in kScratch2
+  void stack_check(uint32_t frame_cost, const Label& overflow);
+  void stack_release(uint32_t frame_cost);
+  void charge_gas(uint64_t cost, const Label& out_of_gas);
+  void prologue();
+  void epilogue_return();
+  void call_helper(int32_t helper_offset, uint32_t n_args);  // result in the return register
+  static constexpr Reg kReturnReg = rax;
+  void lea_label(Reg dst, const Label& l) { a_.lea(gp(dst), asmjit::x86::ptr(l)); }
+
+  static asmjit::x86::Gp gp(Reg r) { return asmjit::x86::gpq(r); }
+  static asmjit::x86::Gp gp32(Reg r) { return asmjit::x86::gpd(r); }
+  static asmjit::x86::Gp gpw(W w, Reg r) { return w == W::k64 ? gp(r) : gp32(r); }
+  static asmjit::x86::Xmm xmm(Reg r) { return asmjit::x86::xmm(r - 16u); }
+  static asmjit::x86::Mem mem(Address a, uint32_t size = 0);
+
+ private:
+  void load_fconst_scratch(FW w, double value, Reg scratch);
+  asmjit::x86::Assembler& a_;
+};
+
+}  // namespace nvm::jit::x64

@@ -1,0 +1,40 @@
+// regs_x64.h — the x64 register file as data (models.md §9 "Fixed registers").
+//
+// Internal calling convention (docs/runtime-abi.md): vmctx in r14, arguments in memory, every
+// register except rsp/rbp caller-saved. r10/r11 and xmm14/xmm15 are the masm's scratch set: the
+// allocator never hands them out. rax/rdx (div/rem) and rcx (shift counts) are allocatable and
+// reserved through the allocator by codegen before it calls the masm.
+#pragma once
+
+#include <cstdint>
+
+#include "jit/masm.h"
+
+namespace nvm::jit::x64 {
+
+inline constexpr Reg rax = 0, rcx = 1, rdx = 2, rbx = 3, rsp = 4, rbp = 5, rsi = 6, rdi = 7;
+inline constexpr Reg r8 = 8, r9 = 9, r10 = 10, r11 = 11, r12 = 12, r13 = 13, r14 = 14, r15 = 15;
+inline constexpr Reg xmm(unsigned i) { return Reg(16 + i); }
+
+struct RegsX64 {
+  static constexpr Reg kVmctx = r14;          // pinned: current VMContext
+  static constexpr Reg kFramePointer = rbp;
+  static constexpr Reg kStackPointer = rsp;
+  static constexpr Reg kScratch = r11;        // masm scratch (never allocated)
+  static constexpr Reg kScratch2 = r10;
+  static constexpr Reg kFpScratch = xmm(15);
+  static constexpr Reg kFpScratch2 = xmm(14);
+  // Allocatable: every GP except rsp, rbp, r10, r11, r14; xmm0..xmm13.
+  static constexpr uint32_t kGpAllocatable =
+      (1u << rax) | (1u << rcx) | (1u << rdx) | (1u << rbx) | (1u << rsi) | (1u << rdi) |
+      (1u << r8) | (1u << r9) | (1u << r12) | (1u << r13) | (1u << r15);
+  static constexpr uint32_t kFpAllocatable = 0x3FFFu;  // xmm0..xmm13 (bit i = xmm i)
+  // Fixed registers required by instructions, reserved through the allocator.
+  static constexpr Reg kDivDividend = rax;   // div/idiv: rdx:rax / r -> quotient rax
+  static constexpr Reg kDivRemainder = rdx;  //                        remainder rdx
+  static constexpr Reg kShiftCount = rcx;    // shl/shr/sar/rol/ror by cl
+  static constexpr bool kShiftNeedsFixedCount = true;
+  static constexpr bool kDivNeedsFixedRegs = true;
+};
+
+}  // namespace nvm::jit::x64

@@ -1,0 +1,179 @@
+// stubs_x64.cpp — engine-wide x64 stubs: entry trampoline (SysV and Win64 variants), host-call
+// stub, and the trap landing inside the entry trampoline (docs/runtime-abi.md).
+//
+// The argument-area size of a call from the host: `act->arg_slots` when invoke sets it, else
+// the u32 that compile_program places right before every function's entry (kEntryPrefix).
+#include <asmjit/x86.h>
+
+#include "jit/jit.h"
+#include "jit/x64/masm_x64.h"
+#include "runtime/vmctx.h"
+
+namespace nvm::jit {
+
+namespace {
+using namespace asmjit;
+
+enum class HostAbi { SysV, Win64 };
+
+class RecordingErrorHandler : public ErrorHandler {
+ public:
+  void handleError(Error err, const char* message, BaseEmitter*) override {
+    if (error == kErrorOk) { error = err; text = message ? message : "asmjit error"; }
+  }
+  Error error = kErrorOk;
+  std::string text;
+};
+
+// uint32_t entry(VMFuncRef* callee, uint64_t* args_results, Activation* act)
+void emit_entry(x86::Assembler& a, HostAbi abi) {
+  using namespace x86;
+  const bool win = abi == HostAbi::Win64;
+  Gp arg_callee = win ? rcx : rdi, arg_args = win ? rdx : rsi, arg_act = win ? r8 : rdx;
+  Label landing = a.newLabel();
+  static const Gp kSaved[] = {rbx, rsi, rdi, r12, r13, r14, r15};
+  const int n_saved = win ? 7 : 5;  // SysV: rbx r12..r15 (rsi/rdi are volatile there)
+  auto saved = [&](int i) -> Gp { return win ? kSaved[i] : (i == 0 ? rbx : kSaved[i + 2]); };
+  const int32_t xmm_area = win ? 160 : 0;  // Win64: xmm6..xmm15 are callee-saved
+
+  a.push(rbp);
+  a.mov(rbp, rsp);
+  for (int i = 0; i < n_saved; ++i) a.push(saved(i));
+  if (win) {
+    a.sub(rsp, Imm(xmm_area + 8));  // keeps the act push below 16-byte aligned
+    for (int i = 0; i < 10; ++i) a.movdqu(dqword_ptr(rsp, 8 + 16 * i), xmm(6 + i));
+  }
+  a.push(arg_act);  // [entry_sp] = act, for the landing
+  a.mov(qword_ptr(arg_act, rt::kActivationEntrySpOffset), rsp);
+  a.lea(rax, ptr(landing));
+  a.mov(qword_ptr(arg_act, rt::kActivationLandingOffset), rax);
+  a.mov(rbx, arg_callee);
+  a.mov(r12, arg_args);
+  // n = max(act->arg_slots, prefix word before callee->code)
+  a.mov(r13d, dword_ptr(arg_act, rt::kActivationArgSlotsOffset));
+  a.mov(rax, qword_ptr(rbx, rt::kFuncRefCodeOffset));
+  a.mov(eax, dword_ptr(rax, -4));
+  a.cmp(r13, rax);
+  a.cmovb(r13, rax);
+  a.lea(rax, ptr(0, r13, 3, 15));  // n*8 + 15, then round to 16
+  a.and_(rax, Imm(-16));
+  a.sub(rsp, rax);
+  Label copy_in = a.newLabel(), copied_in = a.newLabel();
+  a.xor_(eax, eax);
+  a.bind(copy_in);
+  a.cmp(rax, r13);
+  a.jae(copied_in);
+  a.mov(r11, qword_ptr(r12, rax, 3));
+  a.mov(qword_ptr(rsp, rax, 3), r11);
+  a.inc(rax);
+  a.jmp(copy_in);
+  a.bind(copied_in);
+  a.mov(r14, qword_ptr(rbx, rt::kFuncRefVmctxOffset));
+  a.call(qword_ptr(rbx, rt::kFuncRefCodeOffset));
+  Label copy_out = a.newLabel(), copied_out = a.newLabel();
+  a.xor_(eax, eax);
+  a.bind(copy_out);
+  a.cmp(rax, r13);
+  a.jae(copied_out);
+  a.mov(r11, qword_ptr(rsp, rax, 3));
+  a.mov(qword_ptr(r12, rax, 3), r11);
+  a.inc(rax);
+  a.jmp(copy_out);
+  a.bind(copied_out);
+  a.xor_(eax, eax);
+  // Back to entry_sp (the saved act), then the common restore path.
+  Label restore = a.newLabel();
+  a.lea(rsp, ptr(rbp, -(8 * n_saved + (win ? xmm_area + 8 : 0) + 8)));
+  a.jmp(restore);
+
+  // Trap landing: sp = act->entry_sp (set by the trap exit or the signal handler).
+  a.bind(landing);
+  a.mov(rcx, qword_ptr(rsp));
+  a.mov(eax, dword_ptr(rcx, rt::kActivationTrapCodeOffset));
+  a.bind(restore);
+  a.add(rsp, Imm(8));
+  if (win) {
+    for (int i = 0; i < 10; ++i) a.movdqu(xmm(6 + i), dqword_ptr(rsp, 8 + 16 * i));
+    a.add(rsp, Imm(xmm_area + 8));
+  }
+  for (int i = n_saved - 1; i >= 0; --i) a.pop(saved(i));
+  a.pop(rbp);
+  a.ret();
+}
+
+// Internal convention in (vmctx register = HostCallContext*, args area at [sp + 8]); calls
+// ctx->dispatch(ctx, args_area) in the host C ABI; a non-zero result is a trap code.
+void emit_host_call(x86::Assembler& a, HostAbi abi) {
+  using namespace x86;
+  Label trap = a.newLabel();
+  a.push(rbp);
+  a.mov(rbp, rsp);
+  if (abi == HostAbi::Win64) {
+    a.sub(rsp, Imm(32));  // shadow space
+    a.mov(rcx, r14);
+    a.lea(rdx, ptr(rbp, 16));
+  } else {
+    a.mov(rdi, r14);
+    a.lea(rsi, ptr(rbp, 16));
+  }
+  a.call(qword_ptr(r14, rt::kHostCtxDispatchOffset));  // r14 is callee-saved in both ABIs
+  a.test(eax, eax);
+  a.jnz(trap);
+  a.mov(rsp, rbp);
+  a.pop(rbp);
+  a.ret();
+  a.bind(trap);
+  a.xor_(r10d, r10d);  // trap_pc = 0: the trap came from the host
+  x64::MasmX64 masm(a);
+  masm.trap_exit_with_code_in_eax();
+}
+
+bool generate_x64(HostAbi abi, const CompileOptions& options, EngineStubs* out, std::string* error) {
+  CodeHolder code;
+  code.init(Environment(Arch::kX64));
+  RecordingErrorHandler handler;
+  code.setErrorHandler(&handler);
+  StringLogger logger;
+  if (options.want_disassembly) code.setLogger(&logger);
+  x86::Assembler a(&code);
+  a.align(AlignMode::kCode, 16);
+  out->entry_offset = uint32_t(a.offset());
+  emit_entry(a, abi);
+  // The host-call stub has no fixed signature: its prefix word (arg slots) is 0.
+  a.align(AlignMode::kCode, 16);
+  static const uint8_t kPrefix[16] = {0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC,
+                                      0xCC, 0xCC, 0xCC, 0xCC, 0, 0, 0, 0};
+  a.embed(kPrefix, sizeof(kPrefix));
+  out->host_call_offset = uint32_t(a.offset());
+  emit_host_call(a, abi);
+  code.flatten();
+  code.resolveUnresolvedLinks();
+  if (code.relocateToBase(0) != kErrorOk || handler.error != kErrorOk) {
+    if (error) *error = "stub assembly failed: " + handler.text;
+    return false;
+  }
+  out->code.assign(code.codeSize(), 0);
+  code.copyFlattenedData(out->code.data(), out->code.size());
+  if (options.want_disassembly) out->disassembly.assign(logger.data(), logger.dataSize());
+  return true;
+}
+}  // namespace
+
+bool generate_stubs_for_abi(bool win64, const CompileOptions& options, EngineStubs* out, std::string* error) {
+  *out = EngineStubs{};
+  return generate_x64(win64 ? HostAbi::Win64 : HostAbi::SysV, options, out, error);
+}
+
+bool generate_stubs(const CompileOptions& options, EngineStubs* out, std::string* error) {
+  if (options.isa != Isa::X64) {
+    if (error) *error = "ISA not supported yet (aarch64 backend pending)";
+    return false;
+  }
+#ifdef _WIN32
+  return generate_stubs_for_abi(true, options, out, error);
+#else
+  return generate_stubs_for_abi(false, options, out, error);
+#endif
+}
+
+}  // namespace nvm::jit
