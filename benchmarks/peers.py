@@ -152,6 +152,20 @@ class Wasm3Adapter(Adapter):
         return run
 
 
+def _nearvm_config_classes(nearvm: Any) -> tuple[Any, Any]:
+    """nearvm.Config / nearvm.GasSchedule, or their home module nearvm.config before re-export."""
+    cfg_cls = getattr(nearvm, "Config", None)
+    gas_cls = getattr(nearvm, "GasSchedule", None)
+    if cfg_cls is None or gas_cls is None:
+        try:
+            from nearvm import config as cfg_mod
+        except ImportError as exc:
+            raise PeerMissing(f"nearvm.Config/GasSchedule: {exc}") from exc
+        cfg_cls = cfg_cls or cfg_mod.Config
+        gas_cls = gas_cls or cfg_mod.GasSchedule
+    return cfg_cls, gas_cls
+
+
 class NearvmAdapter(Adapter):
     name = "nearvm"
     has_artifacts = True
@@ -161,13 +175,12 @@ class NearvmAdapter(Adapter):
             import nearvm
         except ImportError as exc:
             raise PeerMissing(f"import nearvm: {exc}") from exc
-        missing = [a for a in ("Engine", "Config", "Module", "Store", "Instance") if not hasattr(nearvm, a)]
-        if metering and not hasattr(nearvm, "GasSchedule"):
-            missing.append("GasSchedule")
+        missing = [a for a in ("Engine", "Module", "Store", "Instance") if not hasattr(nearvm, a)]
         if missing:
-            raise PeerMissing(f"nearvm has no {', '.join(missing)} yet")
+            raise PeerMissing(f"nearvm has no {', '.join(missing)} yet (the runtime has not landed)")
+        cfg_cls, gas_cls = _nearvm_config_classes(nearvm)
         self.nv = nearvm
-        cfg = nearvm.Config(gas=nearvm.GasSchedule.uniform(1)) if metering else nearvm.Config()
+        cfg = cfg_cls(gas=gas_cls.uniform(1)) if metering else cfg_cls()
         self.engine = nearvm.Engine(cfg)
 
     def version(self) -> str:
@@ -209,12 +222,7 @@ class NearvmFrontendAdapter(Adapter):
             from nearvm.wasm import translate
         except ImportError as exc:
             raise PeerMissing(f"nearvm.wasm.translate: {exc}") from exc
-        cfg_cls = getattr(nearvm, "Config", None)
-        if cfg_cls is None:
-            try:
-                from nearvm.config import Config as cfg_cls
-            except ImportError as exc:
-                raise PeerMissing(f"nearvm.config.Config: {exc}") from exc
+        cfg_cls, _ = _nearvm_config_classes(nearvm)
         self.nv = nearvm
         self.translate = translate
         self.config = cfg_cls()

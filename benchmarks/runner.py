@@ -206,7 +206,7 @@ class Run:
 
     def exec_cells(self, built: dict[str, build.BuiltWorkload]) -> None:
         plan = self.plan
-        timeout = plan.exec_budget_s * 2 + 60
+        timeout = plan.exec_budget_s * 2 + 30
         for name, bw in built.items():
             w = bw.workload
             variants: list[tuple[str, bool]] = [(p, False) for p in plan.peers]
@@ -281,6 +281,7 @@ class Run:
         sc_peers = [p for p in ("wasmtime-cranelift", "wasmtime-winch") if p in self.plan.peers]
         if "nearvm" in self.plan.peers:
             sc_peers += [peers.FRONTEND, "nearvm"]
+        gave_up: dict[tuple[str, str], str] = {}  # (shape, peer) -> status; larger sizes are not tried
         for shape in self.plan.shapes:
             for target in self.plan.sizes:
                 path = wasmgen.generated_path(shape, target, GEN_DIR)
@@ -292,14 +293,18 @@ class Run:
                         self.add(key, "scale", meta, self._unavailable(p))
                         continue
                     why = blowup_reason(p, shape, size, self.plan.quick)
+                    if why is None and (shape, p) in gave_up:
+                        why = f"a smaller {shape} module already ended {gave_up[(shape, p)]}"
                     if why:
                         self.add(key, "scale", meta, {"status": "SKIPPED", "reason": why})
                         continue
                     reps = self.plan.compile_reps(size)
-                    budget = 60.0 if self.plan.quick else 120.0
+                    budget = 30.0 if self.plan.quick else 120.0
                     res = run_worker({"kind": "compile", "peer": p, "wasm": str(path), "reps": reps,
-                                      "budget_s": budget}, timeout=budget * 2 + 60)
+                                      "budget_s": budget}, timeout=budget * 1.5 + 30)
                     res.pop("files", None)
+                    if res["status"] in ("TIMEOUT", "FAILED"):
+                        gave_up[(shape, p)] = res["status"]
                     self.add(key, "scale", meta, res)
 
     def load_latency(self, built: dict[str, build.BuiltWorkload]) -> None:
