@@ -162,7 +162,7 @@ def render_markdown(data: dict[str, Any], plots: list[str]) -> str:
     w("## Compile time of the workload modules\n")
     w("`Module(engine, bytes)` from a fresh start, single-threaded (wasmtime `parallel_compilation=False`). "
       "nearvm frontend = `nearvm.wasm.translate` alone (decode, validate, instrument, lower). wasm3 compiles "
-      "lazily at the first call, so its figure is parsing only. These modules are tiny; see scaling for MB/s.\n")
+      "lazily at the first call, so its figure is parsing only (`parse_module`). These modules are tiny; see scaling for MB/s.\n")
     cps = r.peers(COMPILE_ORDER)
     w("| workload | bytes | " + " | ".join(LABEL[p] for p in cps) + " |")
     w("|---|---:" + "|---:" * len(cps) + "|")
@@ -172,6 +172,13 @@ def render_markdown(data: dict[str, Any], plots: list[str]) -> str:
             c = r.get(f"compile/{wl}/{p}")
             cells.append(_t(_med(c)) if c and c["status"] == "ok" else _status(c))
         w(f"| {wl} | {info.get('wasm_size')} | " + " | ".join(cells) + " |")
+    tot = []
+    for p in cps:
+        cs = [r.get(f"compile/{wl}/{p}") for wl in data["workloads"]]
+        meds = [(c["size"], _med(c)) for c in cs if c and c["status"] == "ok"]
+        ok = len(meds) == len(cs) and all(m for _, m in meds)
+        tot.append(f"{sum(b for b, _ in meds) / sum(m or 0 for _, m in meds) / 1e6:.2f} MB/s" if ok and meds else "–")
+    w("| **all (total bytes / total time)** | | " + " | ".join(tot) + " |")
     w("")
 
     # scaling
