@@ -162,7 +162,8 @@ def render_markdown(data: dict[str, Any], plots: list[str]) -> str:
     w("## Compile time of the workload modules\n")
     w("`Module(engine, bytes)` from a fresh start, single-threaded (wasmtime `parallel_compilation=False`). "
       "nearvm frontend = `nearvm.wasm.translate` alone (decode, validate, instrument, lower). wasm3 compiles "
-      "lazily at the first call, so its figure is parsing only (`parse_module`). These modules are tiny; see scaling for MB/s.\n")
+      "lazily at the first call, so its figure is parsing only (`parse_module`). These modules are tiny; "
+      "see scaling for MB/s.\n")
     cps = r.peers(COMPILE_ORDER)
     w("| workload | bytes | " + " | ".join(LABEL[p] for p in cps) + " |")
     w("|---|---:" + "|---:" * len(cps) + "|")
