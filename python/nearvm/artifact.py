@@ -1,0 +1,1040 @@
+"""Compiled-module artifacts: the ``.nvm`` container (ARCHITECTURE.md item 6, issue 6).
+
+An artifact is everything needed to instantiate a module without the frontend or the JIT: the
+decoded module (types, imports, exports, globals and their initialisers, tables, memories,
+element and data segments, start function, function names, body offsets), the machine code the
+JIT produced (position-independent, so loading is copy + protect), the function offsets and
+sizes, the trap-site table and the gas/stack metadata.
+
+Layout (all integers little-endian, fixed width)::
+
+    header   (HEADER_SIZE bytes, see _HEADER)
+        magic            8   b"\\x7fNVMART\\n"
+        format_version   u32
+        header_size      u32
+        flags            u32  bit 0: an HMAC-SHA256 trailer follows the checksum
+        n_sections       u32
+        total_size       u64  the whole blob, trailers included
+        nearvm_version   16   ASCII, NUL-padded
+        isa              u8   1 x86_64, 2 aarch64
+        os_abi           u8   1 sysv (Linux, BSD), 2 darwin, 3 win64
+        baseline         u8   CPU baseline id (see BASELINES)
+        reserved         u8   0
+        reserved         u32  0
+        cpu_features     u64  bit set of CPU_FEATURES the code needs
+        config_hash      32   sha256 of Config.codegen_key()
+        code_hash        32   sha256 of the wasm the artifact was compiled from
+    sections (n_sections times, ids strictly increasing, every known id exactly once)
+        id u32, reserved u32 = 0, length u64, payload[length]
+    checksum 32   sha256 of everything before it
+    hmac     32   HMAC-SHA256(key, everything before it)        (only when flags bit 0)
+
+Loading (:func:`load_artifact`) checks, in order: the HMAC when the loader has a key (before
+any other byte is looked at), size and checksum, the header (magic, versions, ISA, OS ABI,
+config hash, CPU features of this machine), then decodes every section with bounds checks and
+cross-checks every index, count, offset and size. Anything wrong is an :class:`ArtifactError`;
+no other exception escapes for any input bytes. The encoding has no timestamps, no dict-order
+dependence and no padding garbage: the same module, Config and target give the same bytes.
+
+Custom sections other than the parsed function names are not kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import platform
+import struct
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._version import __version__
+from .errors import ArtifactError
+from .wasm.module import ConstExpr, DataSegment, ElemSegment, Export, Import, ModuleInfo
+from .wasm.types import MAX_PAGES, MAX_TABLE_SIZE, FuncType, GlobalType, MemoryType, TableType, ValType
+
+__all__ = [
+    "MAGIC",
+    "FORMAT_VERSION",
+    "HEADER_SIZE",
+    "CPU_FEATURES",
+    "BASELINES",
+    "TrapSite",
+    "CompiledCode",
+    "ExecMeta",
+    "Target",
+    "ArtifactHeader",
+    "Artifact",
+    "build_artifact",
+    "load_artifact",
+    "read_header",
+    "config_hash_of",
+    "host_cpu_features",
+    "host_target",
+    "exec_meta_from_program",
+    "code_hash_of",
+    "sections_of",
+]
+
+MAGIC = b"\x7fNVMART\n"
+FORMAT_VERSION = 1
+_HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
+HEADER_SIZE = _HEADER.size
+_SECTION = struct.Struct("<IIQ")
+_DIGEST = 32
+FLAG_HMAC = 1
+
+# Section ids (strictly increasing in a blob; each exactly once).
+SEC_MODULE = 1
+SEC_CODE = 2
+SEC_FUNCS = 3
+SEC_TRAPS = 4
+SEC_EXEC = 5
+_SECTIONS = (SEC_MODULE, SEC_CODE, SEC_FUNCS, SEC_TRAPS, SEC_EXEC)
+
+ISAS = {"x86_64": 1, "aarch64": 2}
+OS_ABIS = {"sysv": 1, "darwin": 2, "win64": 3}
+
+#: CPU features an artifact can require, by bit. Names are Linux /proc/cpuinfo flag names.
+CPU_FEATURES: dict[str, int] = {
+    # x86_64
+    "sse2": 0, "pni": 1, "ssse3": 2, "sse4_1": 3, "sse4_2": 4, "popcnt": 5, "cx16": 6, "lahf_lm": 7,
+    "avx": 8, "avx2": 9, "bmi1": 10, "bmi2": 11, "lzcnt": 12, "movbe": 13, "fma": 14, "f16c": 15,
+    # aarch64
+    "fp": 32, "asimd": 33, "atomics": 34, "crc32": 35,
+}
+
+_X64_V1 = ("sse2",)
+_X64_V2 = _X64_V1 + ("pni", "ssse3", "sse4_1", "sse4_2", "popcnt", "cx16", "lahf_lm")
+_X64_V3 = _X64_V2 + ("avx", "avx2", "bmi1", "bmi2", "lzcnt", "movbe", "fma", "f16c")
+#: CPU baselines (``Config.cpu_baseline``): id, ISA, required features.
+BASELINES: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    "x86-64": (1, "x86_64", _X64_V1),
+    "x86-64-v2": (2, "x86_64", _X64_V2),
+    "x86-64-v3": (3, "x86_64", _X64_V3),
+    "armv8.0": (16, "aarch64", ("fp", "asimd")),
+    "armv8.1": (17, "aarch64", ("fp", "asimd", "atomics", "crc32")),
+}
+#: What the JIT's backends target when the Config does not pin a baseline (masm_x64.cpp: x86-64-v2).
+DEFAULT_BASELINE = {"x86_64": "x86-64-v2", "aarch64": "armv8.0"}
+_BASELINE_BY_ID = {v[0]: k for k, v in BASELINES.items()}
+
+# Hard caps the loader enforces on top of "fits in the blob" (counts far beyond any Config limit).
+MAX_ITEMS = 1 << 24
+MAX_STRING = 1 << 20
+MAX_BLOB = 1 << 32
+
+_VALTYPES = frozenset(int(v) for v in ValType if v is not ValType.V128)
+_REFTYPES = frozenset((int(ValType.FUNCREF), int(ValType.EXTERNREF)))
+_KINDS = ("func", "table", "memory", "global")
+_CONST_OPS = ("i32.const", "i64.const", "f32.const", "f64.const", "ref.null", "ref.func", "global.get")
+_CONST_BITS = {"i32.const": 32, "i64.const": 64, "f32.const": 32, "f64.const": 64}
+_ELEM_MODES = ("active", "passive", "declarative")
+_DATA_MODES = ("active", "passive")
+_N_TRAP_CODES = 11  # NVM_TRAP_UNREACHABLE .. NVM_TRAP_HOST_ERROR
+
+
+# ---- data model ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrapSite:
+    """A place in the code where a trap can originate (jit.h ``TrapSite``)."""
+
+    pc_offset: int
+    trap_code: int
+    func_index: int
+    bytecode_offset: int
+
+
+@dataclass(frozen=True)
+class CompiledCode:
+    """The JIT's output for one module (jit.h ``CompiledProgram``), code offsets relative to ``code``."""
+
+    code: bytes
+    func_offsets: tuple[int, ...]
+    func_sizes: tuple[int, ...]
+    trap_sites: tuple[TrapSite, ...]
+    n_imported_funcs: int
+
+
+@dataclass(frozen=True)
+class ExecMeta:
+    """Gas and stack metadata: whether GAS ops were compiled, the stack budget the Config sets,
+    and each local function's frame cost and operand-stack depth (docs/bytecode.md)."""
+
+    gas_enabled: bool = False
+    stack_budget: int = 0
+    frame_costs: tuple[int, ...] = ()
+    max_stacks: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a piece of machine code needs: ISA, OS ABI and CPU baseline."""
+
+    isa: str
+    os_abi: str
+    baseline: str
+
+    def __post_init__(self) -> None:
+        if self.isa not in ISAS:
+            raise ValueError(f"unknown ISA {self.isa!r}")
+        if self.os_abi not in OS_ABIS:
+            raise ValueError(f"unknown OS ABI {self.os_abi!r}")
+        if self.baseline not in BASELINES or BASELINES[self.baseline][1] != self.isa:
+            raise ValueError(f"CPU baseline {self.baseline!r} is not a baseline of {self.isa}")
+
+    @property
+    def features(self) -> int:
+        bits = 0
+        for name in BASELINES[self.baseline][2]:
+            bits |= 1 << CPU_FEATURES[name]
+        return bits
+
+
+@dataclass(frozen=True)
+class ArtifactHeader:
+    format_version: int
+    nearvm_version: str
+    target: Target
+    cpu_features: int
+    config_hash: bytes
+    code_hash: bytes
+    has_hmac: bool
+    total_size: int
+
+
+@dataclass
+class Artifact:
+    header: ArtifactHeader
+    info: ModuleInfo
+    compiled: CompiledCode
+    exec_meta: ExecMeta = field(default_factory=ExecMeta)
+
+
+# ---- host probing -------------------------------------------------------------------------------
+
+def host_isa() -> str:
+    m = platform.machine().lower()
+    if m in ("x86_64", "amd64", "x64"):
+        return "x86_64"
+    if m in ("aarch64", "arm64", "armv8", "arm64e"):
+        return "aarch64"
+    return m
+
+
+def host_os_abi() -> str:
+    if sys.platform == "win32":
+        return "win64"
+    if sys.platform == "darwin":
+        return "darwin"
+    return "sysv"
+
+
+@functools.lru_cache(maxsize=1)
+def host_cpu_features() -> frozenset[str]:
+    """The CPU features of this machine, as /proc/cpuinfo flag names (the one CPU probe).
+
+    Linux: /proc/cpuinfo ``flags`` / ``Features``; macOS: sysctl; elsewhere (and when the probe
+    fails) the default baseline of the ISA is assumed, since the library itself requires it.
+    """
+    isa = host_isa()
+    found: set[str] = set()
+    try:
+        if sys.platform.startswith("linux"):
+            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key.strip() in ("flags", "Features"):
+                        found.update(value.split())
+                        break
+            if isa == "aarch64" and "fp" not in found:  # some kernels omit basic features
+                found.update(("fp", "asimd"))
+        elif sys.platform == "darwin":
+            if isa == "x86_64":
+                out = subprocess.run(["sysctl", "-n", "machdep.cpu.features", "machdep.cpu.leaf7_features",
+                                      "machdep.cpu.extfeatures"], capture_output=True, text=True, timeout=5).stdout
+                mac = {"SSE2": "sse2", "SSE3": "pni", "SSSE3": "ssse3", "SSE4.1": "sse4_1", "SSE4.2": "sse4_2",
+                       "POPCNT": "popcnt", "CX16": "cx16", "LAHF": "lahf_lm", "AVX1.0": "avx", "AVX2": "avx2",
+                       "BMI1": "bmi1", "BMI2": "bmi2", "LZCNT": "lzcnt", "MOVBE": "movbe", "FMA": "fma",
+                       "F16C": "f16c"}
+                found.update(mac[w] for w in out.split() if w in mac)
+            else:
+                found.update(("fp", "asimd"))
+                for name, sysctl in (("atomics", "hw.optional.armv8_1_atomics"),
+                                     ("crc32", "hw.optional.armv8_crc32")):
+                    out = subprocess.run(["sysctl", "-n", sysctl], capture_output=True, text=True, timeout=5)
+                    if out.stdout.strip() == "1":
+                        found.add(name)
+    except (OSError, subprocess.SubprocessError):
+        found = set()
+    if not found and isa in DEFAULT_BASELINE:
+        found.update(BASELINES[DEFAULT_BASELINE[isa]][2])
+    return frozenset(found)
+
+
+def _features_bits(names: Iterable[str]) -> int:
+    bits = 0
+    for n in names:
+        if n in CPU_FEATURES:
+            bits |= 1 << CPU_FEATURES[n]
+    return bits
+
+
+def baseline_of(config: Any, isa: str | None = None) -> str:
+    """The CPU baseline a Config pins (``Config.cpu_baseline``), else the ISA's default."""
+    isa = isa or host_isa()
+    b = getattr(config, "cpu_baseline", None)
+    if isinstance(b, str) and b:
+        return b
+    return DEFAULT_BASELINE.get(isa, "x86-64-v2")
+
+
+def host_target(config: Any = None) -> Target:
+    isa = host_isa()
+    return Target(isa, host_os_abi(), baseline_of(config, isa))
+
+
+def config_hash_of(config: Any) -> bytes:
+    """32-byte hash of everything in a Config that affects codegen (``Config.codegen_key()``)."""
+    key = getattr(config, "codegen_key", None)
+    if callable(key):
+        raw = key()
+        data = raw if isinstance(raw, bytes) else str(raw).encode()
+    else:  # a Config without codegen_key: its repr is a stable dataclass repr
+        data = repr(config).encode()
+    return hashlib.sha256(b"nearvm-config\0" + data).digest()
+
+
+# ---- encoding -----------------------------------------------------------------------------------
+
+class _W:
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def u8(self, v: int) -> None:
+        self.parts.append(struct.pack("<B", v))
+
+    def u32(self, v: int) -> None:
+        self.parts.append(struct.pack("<I", v))
+
+    def u64(self, v: int) -> None:
+        self.parts.append(struct.pack("<Q", v))
+
+    def opt32(self, v: int | None) -> None:
+        if v is None:
+            self.u8(0)
+        else:
+            self.u8(1)
+            self.u32(v)
+
+    def raw(self, b: bytes) -> None:
+        self.u32(len(b))
+        self.parts.append(bytes(b))
+
+    def str(self, s: str) -> None:
+        self.raw(s.encode("utf-8"))
+
+    def u32s(self, vs: Iterable[int]) -> None:
+        vs = list(vs)
+        self.u32(len(vs))
+        self.parts.append(struct.pack(f"<{len(vs)}I", *vs))
+
+    def bytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def _w_functype(w: _W, t: FuncType) -> None:
+    w.raw(bytes(int(p) for p in t.params))
+    w.raw(bytes(int(r) for r in t.results))
+
+
+def _w_limits(w: _W, minimum: int, maximum: int | None) -> None:
+    w.u32(minimum)
+    w.opt32(maximum)
+
+
+def _w_type(w: _W, kind: str, t: Any) -> None:
+    if kind == "func":
+        _w_functype(w, t)
+    elif kind == "table":
+        w.u8(int(t.element))
+        _w_limits(w, t.minimum, t.maximum)
+    elif kind == "memory":
+        _w_limits(w, t.minimum, t.maximum)
+    else:
+        w.u8(int(t.content))
+        w.u8(1 if t.mutable else 0)
+
+
+def _w_const(w: _W, c: ConstExpr) -> None:
+    op, v = c
+    w.u8(_CONST_OPS.index(op))
+    w.u64(int(v))
+
+
+def _encode_module(info: ModuleInfo) -> bytes:
+    w = _W()
+    w.u32(len(info.types))
+    for t in info.types:
+        _w_functype(w, t)
+    w.u32(len(info.imports))
+    for imp in info.imports:
+        w.str(imp.module)
+        w.str(imp.name)
+        w.u8(_KINDS.index(imp.kind))
+        if imp.kind == "func":
+            w.u32(info.types.index(imp.type))  # type index, the rest via func_types
+        else:
+            _w_type(w, imp.kind, imp.type)
+    w.u32s(info.func_types)
+    w.u32(len(info.tables))
+    for tt in info.tables:
+        _w_type(w, "table", tt)
+    w.u32(len(info.memories))
+    for mt in info.memories:
+        _w_type(w, "memory", mt)
+    w.u32(len(info.globals))
+    for gt in info.globals:
+        _w_type(w, "global", gt)
+    w.u32(len(info.global_inits))
+    for c in info.global_inits:
+        _w_const(w, c)
+    w.u32(len(info.exports))
+    for e in info.exports:
+        w.str(e.name)
+        w.u8(_KINDS.index(e.kind))
+        w.u32(e.index)
+    w.opt32(info.start)
+    w.u32(len(info.elems))
+    for el in info.elems:
+        w.u8(_ELEM_MODES.index(el.mode))
+        w.u8(int(el.elem_type))
+        w.u32(el.table_index)
+        w.u8(0 if el.offset is None else 1)
+        if el.offset is not None:
+            _w_const(w, el.offset)
+        w.u32(len(el.items))
+        for c in el.items:
+            _w_const(w, c)
+    w.u32(len(info.datas))
+    for d in info.datas:
+        w.u8(_DATA_MODES.index(d.mode))
+        w.u32(d.memory_index)
+        w.u8(0 if d.offset is None else 1)
+        if d.offset is not None:
+            _w_const(w, d.offset)
+        w.raw(d.data)
+    w.opt32(info.data_count)
+    names = sorted(info.func_names.items())
+    w.u32(len(names))
+    for idx, name in names:
+        w.u32(idx)
+        w.str(name)
+    w.u32(info.num_imported_funcs)
+    w.u32(info.num_imported_tables)
+    w.u32(info.num_imported_memories)
+    w.u32(info.num_imported_globals)
+    w.u32s(info.body_offsets)
+    return w.bytes()
+
+
+def _encode_funcs(c: CompiledCode) -> bytes:
+    w = _W()
+    w.u32(c.n_imported_funcs)
+    w.u32s(c.func_offsets)
+    w.u32s(c.func_sizes)
+    return w.bytes()
+
+
+def _encode_traps(c: CompiledCode) -> bytes:
+    w = _W()
+    w.u32(len(c.trap_sites))
+    w.parts.append(b"".join(struct.pack("<IIII", s.pc_offset, s.trap_code, s.func_index, s.bytecode_offset)
+                            for s in c.trap_sites))
+    return w.bytes()
+
+
+def _encode_exec(m: ExecMeta) -> bytes:
+    w = _W()
+    w.u32(1 if m.gas_enabled else 0)
+    w.u64(m.stack_budget)
+    w.u32s(m.frame_costs)
+    w.u32s(m.max_stacks)
+    return w.bytes()
+
+
+def build_artifact(info: ModuleInfo, compiled: CompiledCode, *, config_hash: bytes, code_hash: bytes,
+                   target: Target, exec_meta: ExecMeta | None = None, key: bytes | None = None,
+                   nearvm_version: str = __version__) -> bytes:
+    """Encode an artifact. Byte-for-byte deterministic in its inputs. ``key`` adds the HMAC trailer.
+
+    Raises ValueError if the inputs are inconsistent (the same checks the loader applies).
+    """
+    if len(config_hash) != _DIGEST or len(code_hash) != _DIGEST:
+        raise ValueError("config_hash and code_hash must be 32 bytes")
+    meta = exec_meta or ExecMeta()
+    ver = nearvm_version.encode("ascii")
+    if len(ver) > 16:
+        raise ValueError("nearvm version string longer than 16 bytes")
+    try:
+        sections = {
+            SEC_MODULE: _encode_module(info),
+            SEC_CODE: bytes(compiled.code),
+            SEC_FUNCS: _encode_funcs(compiled),
+            SEC_TRAPS: _encode_traps(compiled),
+            SEC_EXEC: _encode_exec(meta),
+        }
+    except (struct.error, ValueError, TypeError) as e:
+        raise ValueError(f"cannot encode artifact: {e}") from e
+    blob = _assemble(sections, target=target, config_hash=config_hash, code_hash=code_hash, key=key,
+                     nearvm_version=nearvm_version)
+    # Self-check: what we write must be what we would accept (catches encoder/decoder drift).
+    try:
+        _decode_sections(blob, _parse_header(blob))
+    except ArtifactError as e:
+        raise ValueError(f"inconsistent artifact contents: {e}") from None
+    return blob
+
+
+def _assemble(sections: dict[int, bytes], *, target: Target, config_hash: bytes, code_hash: bytes,
+              key: bytes | None, nearvm_version: str = __version__, format_version: int = FORMAT_VERSION,
+              features: int | None = None) -> bytes:
+    """Header + sections + checksum (+ HMAC), no consistency checks (the loader's tests use it)."""
+    body = b"".join(_SECTION.pack(sid, 0, len(p)) + p for sid, p in sections.items())
+    flags = FLAG_HMAC if key is not None else 0
+    total = HEADER_SIZE + len(body) + _DIGEST + (_DIGEST if key is not None else 0)
+    header = _HEADER.pack(MAGIC, format_version, HEADER_SIZE, flags, len(sections), total,
+                          nearvm_version.encode("ascii"), ISAS[target.isa], OS_ABIS[target.os_abi],
+                          BASELINES[target.baseline][0], 0, 0, target.features if features is None else features,
+                          config_hash, code_hash)
+    blob = header + body
+    blob += hashlib.sha256(blob).digest()
+    if key is not None:
+        blob += hmac.new(key, blob, hashlib.sha256).digest()
+    return blob
+
+
+def sections_of(blob: bytes) -> dict[int, bytes]:
+    """The raw section payloads of a (checksum-valid) artifact, for tools and tests."""
+    h = read_header(blob)
+    art_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+    out: dict[int, bytes] = {}
+    pos = HEADER_SIZE
+    while pos < art_end:
+        if art_end - pos < _SECTION.size:
+            raise ArtifactError("artifact section table truncated")
+        sid, _, length = _SECTION.unpack_from(blob, pos)
+        pos += _SECTION.size
+        if length > art_end - pos:
+            raise ArtifactError("artifact section overruns the blob")
+        out[sid] = bytes(blob[pos:pos + length])
+        pos += length
+    return out
+
+
+# ---- decoding -----------------------------------------------------------------------------------
+
+class _R:
+    __slots__ = ("b", "p", "end", "what")
+
+    def __init__(self, b: bytes | memoryview, what: str) -> None:
+        self.b = b
+        self.p = 0
+        self.end = len(b)
+        self.what = what
+
+    def fail(self, msg: str) -> ArtifactError:
+        return ArtifactError(f"artifact {self.what} section: {msg} (at byte {self.p})")
+
+    def need(self, n: int) -> None:
+        if n < 0 or self.end - self.p < n:
+            raise self.fail("truncated")
+
+    def u8(self) -> int:
+        self.need(1)
+        v = self.b[self.p]
+        self.p += 1
+        return v
+
+    def u32(self) -> int:
+        self.need(4)
+        v: int = struct.unpack_from("<I", self.b, self.p)[0]
+        self.p += 4
+        return v
+
+    def u64(self) -> int:
+        self.need(8)
+        v: int = struct.unpack_from("<Q", self.b, self.p)[0]
+        self.p += 8
+        return v
+
+    def flag(self) -> bool:
+        v = self.u8()
+        if v > 1:
+            raise self.fail(f"bad flag byte {v}")
+        return v == 1
+
+    def opt32(self) -> int | None:
+        return self.u32() if self.flag() else None
+
+    def count(self, min_item_size: int, cap: int = MAX_ITEMS) -> int:
+        """A count of items each at least ``min_item_size`` bytes: must fit in what remains."""
+        n = self.u32()
+        if n > cap or n * max(min_item_size, 1) > self.end - self.p:
+            raise self.fail(f"count {n} exceeds the section")
+        return n
+
+    def raw(self, cap: int = MAX_BLOB) -> bytes:
+        n = self.u32()
+        if n > cap:
+            raise self.fail(f"length {n} too large")
+        self.need(n)
+        v = bytes(self.b[self.p:self.p + n])
+        self.p += n
+        return v
+
+    def str(self) -> str:
+        raw = self.raw(MAX_STRING)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.fail("invalid UTF-8 in a name") from None
+
+    def u32s(self) -> tuple[int, ...]:
+        n = self.count(4)
+        v = struct.unpack_from(f"<{n}I", self.b, self.p)
+        self.p += 4 * n
+        return tuple(v)
+
+    def done(self) -> None:
+        if self.p != self.end:
+            raise self.fail(f"{self.end - self.p} trailing bytes")
+
+
+def _r_valtype(r: _R, refs_only: bool = False) -> ValType:
+    v = r.u8()
+    if v not in (_REFTYPES if refs_only else _VALTYPES):
+        raise r.fail(f"bad value type 0x{v:02x}")
+    return ValType(v)
+
+
+def _r_functype(r: _R) -> FuncType:
+    params = r.raw(MAX_ITEMS)
+    results = r.raw(MAX_ITEMS)
+    for v in params + results:
+        if v not in _VALTYPES:
+            raise r.fail(f"bad value type 0x{v:02x}")
+    return FuncType([ValType(v) for v in params], [ValType(v) for v in results])
+
+
+def _r_limits(r: _R, cap: int) -> tuple[int, int | None]:
+    lo = r.u32()
+    hi = r.opt32()
+    if lo > cap or (hi is not None and not lo <= hi <= cap):
+        raise r.fail(f"bad limits {lo}..{hi}")
+    return lo, hi
+
+
+def _r_type(r: _R, kind: str) -> TableType | MemoryType | GlobalType:
+    if kind == "table":
+        el = _r_valtype(r, refs_only=True)
+        lo, hi = _r_limits(r, MAX_TABLE_SIZE)
+        return TableType(el, lo, hi)
+    if kind == "memory":
+        lo, hi = _r_limits(r, MAX_PAGES)
+        return MemoryType(lo, hi)
+    vt = _r_valtype(r)
+    return GlobalType(vt, r.flag())
+
+
+def _r_const(r: _R) -> ConstExpr:
+    op = r.u8()
+    v = r.u64()
+    if op >= len(_CONST_OPS):
+        raise r.fail(f"bad constant expression op {op}")
+    name = _CONST_OPS[op]
+    if name in _CONST_BITS:
+        if v >> _CONST_BITS[name]:
+            raise r.fail(f"{name} value out of range")
+        return (name, v)
+    if name == "ref.null":
+        if v not in _REFTYPES:
+            raise r.fail("bad ref.null type")
+        return (name, ValType(v))
+    if v > 0xFFFF_FFFF:
+        raise r.fail(f"{name} index out of range")
+    return (name, v)
+
+
+def _decode_module(r: _R) -> ModuleInfo:
+    m = ModuleInfo()
+    m.types = [_r_functype(r) for _ in range(r.count(8))]
+    n_imports = r.count(11)
+    imports: list[tuple[str, str, str, Any]] = []
+    for _ in range(n_imports):
+        mod, name = r.str(), r.str()
+        k = r.u8()
+        if k >= len(_KINDS):
+            raise r.fail(f"bad import kind {k}")
+        kind = _KINDS[k]
+        if kind == "func":
+            ti = r.u32()
+            if ti >= len(m.types):
+                raise r.fail(f"import type index {ti} out of range")
+            imports.append((mod, name, kind, m.types[ti]))
+        else:
+            imports.append((mod, name, kind, _r_type(r, kind)))
+    m.imports = [Import(mod, name, kind, t) for mod, name, kind, t in imports]  # type: ignore[arg-type]
+    m.func_types = list(r.u32s())
+    m.tables = [_r_type(r, "table") for _ in range(r.count(6))]  # type: ignore[misc]
+    m.memories = [_r_type(r, "memory") for _ in range(r.count(5))]  # type: ignore[misc]
+    m.globals = [_r_type(r, "global") for _ in range(r.count(2))]  # type: ignore[misc]
+    m.global_inits = [_r_const(r) for _ in range(r.count(9))]
+    exports = []
+    for _ in range(r.count(9)):
+        name = r.str()
+        k = r.u8()
+        if k >= len(_KINDS):
+            raise r.fail(f"bad export kind {k}")
+        exports.append(Export(name, _KINDS[k], r.u32()))  # type: ignore[arg-type]
+    m.exports = exports
+    m.start = r.opt32()
+    elems = []
+    for _ in range(r.count(12)):
+        mode = r.u8()
+        if mode >= len(_ELEM_MODES):
+            raise r.fail(f"bad element segment mode {mode}")
+        et = _r_valtype(r, refs_only=True)
+        ti = r.u32()
+        off = _r_const(r) if r.flag() else None
+        items = tuple(_r_const(r) for _ in range(r.count(9)))
+        elems.append(ElemSegment(_ELEM_MODES[mode], et, items, ti, off))  # type: ignore[arg-type]
+    m.elems = elems
+    datas = []
+    for _ in range(r.count(10)):
+        mode = r.u8()
+        if mode >= len(_DATA_MODES):
+            raise r.fail(f"bad data segment mode {mode}")
+        mi = r.u32()
+        off = _r_const(r) if r.flag() else None
+        datas.append(DataSegment(_DATA_MODES[mode], r.raw(), mi, off))  # type: ignore[arg-type]
+    m.datas = datas
+    m.data_count = r.opt32()
+    names: dict[int, str] = {}
+    last = -1
+    for _ in range(r.count(8)):
+        idx = r.u32()
+        if idx <= last:
+            raise r.fail("function names not sorted")
+        last = idx
+        names[idx] = r.str()
+    m.func_names = names
+    m.num_imported_funcs = r.u32()
+    m.num_imported_tables = r.u32()
+    m.num_imported_memories = r.u32()
+    m.num_imported_globals = r.u32()
+    m.body_offsets = list(r.u32s())
+    r.done()
+    _check_module(m, r)
+    return m
+
+
+def _check_module(m: ModuleInfo, r: _R) -> None:
+    """Cross-checks: every index in range, index spaces consistent with the imports."""
+    nt = len(m.types)
+    nf, ntab, nmem, ng = len(m.func_types), len(m.tables), len(m.memories), len(m.globals)
+    counts = {"func": 0, "table": 0, "memory": 0, "global": 0}
+    for imp in m.imports:
+        i = counts[imp.kind]
+        counts[imp.kind] += 1
+        space: list[Any] = {"func": m.func_types, "table": m.tables, "memory": m.memories,
+                            "global": m.globals}[imp.kind]
+        if i >= len(space):
+            raise r.fail(f"imported {imp.kind} {i} missing from its index space")
+        want = m.types[space[i]] if imp.kind == "func" and space[i] < nt else space[i]
+        if imp.type != want:
+            raise r.fail(f"import {imp.module}.{imp.name} disagrees with its index space")
+    if (counts["func"], counts["table"], counts["memory"], counts["global"]) != (
+            m.num_imported_funcs, m.num_imported_tables, m.num_imported_memories, m.num_imported_globals):
+        raise r.fail("import counts disagree with the imports")
+    for ti in m.func_types:
+        if ti >= nt:
+            raise r.fail(f"function type index {ti} out of range")
+    if len(m.global_inits) != ng - m.num_imported_globals:
+        raise r.fail("global initialisers do not match the globals")
+
+    def const(c: ConstExpr, n_globals: int) -> None:
+        op, v = c
+        if op == "ref.func" and int(v) >= nf:
+            raise r.fail(f"ref.func {v} out of range")
+        if op == "global.get" and int(v) >= n_globals:
+            raise r.fail(f"global.get {v} out of range")
+
+    for i, c in enumerate(m.global_inits):
+        const(c, m.num_imported_globals + i)
+    for e in m.exports:
+        space_len = {"func": nf, "table": ntab, "memory": nmem, "global": ng}[e.kind]
+        if e.index >= space_len:
+            raise r.fail(f"export {e.name!r} index {e.index} out of range")
+    if len({e.name for e in m.exports}) != len(m.exports):
+        raise r.fail("duplicate export names")
+    if m.start is not None:
+        if m.start >= nf:
+            raise r.fail("start function out of range")
+        st = m.types[m.func_types[m.start]]
+        if st.params or st.results:
+            raise r.fail("start function has a non-empty type")
+    for el in m.elems:
+        if el.mode == "active":
+            if el.table_index >= ntab or el.offset is None:
+                raise r.fail("active element segment without a valid table/offset")
+            const(el.offset, ng)
+        elif el.offset is not None or el.table_index != 0:
+            raise r.fail("passive/declarative element segment with a table/offset")
+        for c in el.items:
+            const(c, ng)
+    for d in m.datas:
+        if d.mode == "active":
+            if d.memory_index >= nmem or d.offset is None:
+                raise r.fail("active data segment without a valid memory/offset")
+            const(d.offset, ng)
+        elif d.offset is not None or d.memory_index != 0:
+            raise r.fail("passive data segment with a memory/offset")
+    if m.data_count is not None and m.data_count != len(m.datas):
+        raise r.fail("data count disagrees with the data segments")
+    for idx in m.func_names:
+        if idx >= nf:
+            raise r.fail(f"function name for index {idx} out of range")
+    if m.num_imported_funcs > nf or len(m.body_offsets) != nf - m.num_imported_funcs:
+        raise r.fail("body offsets do not match the local functions")
+
+
+def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,
+                      ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[TrapSite, ...], ExecMeta, int]:
+    nimp = funcs.u32()
+    offsets = funcs.u32s()
+    sizes = funcs.u32s()
+    funcs.done()
+    n_local = n_funcs - n_imported
+    if nimp != n_imported or len(offsets) != n_local or len(sizes) != n_local:
+        raise funcs.fail("function table does not match the module")
+    # Functions: in range, non-empty, non-overlapping.
+    spans = sorted(zip(offsets, sizes))
+    prev_end = 0
+    for off, size in spans:
+        if size == 0 or off < prev_end or off + size > code_len:
+            raise funcs.fail(f"function code [{off}, {off + size}) overlaps or leaves the code ({code_len} bytes)")
+        prev_end = off + size
+    n = traps.count(16)
+    raw = struct.unpack_from(f"<{4 * n}I", traps.b, traps.p)
+    traps.p += 16 * n
+    traps.done()
+    sites: list[TrapSite] = []
+    last_pc = -1
+    for i in range(n):
+        pc, code, fi, bco = raw[4 * i:4 * i + 4]
+        if pc < last_pc:
+            raise traps.fail("trap sites not sorted")
+        last_pc = pc
+        if not 1 <= code <= _N_TRAP_CODES:
+            raise traps.fail(f"bad trap code {code}")
+        if not n_imported <= fi < n_funcs:
+            raise traps.fail(f"trap site function {fi} out of range")
+        li = fi - n_imported
+        if not offsets[li] <= pc < offsets[li] + sizes[li]:
+            raise traps.fail(f"trap site pc {pc} outside function {fi}")
+        sites.append(TrapSite(pc, code, fi, bco))
+    gas = exe.u32()
+    if gas > 1:
+        raise exe.fail("bad gas flag")
+    budget = exe.u64()
+    frame_costs = exe.u32s()
+    max_stacks = exe.u32s()
+    exe.done()
+    if len(frame_costs) not in (0, n_local) or len(max_stacks) not in (0, n_local):
+        raise exe.fail("frame metadata does not match the local functions")
+    return offsets, sizes, tuple(sites), ExecMeta(gas == 1, budget, frame_costs, max_stacks), nimp
+
+
+def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
+    if len(blob) < HEADER_SIZE + _DIGEST:
+        raise ArtifactError(f"artifact truncated ({len(blob)} bytes)")
+    (magic, fmt, hsize, flags, _nsec, total, ver, isa, abi, base, r0, r1, feats, chash,
+     code_hash) = _HEADER.unpack_from(blob, 0)
+    if magic != MAGIC:
+        raise ArtifactError("not a nearvm artifact (bad magic)")
+    if fmt != FORMAT_VERSION:
+        raise ArtifactError(f"artifact format version {fmt}, this nearvm reads {FORMAT_VERSION}")
+    if hsize != HEADER_SIZE or r0 or r1 or flags & ~FLAG_HMAC:
+        raise ArtifactError("bad artifact header")
+    if total != len(blob):
+        raise ArtifactError(f"artifact size {len(blob)} != recorded {total} (truncated or padded)")
+    trailer = _DIGEST * (2 if flags & FLAG_HMAC else 1)
+    if total < HEADER_SIZE + trailer:
+        raise ArtifactError("artifact truncated")
+    body_end = total - trailer
+    if not hmac.compare_digest(hashlib.sha256(blob[:body_end]).digest(), bytes(blob[body_end:body_end + _DIGEST])):
+        raise ArtifactError("artifact checksum mismatch (corrupted)")
+    try:
+        version = bytes(ver).rstrip(b"\0").decode("ascii")
+    except UnicodeDecodeError:
+        raise ArtifactError("bad nearvm version in artifact header") from None
+    isa_name = {v: k for k, v in ISAS.items()}.get(isa)
+    abi_name = {v: k for k, v in OS_ABIS.items()}.get(abi)
+    base_name = _BASELINE_BY_ID.get(base)
+    if isa_name is None or abi_name is None or base_name is None or BASELINES[base_name][1] != isa_name:
+        raise ArtifactError(f"artifact for an unknown target (isa {isa}, abi {abi}, baseline {base})")
+    return ArtifactHeader(fmt, version, Target(isa_name, abi_name, base_name), feats, bytes(chash),
+                          bytes(code_hash), bool(flags & FLAG_HMAC), total)
+
+
+def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
+    body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+    nsec = struct.unpack_from("<I", blob, 20)[0]
+    if nsec != len(_SECTIONS):
+        raise ArtifactError(f"artifact has {nsec} sections, expected {len(_SECTIONS)}")
+    pos = HEADER_SIZE
+    views: dict[int, memoryview] = {}
+    mv = memoryview(blob)
+    for want in _SECTIONS:
+        if body_end - pos < _SECTION.size:
+            raise ArtifactError("artifact section table truncated")
+        sid, reserved, length = _SECTION.unpack_from(blob, pos)
+        pos += _SECTION.size
+        if sid != want or reserved:
+            raise ArtifactError(f"artifact section {sid} where {want} was expected")
+        if length > body_end - pos:
+            raise ArtifactError(f"artifact section {sid} overruns the blob")
+        views[sid] = mv[pos:pos + length]
+        pos += length
+    if pos != body_end:
+        raise ArtifactError("trailing bytes after the last artifact section")
+    info = _decode_module(_R(views[SEC_MODULE], "module"))
+    code = bytes(views[SEC_CODE])
+    offs, sizes, sites, meta, nimp = _decode_code_meta(
+        len(code), _R(views[SEC_FUNCS], "funcs"), _R(views[SEC_TRAPS], "trap"), _R(views[SEC_EXEC], "exec"),
+        len(info.func_types), info.num_imported_funcs)
+    return Artifact(h, info, CompiledCode(code, offs, sizes, sites, nimp), meta)
+
+
+def read_header(blob: bytes | memoryview) -> ArtifactHeader:
+    """The checksummed header of an artifact (no target/config checks): for tools like inspect."""
+    return _guard(lambda: _parse_header(blob))
+
+
+def _guard(fn: Any) -> Any:
+    try:
+        return fn()
+    except ArtifactError:
+        raise
+    except (struct.error, ValueError, TypeError, IndexError, KeyError, OverflowError, MemoryError) as e:
+        # Defence in depth: every path above checks bounds explicitly; this only stops a missed
+        # case from surfacing as anything but an ArtifactError.
+        raise ArtifactError(f"malformed artifact: {type(e).__name__}: {e}") from None
+
+
+def load_artifact(blob: bytes | bytearray | memoryview, *, config_hash: bytes | None, key: bytes | None = None,
+                  target: Target | None = None, cpu_features: Iterable[str] | None = None,
+                  nearvm_version: str | None = __version__) -> Artifact:
+    """Check and decode an artifact; every failure is an :class:`ArtifactError`.
+
+    ``key``: if given, the artifact must carry an HMAC made with it; it is verified before any other
+    byte is interpreted. ``config_hash``: the loading engine's (None skips the check, for tools).
+    ``target``: defaults to this machine's ISA and OS ABI (the baseline is the artifact's own);
+    ``cpu_features``: defaults to :func:`host_cpu_features`. ``nearvm_version``: None accepts any.
+    """
+    if not isinstance(blob, bytes):
+        blob = bytes(blob)
+    if len(blob) > MAX_BLOB:
+        raise ArtifactError("artifact too large")
+    if key is not None:
+        if len(blob) < HEADER_SIZE + 2 * _DIGEST:
+            raise ArtifactError("artifact truncated (no HMAC)")
+        mac = hmac.new(key, blob[:-_DIGEST], hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, blob[-_DIGEST:]):
+            raise ArtifactError("artifact HMAC mismatch (wrong key, unsigned, or tampered)")
+    h: ArtifactHeader = _guard(lambda: _parse_header(blob))
+    if key is not None and not h.has_hmac:
+        raise ArtifactError("artifact is not signed but the engine requires an HMAC")
+    if nearvm_version is not None and h.nearvm_version != nearvm_version:
+        raise ArtifactError(f"artifact from nearvm {h.nearvm_version}, this is {nearvm_version}")
+    want_isa = target.isa if target is not None else host_isa()
+    want_abi = target.os_abi if target is not None else host_os_abi()
+    if h.target.isa != want_isa:
+        raise ArtifactError(f"artifact for {h.target.isa}, this machine is {want_isa}")
+    if h.target.os_abi != want_abi:
+        raise ArtifactError(f"artifact for the {h.target.os_abi} ABI, this engine uses {want_abi}")
+    if target is not None and h.target.baseline != target.baseline:
+        raise ArtifactError(f"artifact for CPU baseline {h.target.baseline}, the Config pins {target.baseline}")
+    if h.cpu_features != h.target.features:
+        raise ArtifactError("artifact CPU feature set does not match its baseline")
+    if config_hash is not None and not hmac.compare_digest(h.config_hash, config_hash):
+        raise ArtifactError("artifact compiled with a different Config (config hash mismatch)")
+    have = _features_bits(host_cpu_features() if cpu_features is None else cpu_features)
+    missing = h.cpu_features & ~have
+    if missing:
+        names = sorted(n for n, b in CPU_FEATURES.items() if missing >> b & 1)
+        raise ArtifactError(f"this CPU lacks features the artifact needs: {', '.join(names)}")
+    art: Artifact = _guard(lambda: _decode_sections(blob, h))
+    return art
+
+
+# ---- program metadata ---------------------------------------------------------------------------
+
+def exec_meta_from_program(program: bytes, stack_budget: int = 0) -> ExecMeta:
+    """Gas flag and per-function frame cost / operand-stack depth, read from a lowered program
+    (docs/bytecode.md "Program (module) layout"). An empty program gives empty metadata."""
+    if not program:
+        return ExecMeta(False, stack_budget)
+    r = _R(program, "program")
+    try:
+        if r.u32() != 0x424D564E:
+            raise r.fail("bad program magic")
+        r.u32()
+        flags = r.u32()
+        for _ in range(r.count(8)):
+            r.raw(MAX_ITEMS)  # params
+            r.raw(MAX_ITEMS)  # results
+        r.u32()
+        nf = r.count(0)
+        r.need(4 * nf)
+        r.p += 4 * nf
+        nt = r.count(12)
+        r.need(12 * nt)
+        r.p += 12 * nt
+        nm = r.count(12)
+        r.need(12 * nm)
+        r.p += 12 * nm
+        ng = r.count(4)
+        r.need(4 * ng)
+        r.p += 4 * ng
+        r.u32()
+        r.u32()
+        costs: list[int] = []
+        stacks: list[int] = []
+        for _ in range(r.count(4)):
+            size = r.u32()
+            r.need(size)
+            body = _R(program[r.p:r.p + size], "program body")
+            r.p += size
+            for _ in range(body.count(5)):
+                body.u32()
+                body.u8()
+            stacks.append(body.u32())
+            body.u32()
+            costs.append(body.u32())
+    except ArtifactError as e:
+        raise ValueError(f"cannot read the lowered program: {e}") from None
+    return ExecMeta(bool(flags & 1), stack_budget, tuple(costs), tuple(stacks))
+
+
+def code_hash_of(wasm: bytes) -> bytes:
+    return hashlib.sha256(wasm).digest()
+
