@@ -70,7 +70,9 @@ class CodeGen {
   Address local_addr(uint32_t l) const { return Address{Regs::kFramePointer, kNoReg, frame_.local_offset(l)}; }
 
   bool push(const Val& v) {
-    if (stack_.size() >= hdr_.max_stack) return fail("operand stack exceeds max_stack");
+    // Dead code (after an END reached by nothing) is compiled but never runs; the frontend's
+    // max_stack does not count it, so only live pushes are bounded.
+    if (stack_.size() >= hdr_.max_stack && reachable_) return fail("operand stack exceeds max_stack");
     if (v.loc == Loc::Reg) owner_[v.reg] = int32_t(stack_.size());
     stack_.push(v);
     return true;
@@ -538,12 +540,33 @@ class CodeGen {
       }
     }
   }
+  // Results go to the caller's argument area as full 8-byte slots (32-bit values zero-extended).
+  // Lazy reads of parameters are materialised first: the result slots alias the parameters.
   void emit_return_sequence() {
     uint32_t n = uint32_t(info_.types[info_.func_types[ctx_.body->func_index]].results.size());
+    materialize_local_refs();
     uint32_t first = stack_.size() - n;
     for (uint32_t j = 0; j < n; ++j) {
       Address dst{Regs::kFramePointer, kNoReg, frame_.result_offset(j)};
-      masm_.copy_slot(dst, slot(first + j));
+      const Val& v = stack_.at(first + j);
+      switch (v.loc) {
+        case Loc::Const: store_val(v, dst); break;
+        case Loc::Reg:
+          if (v.type == NVM_TYPE_F32) {
+            masm_.fp_to_gp(FW::kF32, Regs::kScratch, v.reg);
+            masm_.store(StoreKind::B64, dst, Regs::kScratch);
+          } else {
+            masm_.store(is_float_type(v.type) ? StoreKind::F64 : StoreKind::B64, dst, v.reg);
+          }
+          break;
+        case Loc::Local:
+        case Loc::Spilled: {
+          LoadKind k = v.type == NVM_TYPE_I32 || v.type == NVM_TYPE_F32 ? LoadKind::I32 : LoadKind::I64;
+          masm_.load(k, Regs::kScratch, slot(first + j));
+          masm_.store(StoreKind::B64, dst, Regs::kScratch);
+          break;
+        }
+      }
     }
     masm_.stack_release(frame_cost_);
     masm_.epilogue_return();
@@ -554,13 +577,13 @@ class CodeGen {
     uint32_t expected = f.kind == FrameKind::Loop ? f.n_params : f.n_results;
     if (arity != expected || uint64_t(height) + arity > stack_.size() || height != f.base)
       return fail("branch arity/height");
+    if (f.kind != FrameKind::Loop) f.branched_to = true;
     *target = &f;
     return true;
   }
   bool op_return() {
     uint32_t n = uint32_t(info_.types[info_.func_types[ctx_.body->func_index]].results.size());
     if (stack_.size() < n) return fail("return underflow");
-    prepare_merge();
     emit_return_sequence();
     reachable_ = false;
     return true;
@@ -689,7 +712,9 @@ class CodeGen {
       ctrl_.pop_back();
       return true;
     }
+    bool end_reachable = reachable_ || f.branched_to;
     if (f.kind == FrameKind::If && !f.else_seen) {
+      end_reachable = true;  // the implicit else arm falls through
       if (reachable_) masm_.jmp(f.end_label);
       discard_to(f.base);
       start_else_arm(f);  // an absent else passes the params through as results
@@ -702,7 +727,7 @@ class CodeGen {
     (void)base;
     for (uint8_t r : t.results) push_spilled(r);
     stack_.all_spilled_below = stack_.size();
-    reachable_ = true;
+    reachable_ = end_reachable;
     return !failed_;
   }
 

@@ -17,6 +17,7 @@ struct ControlFrame {
   Label end_label;
   Label else_label;       // if only
   bool else_seen = false;
+  bool branched_to = false;  // some branch targets the end label (so code after END is live)
   uint32_t save_base = 0; // if: first if-parameter save slot
 };
 
