@@ -174,28 +174,39 @@ class NearvmAdapter(Adapter):
             import nearvm
         except ImportError as exc:
             raise PeerMissing(f"import nearvm: {exc}") from exc
-        missing = [a for a in ("Engine", "Module", "Store", "Instance") if not hasattr(nearvm, a)]
+        api: Any = nearvm
+        self.via = ""
+        names = ("Engine", "Module", "Store", "Instance", "Func")
+        if not all(hasattr(nearvm, a) for a in names):
+            # before the top-level re-export lands, the same classes live in nearvm.runtime
+            try:
+                import nearvm.runtime as api
+            except ImportError as exc:
+                raise PeerMissing(f"nearvm has no Engine/Module/Store/Instance yet: {exc}") from exc
+            self.via = " (API from nearvm.runtime, not yet re-exported)"
+        missing = [a for a in names if not hasattr(api, a)]
         if missing:
             raise PeerMissing(f"nearvm has no {', '.join(missing)} yet (the runtime has not landed)")
         cfg_cls, gas_cls = _nearvm_config_classes(nearvm)
         self.nv = nearvm
+        self.api = api
         cfg = cfg_cls(gas=gas_cls.uniform(1)) if metering else cfg_cls()
-        self.engine = nearvm.Engine(cfg)
+        self.engine = api.Engine(cfg)
 
     def version(self) -> str:
-        return "nearvm " + str(getattr(self.nv, "__version__", "?"))
+        return "nearvm " + str(getattr(self.nv, "__version__", "?")) + self.via
 
     def compile(self, wasm: bytes) -> Any:
-        return self.nv.Module(self.engine, wasm)
+        return self.api.Module(self.engine, wasm)
 
     def instantiate(self, module: Any, host: HostFn | None) -> RunFn:
-        nv = self.nv
-        store = nv.Store(self.engine)
+        nv, api = self.nv, self.api
+        store = api.Store(self.engine)
         imports: dict[str, dict[str, Any]] = {}
         if host is not None:
             ty = nv.FuncType([nv.ValType.I32], [nv.ValType.I32])
-            imports = {"env": {"host_inc": nv.Func(store, ty, host)}}
-        inst = nv.Instance(store, module, imports)
+            imports = {"env": {"host_inc": api.Func(store, ty, host)}}
+        inst = api.Instance(store, module, imports)
         f = inst.exports["run"]
 
         def run(n: int) -> int:
@@ -207,7 +218,7 @@ class NearvmAdapter(Adapter):
         return bytes(module.serialize())
 
     def deserialize(self, blob: bytes) -> Any:
-        return self.nv.Module.deserialize(self.engine, blob)
+        return self.api.Module.deserialize(self.engine, blob)
 
 
 class NearvmFrontendAdapter(Adapter):
