@@ -4,6 +4,7 @@ Public API: see ARCHITECTURE.md "Public Python API" (docs in README.md).
 """
 
 from ._version import __version__
+from .config import Config, GasSchedule
 from .errors import (
     ArtifactError,
     CompileError,
@@ -24,9 +25,11 @@ from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
 __all__ = [
     "ArtifactError",
     "CompileError",
+    "Config",
     "DecodeError",
     "Frame",
     "FuncType",
+    "GasSchedule",
     "GlobalType",
     "InstantiationError",
     "LimitError",
