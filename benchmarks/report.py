@@ -265,6 +265,16 @@ def render_markdown(data: dict[str, Any], plots: list[str]) -> str:
         w("")
 
     # problems
+    crashed = [c for c in data["cells"] if c.get("teardown_crash")]
+    if crashed:
+        w("## Crashes at process exit\n")
+        w("These cells measured and reported normally, then their worker process crashed while exiting "
+          "(interpreter shutdown). The samples are kept, but the crash is a bug in that runtime.\n")
+        w("| cell | what happened |")
+        w("|---|---|")
+        for c in crashed:
+            w(f"| `{c['key']}` | {c['teardown_crash']} |")
+        w("")
     bad = [c for c in data["cells"] if c["status"] not in ("ok",)]
     if bad:
         w("## Cells without a valid sample\n")

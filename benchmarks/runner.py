@@ -102,14 +102,20 @@ def run_worker(task: dict[str, Any], timeout: float) -> dict[str, Any]:
         return {"status": "TIMEOUT", "reason": f"no result within {timeout:.0f} s", "wall_s": timeout}
     wall = time.perf_counter() - t0
     lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
-    if r.returncode != 0 or not lines:
-        how = f"signal {-r.returncode}" if r.returncode < 0 else f"exit code {r.returncode}"
+    how = f"signal {-r.returncode}" if r.returncode < 0 else f"exit code {r.returncode}"
+    res: dict[str, Any] | None = None
+    if lines:
+        try:
+            res = json.loads(lines[-1])
+        except json.JSONDecodeError:
+            res = None
+    if res is None or "status" not in res:
         tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
         return {"status": "FAILED", "reason": f"worker died ({how}): {' | '.join(tail)[:400]}", "wall_s": wall}
-    try:
-        res = json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return {"status": "FAILED", "reason": f"unparsable worker output: {lines[-1][:200]}", "wall_s": wall}
+    if r.returncode != 0:
+        # the measurement finished and was reported, then the process crashed while exiting (e.g. a
+        # runtime's finalizers at interpreter shutdown): keep the data, flag the crash loudly
+        res["teardown_crash"] = f"worker {how} after reporting its result"
     res["wall_s"] = wall
     return res
 
@@ -151,6 +157,7 @@ class Run:
         self.plan = plan
         self.t_start = time.perf_counter()
         self.cells: list[dict[str, Any]] = []
+        self.cells_by_key: dict[str, dict[str, Any]] = {}
         self.peer_info: dict[str, dict[str, Any]] = {}
         self.workload_info: dict[str, dict[str, Any]] = {}
 
@@ -162,12 +169,16 @@ class Run:
             extra = f"median {s[len(s) // 2] * 1e3:.2f} ms"
         else:
             extra = cell.get("reason", "")
+        if cell.get("teardown_crash"):
+            extra += f"  [!! {cell['teardown_crash']}]"
         log(f"[{el:6.1f}s] {cell['key']:<48} {cell['status']:<8} {extra}")
 
     def add(self, key: str, kind: str, meta: dict[str, Any], res: dict[str, Any]) -> dict[str, Any]:
         cell = {"key": key, "kind": kind, **meta, **res}
-        cell.pop("traceback", None) if cell.get("status") == "ok" else None
+        if cell.get("status") == "ok":
+            cell.pop("traceback", None)
         self.cells.append(cell)
+        self.cells_by_key[key] = cell
         self._log_cell(cell)
         return cell
 
@@ -206,7 +217,7 @@ class Run:
 
     def exec_cells(self, built: dict[str, build.BuiltWorkload]) -> None:
         plan = self.plan
-        timeout = plan.exec_budget_s * 2 + 30
+        timeout = plan.exec_budget_s * 2 + (10 if plan.quick else 30)
         for name, bw in built.items():
             w = bw.workload
             variants: list[tuple[str, bool]] = [(p, False) for p in plan.peers]
@@ -225,6 +236,10 @@ class Run:
                 art = bw.native if p == "native" else bw.wasm
                 if art is None:
                     self.add(key, kind, meta, {"status": "FAILED", "reason": "build failed: " + "; ".join(bw.errors)})
+                    continue
+                plain = self.cells_by_key.get(f"{kind}/{name}/{p}") if metering else None
+                if plain is not None and plain["status"] == "TIMEOUT":
+                    self.add(key, kind, meta, {"status": "SKIPPED", "reason": "the unmetered run timed out"})
                     continue
                 task = {"kind": "exec", "peer": p, "metering": metering, "n": w.n(plan.quick),
                         "warmup": plan.warmup, "reps": plan.reps, "budget_s": plan.exec_budget_s,
