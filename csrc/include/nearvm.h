@@ -156,9 +156,10 @@ void* nvm_func_new_host(nvm_store_t* store, uint32_t type_id, nvm_host_callback 
 uint32_t nvm_funcref_type_id(void* funcref);
 /* The nvm_host_callback data of a host funcref (also for per-instance wrappers), else NULL. */
 void* nvm_funcref_host_data(void* funcref);
-/* Host -> wasm call: 0, an NVM_TRAP_* code, or NVM_CALL_FAILED. The GIL is released by cffi
- * around this call; host callbacks re-acquire it. */
-uint32_t nvm_call(nvm_store_t* store, void* funcref, uint64_t* args_results);
+/* Host -> wasm call: 0, an NVM_TRAP_* code, or NVM_CALL_FAILED. args_results has n_slots =
+ * max(n_params, n_results) 8-byte slots (at least 1). The GIL is released by cffi around this
+ * call; host callbacks re-acquire it. */
+uint32_t nvm_call(nvm_store_t* store, void* funcref, uint64_t* args_results, uint32_t n_slots);
 
 /* instance: imports resolved by the caller (funcs: imported funcrefs; memories/tables/globals:
  * the module's whole index spaces, imports first, own ones created by nvm_*_new). Globals are

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jit_conftest import needs_wat2wasm
 from jit_hooks import compile_program, lower, wat_to_wasm
-
-from conftest import needs_wat2wasm
 
 
 def _stats(wat: str, tmp: Path):

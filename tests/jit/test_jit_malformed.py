@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from jit_conftest import needs_wat2wasm
 from jit_hooks import compile_program, lower, wat_to_wasm
-
-from conftest import needs_wat2wasm
 
 WAT = """(module (memory 1) (table 2 funcref) (global $g (mut i32) (i32.const 0))
  (type $t (func (param i32) (result i32)))

@@ -10,9 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
+from jit_conftest import needs_wat2wasm
 from jit_hooks import compile_program, lower, stubs_disassembly, wat_to_wasm
-
-from conftest import needs_wat2wasm
 
 GOLDEN = Path(__file__).parent / "disas" / "x64"
 
