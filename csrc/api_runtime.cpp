@@ -124,6 +124,8 @@ extern "C" int nvm_module_new(nvm_engine_t* engine, const uint8_t* program, size
   impl->engine = engine->impl;
   impl->n_imported_funcs = prog.n_imported_funcs;
   impl->func_offsets = prog.func_offsets;
+  impl->func_sizes = prog.func_sizes;
+  impl->code_size = prog.code.size();
   impl->type_ids.assign(type_ids, type_ids + n_types);
   impl->func_type_ids.assign(func_type_ids, func_type_ids + n_funcs);
   impl->datas.resize(n_datas);

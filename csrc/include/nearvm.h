@@ -188,6 +188,28 @@ uint32_t nvm_selftest_load(nvm_selftest_t* selftest, nvm_store_t* store, nvm_mem
                            uint32_t offset, uint32_t* value);
 size_t nvm_selftest_registry_size(void);
 
+/* artifacts (issue 6; csrc/api_artifact.cpp): a compiled module's machine code + metadata out,
+ * and a module built from them without the JIT (copy into W^X memory + register the trap sites;
+ * no relocation). trap_sites are 4 uint32 per site: pc_offset, trap_code, func_index,
+ * bytecode_offset, sorted by pc_offset. Every index and range is checked again here. */
+typedef struct nvm_artifact_sizes {
+  size_t code_size;
+  uint32_t n_local_funcs;
+  uint32_t n_imported_funcs;
+  uint32_t n_trap_sites;
+} nvm_artifact_sizes;
+/* Fills *sizes; with all buffers NULL only that, else copies into buffers of the given capacities. */
+int nvm_module_export(nvm_module_t* module, nvm_artifact_sizes* sizes, uint8_t* code, size_t code_cap,
+                      uint32_t* func_offsets, uint32_t* func_sizes, uint32_t funcs_cap,
+                      uint32_t* trap_sites, uint32_t sites_cap, char* err, size_t errlen);
+/* Like nvm_module_new, from exported code instead of a program. */
+int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size_t code_size,
+                      const uint32_t* func_offsets, const uint32_t* func_sizes, uint32_t n_local_funcs,
+                      uint32_t n_imported_funcs, const uint32_t* trap_sites, uint32_t n_trap_sites,
+                      const uint32_t* type_ids, uint32_t n_types, const uint32_t* func_type_ids,
+                      uint32_t n_funcs, const uint8_t* const* datas, const size_t* data_lens,
+                      uint32_t n_datas, nvm_module_t** out, char* err, size_t errlen);
+
 /* cffi-end */
 
 #ifdef __cplusplus

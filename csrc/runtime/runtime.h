@@ -55,6 +55,8 @@ struct ModuleImpl {
   uint64_t token = 0;
   uint32_t n_imported_funcs = 0;
   std::vector<uint32_t> func_offsets;   // local functions
+  std::vector<uint32_t> func_sizes;     // local functions (artifacts: api_artifact.cpp)
+  size_t code_size = 0;                 // exact code bytes (mem.size is page-rounded)
   std::vector<uint32_t> func_type_ids;  // all functions (imports first): canonical ids
   std::vector<uint32_t> type_ids;       // module type index -> canonical id
   std::vector<std::vector<uint8_t>> datas;

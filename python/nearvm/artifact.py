@@ -707,7 +707,7 @@ def _decode_module(r: _R) -> ModuleInfo:
     m.exports = exports
     m.start = r.opt32()
     elems = []
-    for _ in range(r.count(12)):
+    for _ in range(r.count(11)):  # smallest: empty passive segment
         mode = r.u8()
         if mode >= len(_ELEM_MODES):
             raise r.fail(f"bad element segment mode {mode}")
@@ -843,7 +843,7 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
         if pc < last_pc:
             raise traps.fail("trap sites not sorted")
         last_pc = pc
-        if not 1 <= code <= _N_TRAP_CODES:
+        if code > _N_TRAP_CODES:  # 0: a helper's trap, its code known only at run time (codegen.cpp)
             raise traps.fail(f"bad trap code {code}")
         if not n_imported <= fi < n_funcs:
             raise traps.fail(f"trap site function {fi} out of range")
@@ -1038,3 +1038,116 @@ def exec_meta_from_program(program: bytes, stack_budget: int = 0) -> ExecMeta:
 def code_hash_of(wasm: bytes) -> bytes:
     return hashlib.sha256(wasm).digest()
 
+
+
+# ---- runtime integration (nearvm.Module.serialize / deserialize) --------------------------------
+
+def _native() -> tuple[Any, Any]:
+    from .runtime._ffi import ffi, lib
+
+    return ffi, lib
+
+
+def export_compiled(module: Any) -> CompiledCode:
+    """The machine code and metadata of a loaded ``nearvm.Module`` (C: nvm_module_export)."""
+    from .runtime._ffi import check, new_err
+
+    ffi, lib = _native()
+    sizes = ffi.new("nvm_artifact_sizes*")
+    err = new_err()
+    check(lib.nvm_module_export(module._ptr, sizes, ffi.NULL, 0, ffi.NULL, ffi.NULL, 0, ffi.NULL, 0, err, len(err)),
+          err, "cannot export the module's code")
+    n_code, n_funcs, n_sites = int(sizes.code_size), int(sizes.n_local_funcs), int(sizes.n_trap_sites)
+    code = bytearray(n_code)
+    offs = ffi.new("uint32_t[]", max(1, n_funcs))
+    fsizes = ffi.new("uint32_t[]", max(1, n_funcs))
+    sites = ffi.new("uint32_t[]", max(1, 4 * n_sites))
+    check(lib.nvm_module_export(module._ptr, sizes, ffi.from_buffer(code) if n_code else ffi.NULL, n_code,
+                                offs, fsizes, n_funcs, sites, n_sites, err, len(err)),
+          err, "cannot export the module's code")
+    raw = ffi.unpack(sites, 4 * n_sites)
+    return CompiledCode(bytes(code), tuple(ffi.unpack(offs, n_funcs)), tuple(ffi.unpack(fsizes, n_funcs)),
+                        tuple(TrapSite(*raw[4 * i:4 * i + 4]) for i in range(n_sites)), int(sizes.n_imported_funcs))
+
+
+def serialize_module(module: Any) -> bytes:
+    """``Module.serialize()``: the module as an artifact (signed if the engine has an artifact_key)."""
+    engine = module.engine
+    config = engine.config
+    info: ModuleInfo = module._info
+    meta = getattr(module, "_exec_meta", None)
+    if meta is None:
+        meta = exec_meta_from_program(bytes(info.program), int(getattr(config, "stack_budget", 0)))
+    code_hash = getattr(module, "_code_hash", None) or bytes(_DIGEST)
+    return build_artifact(info, export_compiled(module), config_hash=config_hash_of(config), code_hash=code_hash,
+                          target=host_target(config), exec_meta=meta, key=engine.artifact_key)
+
+
+def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
+    """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable."""
+    from .runtime._ffi import check, new_err
+
+    if cls is None:
+        from .runtime import Module as cls
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise TypeError("Module.deserialize(engine, blob): blob must be bytes")
+    ffi, lib = _native()
+    config = engine.config
+    target = host_target(config)
+    native_isa = ffi.string(lib.nvm_host_isa()).decode()
+    if native_isa != target.isa:
+        raise ArtifactError(f"this nearvm executes {native_isa}, not {target.isa}")
+    art = load_artifact(blob, config_hash=config_hash_of(config), key=engine.artifact_key, target=target)
+    info, cc = art.info, art.compiled
+    type_ids = [engine._type_id(t) for t in info.types]
+    func_type_ids = [type_ids[t] for t in info.func_types]
+    datas = [d.data for d in info.datas]
+    data_keep = [ffi.from_buffer(d) for d in datas]
+    data_ptrs = ffi.new("uint8_t*[]", max(1, len(datas)))
+    for i, p in enumerate(data_keep):
+        data_ptrs[i] = ffi.cast("uint8_t*", p)
+    data_lens = ffi.new("size_t[]", [len(d) for d in datas] or [0])
+    n_local = len(cc.func_offsets)
+    sites = [v for s in cc.trap_sites for v in (s.pc_offset, s.trap_code, s.func_index, s.bytecode_offset)]
+    out = ffi.new("nvm_module_t**")
+    err = new_err()
+    status = lib.nvm_module_import(
+        engine._ptr, cc.code, len(cc.code),
+        ffi.new("uint32_t[]", list(cc.func_offsets) or [0]), ffi.new("uint32_t[]", list(cc.func_sizes) or [0]),
+        n_local, cc.n_imported_funcs, ffi.new("uint32_t[]", sites or [0]), len(cc.trap_sites),
+        ffi.new("uint32_t[]", type_ids or [0]), len(type_ids),
+        ffi.new("uint32_t[]", func_type_ids or [0]), len(func_type_ids),
+        data_ptrs, data_lens, len(datas), out, err, len(err))
+    if status in (lib.NVM_ERR_INVALID, lib.NVM_ERR_LIMIT):
+        raise ArtifactError("artifact rejected by the loader: " + ffi.string(err).decode("utf-8", "replace"))
+    check(status, err, "cannot load artifact")
+    module = cls.__new__(cls)
+    module.engine = engine
+    module._info = info
+    module._ptr = ffi.gc(out[0], lib.nvm_module_free)
+    module._type_ids = type_ids
+    module._exec_meta = art.exec_meta
+    module._code_hash = art.header.code_hash
+    return module
+
+
+def write_file_atomic(path: str | Any, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory + fsync + rename."""
+    import os
+    import tempfile
+
+    path = os.fspath(path)
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".nvm-", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

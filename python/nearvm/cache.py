@@ -382,9 +382,7 @@ class ContractCache(Generic[M]):
         """A cache of ``nearvm.Module`` objects for ``engine`` (store: an ArtifactStore, a SQLite path,
         or None for a process-local memory store)."""
         from .artifact import config_hash_of
-
-        mod = __import__("nearvm", fromlist=["Module"])
-        module_cls = mod.Module
+        from .runtime import Module as module_cls
         if store is None:
             store = MemoryArtifactStore()
         elif not isinstance(store, ArtifactStore):

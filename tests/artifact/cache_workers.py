@@ -38,10 +38,13 @@ def check_entry(i: int, entry: object) -> None:
     assert entry.blob in (payload_for(i, gen), payload_for(i, gen, big=True)), f"corrupt entry {i} gen {gen}"
 
 
-def writer(path: str, seed: int, n_keys: int, rounds: int, big: bool = False) -> None:
+def writer(path: str, seed: int, n_keys: int, rounds: int, big: bool = False, announce: bool = False) -> None:
     rng = random.Random(seed)
     store = SQLiteArtifactStore(path)
-    for _ in range(rounds):
+    for n in range(rounds):
+        if announce and n == 1:  # one entry committed: tell the parent it may start shooting
+            sys.stdout.write("ready\n")
+            sys.stdout.flush()
         i = rng.randrange(n_keys)
         r = rng.random()
         if r < 0.1:
@@ -67,4 +70,4 @@ def reader(path: str, seed: int, n_keys: int, rounds: int) -> int:
 
 
 if __name__ == "__main__":  # endless writer, killed by the test
-    writer(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 1 << 30, big=sys.argv[4] == "big")
+    writer(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 1 << 30, big=sys.argv[4] == "big", announce=True)

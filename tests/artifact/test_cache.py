@@ -119,8 +119,10 @@ def test_sigkilled_writer(tmp_path: Path) -> None:
     rng = random.Random(7)
     for round_ in range(16):
         proc = subprocess.Popen([sys.executable, str(HERE / "cache_workers.py"), path, str(round_), "40",
-                                 "big" if round_ % 2 else "small"], env=env)
-        time.sleep(0.3 + rng.random() * 0.4)
+                                 "big" if round_ % 2 else "small"], env=env, stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n", "writer did not start"
+        time.sleep(rng.random() * 0.3)
         assert proc.poll() is None, "writer exited early"
         proc.send_signal(signal.SIGKILL)
         proc.wait()

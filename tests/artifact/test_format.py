@@ -63,6 +63,15 @@ def test_empty_module() -> None:
     assert art.compiled.code == b"" and art.info.exports == []
 
 
+def test_many_minimal_items() -> None:
+    """Counts are checked against the smallest encoding of each item (no false rejections)."""
+    text = ("(module (type (func)) " + "(elem funcref) " * 70 + '(data "") ' * 70 + "(memory 0) "
+            + "(global i32 (i32.const 0)) " * 70 + '(func (export "") ) ' + "(table 0 funcref))")
+    blob, info, cc, _ = make(text=text)
+    art = load(blob)
+    assert len(art.info.elems) == 70 and len(art.info.datas) == 70 and len(art.info.global_inits) == 70
+
+
 def test_every_truncation_is_rejected() -> None:
     blob = make()[0]
     for n in range(len(blob)):
@@ -217,11 +226,11 @@ def test_trap_site_checks() -> None:
     def sites(*s: tuple[int, int, int, int]) -> bytes:
         return struct.pack("<I", len(s)) + b"".join(struct.pack("<IIII", *x) for x in s)
 
-    good = sites((5, 1, nimp, 0), (37, 2, nimp + 1, 0))
+    good = sites((5, 1, nimp, 0), (37, 0, nimp + 1, 0))  # 0: a helper's dynamic trap code
     assert load(reseal(blob, {**A.sections_of(blob), A.SEC_TRAPS: good}))
     for payload in (
         sites((37, 1, nimp + 1, 0), (5, 1, nimp, 0)),         # unsorted
-        sites((5, 0, nimp, 0)),                               # trap code 0
+        sites((5, 12, nimp, 0)),                              # unknown trap code
         sites((5, 99, nimp, 0)),                              # unknown trap code
         sites((5, 1, 0, 0)),                                  # an imported function
         sites((5, 1, nimp + 5, 0)),                           # no such function

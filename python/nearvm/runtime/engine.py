@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +95,9 @@ class Module:
             raise TypeError("Module(engine, wasm): wasm must be bytes")
         from ..wasm import translate
 
-        info = translate(bytes(wasm), engine.config)
+        wasm = bytes(wasm)
+        info = translate(wasm, engine.config)
+        self._code_hash = hashlib.sha256(wasm).digest()  # recorded in artifacts (issue 6)
         self._setup(engine, info)
 
     @classmethod
@@ -153,9 +157,28 @@ class Module:
     def info(self) -> ModuleInfo:
         return self._info
 
+    # Artifacts (issue 6): implemented in nearvm.artifact.
+
     def serialize(self) -> bytes:
-        raise NotImplementedError("issue 6")
+        """The compiled module as a ``.nvm`` artifact (HMAC-signed if the engine has an artifact_key)."""
+        from ..artifact import serialize_module
+
+        return serialize_module(self)
 
     @classmethod
     def deserialize(cls, engine: Engine, blob: bytes) -> Module:
-        raise NotImplementedError("issue 6")
+        """A module from :meth:`serialize`'s bytes; ArtifactError if corrupted, foreign or incompatible."""
+        from ..artifact import deserialize_module
+
+        return deserialize_module(engine, blob, cls)  # type: ignore[no-any-return]
+
+    def serialize_file(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`serialize` to ``path`` atomically (temp file + rename)."""
+        from ..artifact import write_file_atomic
+
+        write_file_atomic(path, self.serialize())
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str | os.PathLike[str]) -> Module:
+        with open(path, "rb") as f:
+            return cls.deserialize(engine, f.read())
