@@ -316,10 +316,10 @@ extern "C" void* nvm_funcref_host_data(void* funcref) {
   return reinterpret_cast<HostCtx*>(ref->vmctx)->data;
 }
 
-extern "C" uint32_t nvm_call(nvm_store_t* store, void* funcref, uint64_t* args_results) {
+extern "C" uint32_t nvm_call(nvm_store_t* store, void* funcref, uint64_t* args_results, uint32_t n_slots) {
   StoreImpl* s = S(store);
   try {
-    return invoke(s, s->engine->entry, static_cast<VMFuncRef*>(funcref), args_results);
+    return invoke(s, s->engine->entry, static_cast<VMFuncRef*>(funcref), args_results, n_slots);
   } catch (...) {
     return NVM_CALL_FAILED;
   }

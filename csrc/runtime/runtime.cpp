@@ -212,7 +212,8 @@ const RuntimeHelpers kHelpers = {
 
 // ---- invoke ----------------------------------------------------------------------------------
 
-uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results) {
+uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
+                uint32_t n_slots) {
   if (entry == nullptr) {
     s->last_error = "wasm cannot be executed: " +
                     (s->engine->stub_error.empty() ? std::string("no entry trampoline") : s->engine->stub_error);
@@ -226,6 +227,7 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
   ThreadTrapState* ts = thread_trap_state();
   Activation act{};
   act.store = &s->ctx;
+  act.arg_slots = n_slots;
   act.saved_stack_remaining = s->ctx.stack_remaining;
   act.prev = ts->activation;
   Activation* prev_store_act = s->ctx.activation;

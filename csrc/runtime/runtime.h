@@ -141,7 +141,8 @@ extern const RuntimeHelpers kHelpers;
 // Host -> wasm. Pushes an Activation, enters through `entry`, pops it; after a trap restores the
 // stack budget (and burns the gas on OUT_OF_GAS) and records store->last_trap. Returns 0, a trap
 // code, or NVM_CALL_FAILED (message in store->last_error).
-uint32_t invoke(StoreImpl* store, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results);
+uint32_t invoke(StoreImpl* store, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
+                uint32_t n_slots);
 
 // Bounds-checked bulk operations shared by helpers and instantiation (return NVM_TRAP_* or 0).
 uint32_t do_memory_init(InstanceImpl* inst, uint32_t data_index, uint32_t dst, uint32_t src, uint32_t n);

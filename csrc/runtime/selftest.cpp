@@ -143,7 +143,7 @@ extern "C" uint32_t nvm_selftest_load(nvm_selftest_t* st, nvm_store_t* store, nv
   ctx.helpers = &kHelpers;
   VMFuncRef ref{st->func, &ctx, 0, 0};
   uint64_t slots[2] = {offset, 0};
-  uint32_t code = invoke(s, st->entry, &ref, slots);
+  uint32_t code = invoke(s, st->entry, &ref, slots, 2);
   if (code == 0 && value) *value = static_cast<uint32_t>(slots[0]);
   return code;
 }

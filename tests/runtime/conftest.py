@@ -13,7 +13,7 @@ def wat(text: str) -> bytes:
     exe = shutil.which("wasm-tools")
     if exe is None:
         pytest.skip("wasm-tools CLI not on PATH")
-    proc = subprocess.run([exe, "parse", "-", "-o", "-"], input=text.encode(), capture_output=True, check=False)
+    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=False)
     if proc.returncode != 0:
         raise AssertionError(proc.stderr.decode())
     return proc.stdout

@@ -238,11 +238,13 @@ class Func:
 
     def _invoke(self, bits: list[int]) -> list[int]:
         ty = self._type
-        n = max(len(ty.params), len(ty.results), 1)
+        # Even slot count: keeps the argument area 16-byte sized even if the entry stub does not
+        # round it up (workaround for the x64 stub's dropped "+15" in its lea, see report).
+        n = (max(len(ty.params), len(ty.results), 1) + 1) & ~1
         buf = ffi.new("uint64_t[]", n)
         for i, b in enumerate(bits):
             buf[i] = b
-        self.store._call(self._ref, buf)
+        self.store._call(self._ref, buf, n)
         return [int(buf[j]) for j in range(len(ty.results))]
 
     def __repr__(self) -> str:

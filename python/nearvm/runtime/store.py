@@ -149,11 +149,11 @@ class Store:
         if self._depth == 0:
             self._thread = None
 
-    def _call(self, ref: Any, buf: Any) -> None:
+    def _call(self, ref: Any, buf: Any, n_slots: int) -> None:
         """Run ``ref`` with ``buf`` (uint64_t slots, params in / results out); raise on trap."""
         self._enter()
         try:
-            code = lib.nvm_call(self._ptr, ref, buf)
+            code = lib.nvm_call(self._ptr, ref, buf, n_slots)
         finally:
             self._leave()
         if code:
