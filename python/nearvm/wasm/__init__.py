@@ -10,10 +10,10 @@ from .decode import RawModule, decode_module
 from .module import ModuleInfo
 from .validate import translate, validate_module
 
-__all__ = ["ModuleInfo", "RawModule", "decode_module", "translate", "validate", "validate_module"]
+__all__ = ["ModuleInfo", "RawModule", "decode_module", "is_valid", "translate", "validate_module"]
 
 
-def validate(data: bytes, config: object | None = None) -> bool:
+def is_valid(data: bytes, config: object | None = None) -> bool:
     """True if ``data`` is a valid module under ``config`` (default: ``Config()``); never raises CompileError."""
     from ..config import Config
     from ..errors import CompileError

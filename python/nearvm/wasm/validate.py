@@ -319,7 +319,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
             pos += 1
             k = KIND_[op]
             cost += W[op]
-            if k == K_LOCAL_GET:
+            if k == 1:  # local_get
                 x = code[pos]
                 pos += 1
                 if x >= 0x80:
@@ -338,16 +338,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     maxsp = sp
                 if b > maxb:
                     maxb = b
-            elif k == K_BIN:
-                t = OPT_[op]
-                if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
-                    sp -= 1
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (t, t))
-                    vals[sp] = t
-                    sp += 1
-                    cum[sp] = cum[sp - 1] + SZ[t]
-            elif k == K_I32_CONST:
+            elif k == 3:  # i32_const
                 b = code[pos]
                 pos += 1
                 if b & 0x80:
@@ -360,7 +351,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     maxsp = sp
                 if b > maxb:
                     maxb = b
-            elif k == K_LOCAL_SET or k == K_LOCAL_TEE:
+            elif k == 4 or k == 5:  # local_set, local_tee
                 x = code[pos]
                 pos += 1
                 if x >= 0x80:
@@ -372,11 +363,11 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                 else:
                     raise ValidationError(f"unknown local {x}", base + p, fidx)
                 if sp > fh and vals[sp - 1] == t:
-                    if k == K_LOCAL_SET:
+                    if k == 4:  # local_set
                         sp -= 1
                 else:
                     sp = _pop_expect(vals, sp, fh, unreach, (t,))
-                    if k == K_LOCAL_TEE:
+                    if k == 5:  # local_tee
                         vals[sp] = t
                         sp += 1
                         b = cum[sp - 1] + SZ[t]
@@ -385,56 +376,16 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                             maxsp = sp
                         if b > maxb:
                             maxb = b
-            elif k == K_LOAD or k == K_STORE:
-                a = code[pos]
-                pos += 1
-                if a >= 0x80:
-                    a, pos = _uleb_slow(code, pos - 1)
-                b = code[pos]
-                pos += 1
-                if b >= 0x80:
-                    _, pos = _uleb_slow(code, pos - 1)
-                if a > ALIGN[op]:
-                    if a >= 32:
-                        raise _Malformed("malformed memop flags", p)
-                    raise ValidationError("alignment must not be larger than natural", base + p, fidx)
-                if not has_mem:
-                    raise ValidationError("unknown memory 0", base + p, fidx)
+            elif k == 2:  # bin
                 t = OPT_[op]
-                if k == K_LOAD:
-                    if sp > fh and vals[sp - 1] == I32:
-                        vals[sp - 1] = t
-                    else:
-                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                        vals[sp] = t
-                        sp += 1
-                        if sp > maxsp:
-                            maxsp = sp
-                    b = cum[sp - 1] + SZ[t]
-                    cum[sp] = b
-                    if b > maxb:
-                        maxb = b
+                if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
+                    sp -= 1
                 else:
-                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == I32:
-                        sp -= 2
-                    else:
-                        sp = _pop_expect(vals, sp, fh, unreach, (I32, t))
-            elif k == K_REL or k == K_TEST:
-                t = OPT_[op]
-                if k == K_REL:
-                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
-                        sp -= 1
-                    else:
-                        sp = _pop_expect(vals, sp, fh, unreach, (t, t)) + 1
-                elif sp > fh and vals[sp - 1] == t:
-                    pass
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (t,)) + 1
-                    if sp > maxsp:
-                        maxsp = sp
-                vals[sp - 1] = I32
-                cum[sp] = cum[sp - 1] + 4
-            elif k == K_END:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t, t))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == 10:  # end
                 fr = ctrl[-1]
                 rt = fr[2]
                 n = len(rt)
@@ -502,7 +453,65 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                 parent = ctrl[-1]
                 fh = parent[3]
                 unreach = parent[4]
-            elif k == K_BR_IF:
+            elif k == 12 or k == 13 or k == 24:  # block, loop, if
+                b = code[pos]
+                pos += 1
+                if b == 0x40:
+                    bt: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+                elif b in _SZ_VALID:
+                    if b == EXTERNREF and not cfg.reference_types:
+                        raise _Malformed("malformed value type", p + 1)
+                    bt = ((), (b,))
+                else:
+                    if b & 0x80:
+                        ti, pos = _sleb_slow(code, pos - 1, 33)
+                    else:
+                        ti = b
+                        if b & 0x40:
+                            raise _Malformed("malformed value type", p + 1)
+                    if ti < 0:
+                        raise _Malformed("malformed value type", p + 1)
+                    if ti >= len(types):
+                        raise ValidationError(f"unknown type {ti}", base + p + 1, fidx)
+                    if not cfg.multi_value:
+                        raise ValidationError("block type index requires multi-value", base + p + 1, fidx)
+                    bt = types[ti]
+                nblocks += 1
+                if k == 24:  # if
+                    if sp > fh and vals[sp - 1] == I32:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                bp = bt[0]
+                if bp:
+                    sp = _pop_expect(vals, sp, fh, unreach, bp)
+                    nh = sp
+                    if sp + len(bp) >= cap:
+                        cap = _grow(vals, cum, sp + len(bp) + len(code))
+                    for t in bp:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                else:
+                    nh = sp
+                ctrl[-1][4] = unreach
+                kind = F_BLOCK if k == 12 else (F_LOOP if k == 13 else F_IF)  # block, loop
+                ctrl.append([kind, bp, bt[1], nh, False, live, False, bp if kind == F_LOOP else bt[1], False])
+                if len(ctrl) > maxctrl:
+                    maxctrl = len(ctrl)
+                fh = nh
+                unreach = False
+                if live:
+                    out += code[run:p]
+                    if k != 12 and gas_on:  # block
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out += _pack_op_u32(op, ctx.block_type_index(bt))
+                    run = pos
+                    if k != 12:  # block
+                        blk = len(out)
+            elif k == 11:  # br_if
                 x = code[pos]
                 pos += 1
                 if x >= 0x80:
@@ -534,65 +543,76 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     run = pos
                     blk = len(out)
                     fr[6] = True
-            elif k == K_BLOCK or k == K_LOOP or k == K_IF:
-                b = code[pos]
-                pos += 1
-                if b == 0x40:
-                    bt: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
-                elif b in _SZ_VALID:
-                    if b == EXTERNREF and not cfg.reference_types:
-                        raise _Malformed("malformed value type", p + 1)
-                    bt = ((), (b,))
-                else:
-                    if b & 0x80:
-                        ti, pos = _sleb_slow(code, pos - 1, 33)
-                    else:
-                        ti = b
-                        if b & 0x40:
-                            raise _Malformed("malformed value type", p + 1)
-                    if ti < 0:
-                        raise _Malformed("malformed value type", p + 1)
-                    if ti >= len(types):
-                        raise ValidationError(f"unknown type {ti}", base + p + 1, fidx)
-                    if not cfg.multi_value:
-                        raise ValidationError("block type index requires multi-value", base + p + 1, fidx)
-                    bt = types[ti]
-                nblocks += 1
-                if k == K_IF:
-                    if sp > fh and vals[sp - 1] == I32:
-                        sp -= 1
-                    else:
-                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                bp = bt[0]
-                if bp:
-                    sp = _pop_expect(vals, sp, fh, unreach, bp)
-                    nh = sp
-                    if sp + len(bp) >= cap:
-                        cap = _grow(vals, cum, sp + len(bp) + len(code))
-                    for t in bp:
-                        vals[sp] = t
-                        sp += 1
-                        cum[sp] = cum[sp - 1] + SZ[t]
-                else:
-                    nh = sp
-                ctrl[-1][4] = unreach
-                kind = F_BLOCK if k == K_BLOCK else (F_LOOP if k == K_LOOP else F_IF)
-                ctrl.append([kind, bp, bt[1], nh, False, live, False, bp if kind == F_LOOP else bt[1], False])
-                if len(ctrl) > maxctrl:
-                    maxctrl = len(ctrl)
-                fh = nh
-                unreach = False
+            elif k == 22 or k == 23 or k == 35:  # br, return, unreachable
+                if k == 22:  # br
+                    x = code[pos]
+                    pos += 1
+                    if x >= 0x80:
+                        x, pos = _uleb_slow(code, pos - 1)
+                    if x >= len(ctrl):
+                        raise ValidationError(f"unknown label {x}", base + p, fidx)
+                    fr = ctrl[-1 - x]
+                    lt = fr[7]
+                    if lt:
+                        _pop_expect(vals, sp, fh, unreach, lt)
+                elif k == 23:  # return
+                    if results:
+                        _pop_expect(vals, sp, fh, unreach, results)
                 if live:
-                    out += code[run:p]
-                    if k != K_BLOCK and gas_on:
+                    if k == 35:  # unreachable
+                        out += code[run:pos]
+                    else:
+                        out += code[run:p]
+                    if gas_on:
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
                         cost = 0
-                    out += _pack_op_u32(op, ctx.block_type_index(bt))
-                    run = pos
-                    if k != K_BLOCK:
-                        blk = len(out)
-            elif k == K_CALL:
+                    if k == 22:  # br
+                        out.append(0x0C)
+                        out += _pack_3u32(x, len(lt), fr[3])
+                        fr[6] = True
+                    elif k == 23:  # return
+                        out.append(0x0F)
+                    live = False
+                    # Dead code never runs: its stack use must not count (restored when live again).
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            elif k == 6 or k == 7:  # load, store
+                a = code[pos]
+                pos += 1
+                if a >= 0x80:
+                    a, pos = _uleb_slow(code, pos - 1)
+                b = code[pos]
+                pos += 1
+                if b >= 0x80:
+                    _, pos = _uleb_slow(code, pos - 1)
+                if a > ALIGN[op]:
+                    if a >= 32:
+                        raise _Malformed("malformed memop flags", p)
+                    raise ValidationError("alignment must not be larger than natural", base + p, fidx)
+                if not has_mem:
+                    raise ValidationError("unknown memory 0", base + p, fidx)
+                t = OPT_[op]
+                if k == 6:  # load
+                    if sp > fh and vals[sp - 1] == I32:
+                        vals[sp - 1] = t
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                        vals[sp] = t
+                        sp += 1
+                        if sp > maxsp:
+                            maxsp = sp
+                    b = cum[sp - 1] + SZ[t]
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                else:
+                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == I32:
+                        sp -= 2
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32, t))
+            elif k == 14:  # call
                 x = code[pos]
                 pos += 1
                 if x >= 0x80:
@@ -614,7 +634,22 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                             maxb = b
                     if sp > maxsp:
                         maxsp = sp
-            elif k == K_GLOBAL_GET or k == K_GLOBAL_SET:
+            elif k == 8 or k == 9:  # rel, test
+                t = OPT_[op]
+                if k == 8:  # rel
+                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (t, t)) + 1
+                elif sp > fh and vals[sp - 1] == t:
+                    pass
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,)) + 1
+                    if sp > maxsp:
+                        maxsp = sp
+                vals[sp - 1] = I32
+                cum[sp] = cum[sp - 1] + 4
+            elif k == 15 or k == 16:  # global_get, global_set
                 x = code[pos]
                 pos += 1
                 if x >= 0x80:
@@ -622,7 +657,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                 if x >= nglobs:
                     raise ValidationError(f"unknown global {x}", base + p, fidx)
                 t, mut = globs[x]
-                if k == K_GLOBAL_GET:
+                if k == 15:  # global_get
                     vals[sp] = t
                     b = cum[sp] + SZ[t]
                     sp += 1
@@ -635,14 +670,19 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     if not mut:
                         raise ValidationError("global is immutable", base + p, fidx)
                     sp = _pop_expect(vals, sp, fh, unreach, (t,))
-            elif k == K_I64_CONST or k == K_F32_CONST or k == K_F64_CONST:
-                if k == K_I64_CONST:
+            elif k == 26:  # drop
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Mismatch
+            elif k == 17 or k == 18 or k == 19:  # i64_const, f32_const, f64_const
+                if k == 17:  # i64_const
                     b = code[pos]
                     pos += 1
                     if b & 0x80:
                         _, pos = _sleb_slow(code, pos - 1, 64)
                     t = I64
-                elif k == K_F32_CONST:
+                elif k == 18:  # f32_const
                     pos += 4
                     t = F32
                 else:
@@ -658,10 +698,10 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     maxsp = sp
                 if b > maxb:
                     maxb = b
-            elif k == K_CVT or k == K_UN:
+            elif k == 20 or k == 21:  # cvt, un
                 if not enabled[op]:
                     raise _Malformed("illegal opcode", p)
-                if k == K_UN:
+                if k == 21:  # un
                     t = OPT_[op]
                     if not (sp > fh and vals[sp - 1] == t):
                         sp = _pop_expect(vals, sp, fh, unreach, (t,))
@@ -685,42 +725,40 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     cum[sp] = b
                     if b > maxb:
                         maxb = b
-            elif k == K_BR or k == K_RETURN or k == K_UNREACHABLE:
-                if k == K_BR:
-                    x = code[pos]
+            elif k == 27 or k == 28:  # select, select_t
+                if k == 28:  # select_t
+                    if not enabled[op]:
+                        raise _Malformed("illegal opcode", p)
+                    n, pos = _uleb_slow(code, pos)
+                    if n != 1:
+                        raise ValidationError("invalid result arity", base + p, fidx)
+                    st = code[pos]
                     pos += 1
-                    if x >= 0x80:
-                        x, pos = _uleb_slow(code, pos - 1)
-                    if x >= len(ctrl):
-                        raise ValidationError(f"unknown label {x}", base + p, fidx)
-                    fr = ctrl[-1 - x]
-                    lt = fr[7]
-                    if lt:
-                        _pop_expect(vals, sp, fh, unreach, lt)
-                elif k == K_RETURN:
-                    if results:
-                        _pop_expect(vals, sp, fh, unreach, results)
-                if live:
-                    if k == K_UNREACHABLE:
-                        out += code[run:pos]
-                    else:
-                        out += code[run:p]
-                    if gas_on:
-                        if cost:
-                            out[blk:blk] = _pack_gas(spec.GAS, cost)
-                        cost = 0
-                    if k == K_BR:
-                        out.append(0x0C)
-                        out += _pack_3u32(x, len(lt), fr[3])
-                        fr[6] = True
-                    elif k == K_RETURN:
-                        out.append(0x0F)
-                    live = False
-                    # Dead code never runs: its stack use must not count (restored when live again).
-                    saved_max = (maxsp, maxb)
-                sp = fh
-                unreach = True
-            elif k == K_ELSE:
+                    if st not in _SZ_VALID or (st == EXTERNREF and not cfg.reference_types):
+                        raise _Malformed("malformed value type", pos - 1)
+                    sp = _pop_expect(vals, sp, fh, unreach, (st, st, I32))
+                    t = st
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                    t1 = vals[sp - 1] if sp > fh else UNKNOWN
+                    if sp > fh:
+                        sp -= 1
+                    elif not unreach:
+                        raise _Mismatch
+                    t2 = vals[sp - 1] if sp > fh else UNKNOWN
+                    if sp > fh:
+                        sp -= 1
+                    elif not unreach:
+                        raise _Mismatch
+                    if t1 in _REFS or t2 in _REFS:
+                        raise _Mismatch
+                    if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+                        raise _Mismatch
+                    t = t2 if t1 == UNKNOWN else t1
+                vals[sp] = t
+                sp += 1
+                cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == 25:  # else
                 fr = ctrl[-1]
                 if fr[0] != F_IF:
                     raise _Malformed("illegal opcode (else without if)", p)
@@ -756,139 +794,11 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     run = pos
                     blk = len(out)
                     live = True
-            elif k == K_DROP:
-                if sp > fh:
-                    sp -= 1
-                elif not unreach:
-                    raise _Mismatch
-            elif k == K_SELECT or k == K_SELECT_T:
-                if k == K_SELECT_T:
-                    if not enabled[op]:
-                        raise _Malformed("illegal opcode", p)
-                    n, pos = _uleb_slow(code, pos)
-                    if n != 1:
-                        raise ValidationError("invalid result arity", base + p, fidx)
-                    st = code[pos]
-                    pos += 1
-                    if st not in _SZ_VALID or (st == EXTERNREF and not cfg.reference_types):
-                        raise _Malformed("malformed value type", pos - 1)
-                    sp = _pop_expect(vals, sp, fh, unreach, (st, st, I32))
-                    t = st
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                    t1 = vals[sp - 1] if sp > fh else UNKNOWN
-                    if sp > fh:
-                        sp -= 1
-                    elif not unreach:
-                        raise _Mismatch
-                    t2 = vals[sp - 1] if sp > fh else UNKNOWN
-                    if sp > fh:
-                        sp -= 1
-                    elif not unreach:
-                        raise _Mismatch
-                    if t1 in _REFS or t2 in _REFS:
-                        raise _Mismatch
-                    if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
-                        raise _Mismatch
-                    t = t2 if t1 == UNKNOWN else t1
-                vals[sp] = t
-                sp += 1
-                cum[sp] = cum[sp - 1] + SZ[t]
-            elif k == K_BR_TABLE:
-                n, pos = _uleb_slow(code, pos)
-                if n > len(code) - pos:
-                    raise _Malformed("length out of bounds", p + 1)
-                targets = [0] * (2 * n + 2)
-                nctrl = len(ctrl)
-                for i in range(n + 1):
-                    x = code[pos]
-                    pos += 1
-                    if x >= 0x80:
-                        x, pos = _uleb_slow(code, pos - 1)
-                    if x >= nctrl:
-                        raise ValidationError(f"unknown label {x}", base + p, fidx)
-                    targets[2 * i] = x
-                if sp > fh and vals[sp - 1] == I32:
-                    sp -= 1
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                dfr = ctrl[nctrl - 1 - targets[2 * n]]
-                dlt = dfr[7]
-                arity = len(dlt)
-                checked = {dlt}
-                for i in range(n + 1):
-                    fr = ctrl[nctrl - 1 - targets[2 * i]]
-                    lt = fr[7]
-                    targets[2 * i + 1] = fr[3]
-                    if lt is not dlt and lt not in checked:
-                        if len(lt) != arity:
-                            raise _Mismatch
-                        _check_top(vals, sp, fh, unreach, lt)
-                        checked.add(lt)
-                    if live:
-                        fr[6] = True
-                _pop_expect(vals, sp, fh, unreach, dlt)
-                if live:
-                    out += code[run:p]
-                    if gas_on:
-                        if cost:
-                            out[blk:blk] = _pack_gas(spec.GAS, cost)
-                        cost = 0
-                    out.append(0x0E)
-                    out += struct.pack(f"<II{2 * n + 2}I", n, arity, *targets)
-                    live = False
-                    saved_max = (maxsp, maxb)
-                sp = fh
-                unreach = True
-            elif k == K_CALL_INDIRECT:
-                ti, pos = _uleb_slow(code, pos)
-                if enabled[0x25]:
-                    tab, pos = _uleb_slow(code, pos)
-                else:
-                    tab = code[pos]
-                    pos += 1
-                    if tab != 0:
-                        raise _Malformed("zero byte expected", pos - 1)
-                if tab >= len(ctx.tables):
-                    raise ValidationError(f"unknown table {tab}", base + p, fidx)
-                if ti >= len(types):
-                    raise ValidationError(f"unknown type {ti}", base + p, fidx)
-                if ctx.tables[tab] != FUNCREF:
-                    raise _Mismatch
-                cp, cr = types[ti]
-                sp = _pop_expect(vals, sp, fh, unreach, (*cp, I32))
-                if sp + len(cr) >= cap:
-                    cap = _grow(vals, cum, sp + len(cr) + len(code))
-                for t in cr:
-                    vals[sp] = t
-                    b = cum[sp] + SZ[t]
-                    sp += 1
-                    cum[sp] = b
-                    if b > maxb:
-                        maxb = b
-                if sp > maxsp:
-                    maxsp = sp
-            elif k == K_MEMSIZE or k == K_MEMGROW:
-                if code[pos] != 0:
-                    raise _Malformed("zero byte expected", pos)
-                pos += 1
-                if not has_mem:
-                    raise ValidationError("unknown memory 0", base + p, fidx)
-                if k == K_MEMGROW:
-                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                vals[sp] = I32
-                sp += 1
-                b = cum[sp - 1] + 4
-                cum[sp] = b
-                if sp > maxsp:
-                    maxsp = sp
-                if b > maxb:
-                    maxb = b
-            elif k == K_NOP:
+            elif k == 34:  # nop
                 if live:
                     out += code[run:p]
                     run = pos
-            elif k == K_FC:
+            elif k == 33:  # fc
                 sub, pos = _uleb_slow(code, pos)
                 fop = spec.BY_FC.get(sub)
                 if fop is None or not ctx.feat[fop.feature]:
@@ -965,15 +875,105 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                         maxb = b
                 if sp > maxsp:
                     maxsp = sp
-            elif k == K_REF_NULL or k == K_REF_FUNC or k == K_TABLE_GET:
+            elif k == 30:  # call_indirect
+                ti, pos = _uleb_slow(code, pos)
+                if enabled[0x25]:
+                    tab, pos = _uleb_slow(code, pos)
+                else:
+                    tab = code[pos]
+                    pos += 1
+                    if tab != 0:
+                        raise _Malformed("zero byte expected", pos - 1)
+                if tab >= len(ctx.tables):
+                    raise ValidationError(f"unknown table {tab}", base + p, fidx)
+                if ti >= len(types):
+                    raise ValidationError(f"unknown type {ti}", base + p, fidx)
+                if ctx.tables[tab] != FUNCREF:
+                    raise _Mismatch
+                cp, cr = types[ti]
+                sp = _pop_expect(vals, sp, fh, unreach, (*cp, I32))
+                if sp + len(cr) >= cap:
+                    cap = _grow(vals, cum, sp + len(cr) + len(code))
+                for t in cr:
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                if sp > maxsp:
+                    maxsp = sp
+            elif k == 29:  # br_table
+                n, pos = _uleb_slow(code, pos)
+                if n > len(code) - pos:
+                    raise _Malformed("length out of bounds", p + 1)
+                targets = [0] * (2 * n + 2)
+                nctrl = len(ctrl)
+                for i in range(n + 1):
+                    x = code[pos]
+                    pos += 1
+                    if x >= 0x80:
+                        x, pos = _uleb_slow(code, pos - 1)
+                    if x >= nctrl:
+                        raise ValidationError(f"unknown label {x}", base + p, fidx)
+                    targets[2 * i] = x
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                dfr = ctrl[nctrl - 1 - targets[2 * n]]
+                dlt = dfr[7]
+                arity = len(dlt)
+                checked = {dlt}
+                for i in range(n + 1):
+                    fr = ctrl[nctrl - 1 - targets[2 * i]]
+                    lt = fr[7]
+                    targets[2 * i + 1] = fr[3]
+                    if lt is not dlt and lt not in checked:
+                        if len(lt) != arity:
+                            raise _Mismatch
+                        _check_top(vals, sp, fh, unreach, lt)
+                        checked.add(lt)
+                    if live:
+                        fr[6] = True
+                _pop_expect(vals, sp, fh, unreach, dlt)
+                if live:
+                    out += code[run:p]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out.append(0x0E)
+                    out += struct.pack(f"<II{2 * n + 2}I", n, arity, *targets)
+                    live = False
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            elif k == 31 or k == 32:  # memsize, memgrow
+                if code[pos] != 0:
+                    raise _Malformed("zero byte expected", pos)
+                pos += 1
+                if not has_mem:
+                    raise ValidationError("unknown memory 0", base + p, fidx)
+                if k == 32:  # memgrow
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                vals[sp] = I32
+                sp += 1
+                b = cum[sp - 1] + 4
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif k == 36 or k == 38 or k == 39:  # ref_null, ref_func, table_get
                 if not enabled[op]:
                     raise _Malformed("illegal opcode", p)
-                if k == K_REF_NULL:
+                if k == 36:  # ref_null
                     t = code[pos]
                     pos += 1
                     if t not in _REFS:
                         raise _Malformed("malformed reference type", pos - 1)
-                elif k == K_REF_FUNC:
+                elif k == 38:  # ref_func
                     x, pos = _uleb_slow(code, pos)
                     if x >= nfuncs:
                         raise ValidationError(f"unknown function {x}", base + p, fidx)
@@ -994,7 +994,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                     maxsp = sp
                 if b > maxb:
                     maxb = b
-            elif k == K_REF_IS_NULL:
+            elif k == 37:  # ref_is_null
                 if not enabled[op]:
                     raise _Malformed("illegal opcode", p)
                 if sp > fh:
@@ -1007,14 +1007,14 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                 vals[sp] = I32
                 sp += 1
                 cum[sp] = cum[sp - 1] + 4
-            elif k == K_TABLE_SET:
+            elif k == 40:  # table_set
                 if not enabled[op]:
                     raise _Malformed("illegal opcode", p)
                 tab, pos = _uleb_slow(code, pos)
                 if tab >= len(ctx.tables):
                     raise ValidationError(f"unknown table {tab}", base + p, fidx)
                 sp = _pop_expect(vals, sp, fh, unreach, (I32, ctx.tables[tab]))
-            elif k == K_SIMD:
+            elif k == 41:  # simd
                 raise DecodeError("SIMD is not supported (0xFD prefix)", base + p, fidx)
             else:
                 raise _Malformed("illegal opcode", p)
