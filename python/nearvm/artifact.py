@@ -44,6 +44,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import itertools
+import operator
 import platform
 import struct
 import subprocess
@@ -150,15 +152,37 @@ class TrapSite:
     bytecode_offset: int
 
 
+_SITE = struct.Struct("<IIII")
+
+
 @dataclass(frozen=True)
 class CompiledCode:
-    """The JIT's output for one module (jit.h ``CompiledProgram``), code offsets relative to ``code``."""
+    """The JIT's output for one module (jit.h ``CompiledProgram``), code offsets relative to ``code``.
+
+    ``trap_table`` is the trap-site table packed as it is stored (16-byte little-endian records
+    ``pc_offset, trap_code, func_index, bytecode_offset``, sorted by pc): loading never builds one
+    Python object per site. :attr:`trap_sites` unpacks it.
+    """
 
     code: bytes
     func_offsets: tuple[int, ...]
     func_sizes: tuple[int, ...]
-    trap_sites: tuple[TrapSite, ...]
+    trap_table: bytes
     n_imported_funcs: int
+
+    @classmethod
+    def with_sites(cls, code: bytes, func_offsets: Iterable[int], func_sizes: Iterable[int],
+                   trap_sites: Iterable[TrapSite], n_imported_funcs: int) -> CompiledCode:
+        table = b"".join(_SITE.pack(t.pc_offset, t.trap_code, t.func_index, t.bytecode_offset) for t in trap_sites)
+        return cls(bytes(code), tuple(func_offsets), tuple(func_sizes), table, n_imported_funcs)
+
+    @property
+    def n_trap_sites(self) -> int:
+        return len(self.trap_table) // _SITE.size
+
+    @property
+    def trap_sites(self) -> tuple[TrapSite, ...]:
+        return tuple(TrapSite(*v) for v in _SITE.iter_unpack(self.trap_table))
 
 
 @dataclass(frozen=True)
@@ -455,9 +479,10 @@ def _encode_funcs(c: CompiledCode) -> bytes:
 
 def _encode_traps(c: CompiledCode) -> bytes:
     w = _W()
-    w.u32(len(c.trap_sites))
-    w.parts.append(b"".join(struct.pack("<IIII", s.pc_offset, s.trap_code, s.func_index, s.bytecode_offset)
-                            for s in c.trap_sites))
+    if len(c.trap_table) % _SITE.size:
+        raise ValueError("trap table is not a whole number of records")
+    w.u32(c.n_trap_sites)
+    w.parts.append(bytes(c.trap_table))
     return w.bytes()
 
 
@@ -817,7 +842,7 @@ def _check_module(m: ModuleInfo, r: _R) -> None:
 
 
 def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,
-                      ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[TrapSite, ...], ExecMeta, int]:
+                      ) -> tuple[tuple[int, ...], tuple[int, ...], bytes, ExecMeta, int]:
     nimp = funcs.u32()
     offsets = funcs.u32s()
     sizes = funcs.u32s()
@@ -825,32 +850,35 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
     n_local = n_funcs - n_imported
     if nimp != n_imported or len(offsets) != n_local or len(sizes) != n_local:
         raise funcs.fail("function table does not match the module")
-    # Functions: in range, non-empty, non-overlapping.
-    spans = sorted(zip(offsets, sizes))
-    prev_end = 0
-    for off, size in spans:
-        if size == 0 or off < prev_end or off + size > code_len:
-            raise funcs.fail(f"function code [{off}, {off + size}) overlaps or leaves the code ({code_len} bytes)")
-        prev_end = off + size
+    # Functions: in range, non-empty, non-overlapping (vectorised, as below).
+    if n_local:
+        spans = sorted(zip(offsets, sizes))
+        starts_s = [sp[0] for sp in spans]
+        ends_s = list(map(operator.add, offsets, sizes))
+        ends_s.sort()
+        if min(sizes) == 0 or max(ends_s) > code_len or not all(map(operator.le, ends_s[:-1], starts_s[1:])):
+            raise funcs.fail(f"function code overlaps, is empty or leaves the code ({code_len} bytes)")
     n = traps.count(16)
-    raw = struct.unpack_from(f"<{4 * n}I", traps.b, traps.p)
+    table = bytes(traps.b[traps.p:traps.p + 16 * n])
+    raw = struct.unpack_from(f"<{4 * n}I", table)
     traps.p += 16 * n
     traps.done()
-    sites: list[TrapSite] = []
-    last_pc = -1
-    for i in range(n):
-        pc, code, fi, bco = raw[4 * i:4 * i + 4]
-        if pc < last_pc:
+    if n:
+        # Vectorised checks (C-speed builtins, no per-site Python objects): sorted by pc, known
+        # trap codes, local functions only, each pc inside its own function.
+        pcs, codes, fidx = raw[0::4], raw[1::4], raw[2::4]
+        if list(pcs) != sorted(pcs):
             raise traps.fail("trap sites not sorted")
-        last_pc = pc
-        if code > _N_TRAP_CODES:  # 0: a helper's trap, its code known only at run time (codegen.cpp)
-            raise traps.fail(f"bad trap code {code}")
-        if not n_imported <= fi < n_funcs:
-            raise traps.fail(f"trap site function {fi} out of range")
-        li = fi - n_imported
-        if not offsets[li] <= pc < offsets[li] + sizes[li]:
-            raise traps.fail(f"trap site pc {pc} outside function {fi}")
-        sites.append(TrapSite(pc, code, fi, bco))
+        if max(codes) > _N_TRAP_CODES:  # 0: a helper's trap, its code known only at run time (codegen.cpp)
+            raise traps.fail(f"bad trap code {max(codes)}")
+        if min(fidx) < n_imported or max(fidx) >= n_funcs:
+            raise traps.fail("trap site function out of range")
+        local = list(map(operator.sub, fidx, itertools.repeat(n_imported)))
+        starts = [offsets[local[0]]] if n == 1 else operator.itemgetter(*local)(offsets)
+        lens = [sizes[local[0]]] if n == 1 else operator.itemgetter(*local)(sizes)
+        if not all(map(operator.le, starts, pcs)) or not all(
+                map(operator.lt, pcs, map(operator.add, starts, lens))):
+            raise traps.fail("trap site pc outside its function")
     gas = exe.u32()
     if gas > 1:
         raise exe.fail("bad gas flag")
@@ -860,7 +888,7 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
     exe.done()
     if len(frame_costs) not in (0, n_local) or len(max_stacks) not in (0, n_local):
         raise exe.fail("frame metadata does not match the local functions")
-    return offsets, sizes, tuple(sites), ExecMeta(gas == 1, budget, frame_costs, max_stacks), nimp
+    return offsets, sizes, table, ExecMeta(gas == 1, budget, frame_costs, max_stacks), nimp
 
 
 def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
@@ -918,10 +946,10 @@ def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
         raise ArtifactError("trailing bytes after the last artifact section")
     info = _decode_module(_R(views[SEC_MODULE], "module"))
     code = bytes(views[SEC_CODE])
-    offs, sizes, sites, meta, nimp = _decode_code_meta(
+    offs, sizes, table, meta, nimp = _decode_code_meta(
         len(code), _R(views[SEC_FUNCS], "funcs"), _R(views[SEC_TRAPS], "trap"), _R(views[SEC_EXEC], "exec"),
         len(info.func_types), info.num_imported_funcs)
-    return Artifact(h, info, CompiledCode(code, offs, sizes, sites, nimp), meta)
+    return Artifact(h, info, CompiledCode(code, offs, sizes, table, nimp), meta)
 
 
 def read_header(blob: bytes | memoryview) -> ArtifactHeader:
@@ -1065,9 +1093,9 @@ def export_compiled(module: Any) -> CompiledCode:
     check(lib.nvm_module_export(module._ptr, sizes, ffi.from_buffer(code) if n_code else ffi.NULL, n_code,
                                 offs, fsizes, n_funcs, sites, n_sites, err, len(err)),
           err, "cannot export the module's code")
-    raw = ffi.unpack(sites, 4 * n_sites)
+    table = b"".join(_SITE.pack(*ffi.unpack(sites + 4 * i, 4)) for i in range(n_sites))
     return CompiledCode(bytes(code), tuple(ffi.unpack(offs, n_funcs)), tuple(ffi.unpack(fsizes, n_funcs)),
-                        tuple(TrapSite(*raw[4 * i:4 * i + 4]) for i in range(n_sites)), int(sizes.n_imported_funcs))
+                        table, int(sizes.n_imported_funcs))
 
 
 def serialize_module(module: Any) -> bytes:
@@ -1108,13 +1136,16 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
         data_ptrs[i] = ffi.cast("uint8_t*", p)
     data_lens = ffi.new("size_t[]", [len(d) for d in datas] or [0])
     n_local = len(cc.func_offsets)
-    sites = [v for s in cc.trap_sites for v in (s.pc_offset, s.trap_code, s.func_index, s.bytecode_offset)]
+    if sys.byteorder != "little":  # the stored tables are little-endian
+        raise ArtifactError("artifacts are only loadable on little-endian hosts")
+    n_sites = cc.n_trap_sites
     out = ffi.new("nvm_module_t**")
     err = new_err()
     status = lib.nvm_module_import(
         engine._ptr, cc.code, len(cc.code),
         ffi.new("uint32_t[]", list(cc.func_offsets) or [0]), ffi.new("uint32_t[]", list(cc.func_sizes) or [0]),
-        n_local, cc.n_imported_funcs, ffi.new("uint32_t[]", sites or [0]), len(cc.trap_sites),
+        n_local, cc.n_imported_funcs,
+        ffi.from_buffer("uint32_t[]", cc.trap_table) if n_sites else ffi.new("uint32_t[]", 1), n_sites,
         ffi.new("uint32_t[]", type_ids or [0]), len(type_ids),
         ffi.new("uint32_t[]", func_type_ids or [0]), len(func_type_ids),
         data_ptrs, data_lens, len(datas), out, err, len(err))

