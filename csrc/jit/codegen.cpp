@@ -577,7 +577,7 @@ class CodeGen {
     uint32_t expected = f.kind == FrameKind::Loop ? f.n_params : f.n_results;
     if (arity != expected || uint64_t(height) + arity > stack_.size() || height != f.base)
       return fail("branch arity/height");
-    if (f.kind != FrameKind::Loop) f.branched_to = true;
+    if (f.kind != FrameKind::Loop) f.end_targeted = true;
     *target = &f;
     return true;
   }
@@ -692,6 +692,9 @@ class CodeGen {
       if (stack_.size() != f.base + f.n_results) return fail("if results");
       prepare_merge();
       masm_.jmp(f.end_label);
+      // The then-arm reaches END by this jump: if the else arm ends in dead code (return, br,
+      // unreachable), END is still live and the code after it must be compiled as such.
+      f.end_targeted = true;
     }
     discard_to(f.base);
     f.else_seen = true;
@@ -712,7 +715,7 @@ class CodeGen {
       ctrl_.pop_back();
       return true;
     }
-    bool end_reachable = reachable_ || f.branched_to;
+    bool end_reachable = reachable_ || f.end_targeted;
     if (f.kind == FrameKind::If && !f.else_seen) {
       end_reachable = true;  // the implicit else arm falls through
       if (reachable_) masm_.jmp(f.end_label);

@@ -17,7 +17,9 @@ struct ControlFrame {
   Label end_label;
   Label else_label;       // if only
   bool else_seen = false;
-  bool branched_to = false;  // some branch targets the end label (so code after END is live)
+  // Some jump targets the end label, so code after END is live even when the fallthrough into
+  // END is dead: a branch to this frame, or an if's then-arm jumping over the else arm.
+  bool end_targeted = false;
   uint32_t save_base = 0; // if: first if-parameter save slot
 };
 

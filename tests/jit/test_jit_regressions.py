@@ -1,0 +1,176 @@
+"""Regression tests for JIT miscompilations, executed through nearvm.Engine/Module/Store/Instance.
+
+Each test is named after what broke. Modules are assembled with ``wasm-tools parse``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+import nearvm
+from nearvm import Engine, Instance, Module, Store
+
+
+def wat(text: str) -> bytes:
+    exe = shutil.which("wasm-tools")
+    if exe is None:
+        pytest.skip("wasm-tools CLI not on PATH")
+    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout
+
+
+def instance(text: str) -> Instance:
+    engine = Engine()
+    return Instance(Store(engine), Module(engine, wat(text)), {})
+
+
+# --- if/else whose else arm ends in dead code ----------------------------------------------------
+# The then-arm's jump over the else arm did not mark the if's END as reached, so with an else
+# arm ending in `return`/`br`/`unreachable` the code after END (here: the function's return
+# sequence) was compiled as dead and execution fell through into the STACK_OVERFLOW trap stub
+# (core/return.wast:267, core/unreachable.wast:260).
+
+IF_ELSE_DEAD_ELSE = """(module
+  (func (export "else_return") (param i32 i32) (result i32)
+    (if (result i32) (local.get 0) (then (local.get 1)) (else (return (i32.const 4)))))
+  (func (export "else_unreachable") (param i32 i32) (result i32)
+    (if (result i32) (local.get 0) (then (local.get 1)) (else (unreachable))))
+  (func (export "else_br_function") (param i32 i32) (result i32)
+    (if (result i32) (local.get 0) (then (local.get 1)) (else (br 1 (i32.const 5)))))
+  (func (export "else_br_outer_block") (param i32 i32) (result i32)
+    (i32.add (i32.const 100)
+      (block $b (result i32)
+        (i32.add (i32.const 10)
+          (if (result i32) (local.get 0) (then (local.get 1)) (else (br $b (i32.const 7))))))))
+  (func (export "else_br_table") (param i32 i32) (result i32)
+    (block $b (result i32)
+      (i32.mul (i32.const 2)
+        (if (result i32) (local.get 0)
+          (then (local.get 1))
+          (else (br_table $b 1 (i32.const 9) (local.get 1)))))))
+  (func (export "else_return_no_result") (param i32) (result i32)
+    (local i32)
+    (if (local.get 0) (then (local.set 1 (i32.const 3))) (else (return (i32.const 4))))
+    (i32.add (local.get 1) (i32.const 1)))
+  (func (export "else_return_nested") (param i32 i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (if (result i32) (local.get 1) (then (i32.const 11)) (else (return (i32.const 12)))))
+      (else (return (i32.const 13)))))
+  (func (export "else_return_multi_value_params") (param i32 i32 i32) (result i32)
+    (local.get 1) (local.get 2)
+    (if (param i32 i32) (result i32 i32) (local.get 0)
+      (then (i32.add) (i32.const 2))
+      (else (drop) (drop) (return (i32.const -1))))
+    (i32.sub))
+  (func (export "else_return_in_loop") (param i32) (result i32)
+    (local $acc i32)
+    (loop $l
+      (if (i32.lt_u (local.get $acc) (local.get 0))
+        (then (local.set $acc (i32.add (local.get $acc) (i32.const 1))))
+        (else (return (i32.mul (local.get $acc) (i32.const 2)))))
+      (br $l))
+    (unreachable))
+)"""
+
+
+@pytest.fixture(scope="module")
+def dead_else() -> Instance:
+    return instance(IF_ELSE_DEAD_ELSE)
+
+
+@pytest.mark.parametrize(
+    ("export", "args", "expected"),
+    [
+        ("else_return", (1, 6), 6),
+        ("else_return", (0, 6), 4),
+        ("else_unreachable", (1, 6), 6),
+        ("else_br_function", (1, 6), 6),
+        ("else_br_function", (0, 6), 5),
+        ("else_br_outer_block", (1, 6), 116),
+        ("else_br_outer_block", (0, 6), 107),
+        ("else_br_table", (1, 6), 12),
+        ("else_br_table", (0, 0), 9),
+        ("else_br_table", (0, 1), 9),
+        ("else_return_no_result", (1,), 4),
+        ("else_return_no_result", (0,), 4),
+        ("else_return_nested", (1, 1), 11),
+        ("else_return_nested", (1, 0), 12),
+        ("else_return_nested", (0, 1), 13),
+        ("else_return_multi_value_params", (1, 10, 3), 11),
+        ("else_return_multi_value_params", (0, 10, 3), -1),
+        ("else_return_in_loop", (5,), 10),
+        ("else_return_in_loop", (0,), 0),
+    ],
+)
+def test_if_end_live_when_else_arm_ends_in_dead_code(dead_else: Instance, export: str, args: tuple,
+                                                     expected: int) -> None:
+    assert dead_else.exports[export](*args) == expected
+
+
+def test_else_unreachable_still_traps_on_the_else_path(dead_else: Instance) -> None:
+    with pytest.raises(nearvm.Trap) as info:
+        dead_else.exports["else_unreachable"](0, 6)
+    assert info.value.code == nearvm.TrapCode.UNREACHABLE
+
+
+# --- siblings: dead code in the then arm, br_table arms, if without else --------------------------
+
+SIBLINGS = """(module
+  (func (export "then_return") (param i32 i32) (result i32)
+    (if (result i32) (local.get 0) (then (return (i32.const 4))) (else (local.get 1))))
+  (func (export "both_arms_dead_but_branched") (param i32) (result i32)
+    (block $b (result i32)
+      (if (result i32) (local.get 0)
+        (then (br $b (i32.const 1)))
+        (else (br $b (i32.const 2))))))
+  (func (export "if_no_else_then_returns") (param i32) (result i32)
+    (if (local.get 0) (then (return (i32.const 8))))
+    (i32.const 9))
+  (func (export "br_table_arms_return") (param i32) (result i32)
+    (block $a (block $b (block $c (br_table $a $b $c $c (local.get 0)))
+      (return (i32.const 30)))
+      (return (i32.const 20)))
+    (i32.const 10))
+  (func (export "if_params_passthrough_no_else") (param i32 i32) (result i32)
+    (local.get 1)
+    (if (param i32) (result i32) (local.get 0) (then (i32.const 5) (i32.add)))
+    (i32.const 1) (i32.add))
+  (func (export "block_br_if_multi_value") (param i32) (result i32)
+    (block $b (result i32 i32)
+      (i32.const 3) (i32.const 4)
+      (br_if $b (local.get 0))
+      (drop) (drop) (i32.const 5) (i32.const 6))
+    (i32.sub))
+)"""
+
+
+@pytest.fixture(scope="module")
+def siblings() -> Instance:
+    return instance(SIBLINGS)
+
+
+@pytest.mark.parametrize(
+    ("export", "args", "expected"),
+    [
+        ("then_return", (1, 6), 4),
+        ("then_return", (0, 6), 6),
+        ("both_arms_dead_but_branched", (1,), 1),
+        ("both_arms_dead_but_branched", (0,), 2),
+        ("if_no_else_then_returns", (1,), 8),
+        ("if_no_else_then_returns", (0,), 9),
+        ("br_table_arms_return", (0,), 10),
+        ("br_table_arms_return", (1,), 20),
+        ("br_table_arms_return", (2,), 30),
+        ("br_table_arms_return", (3,), 30),
+        ("if_params_passthrough_no_else", (1, 10), 16),
+        ("if_params_passthrough_no_else", (0, 10), 11),
+        ("block_br_if_multi_value", (1,), -1),
+        ("block_br_if_multi_value", (0,), -1),
+    ],
+)
+def test_dead_code_arm_siblings(siblings: Instance, export: str, args: tuple, expected) -> None:
+    assert siblings.exports[export](*args) == expected
