@@ -44,3 +44,19 @@ def test_compile_flags_never_relax_ieee() -> None:
         flags = " ".join(ffibuilder.compile_args(platform))
         assert "fast-math" not in flags and "/fp:fast" not in flags
         assert "c++17" in flags
+
+
+def test_header_change_rebuilds_project_objects_regression(tmp_path: Path) -> None:
+    """A changed csrc header must recompile csrc objects even when setuptools passes relative
+    source paths (it does); a stale runtime.o once survived a struct change and crashed."""
+    obj = tmp_path / "runtime.o"
+    obj.write_bytes(b"")
+    src_rel = "csrc/api_version.cpp"  # relative, as setuptools passes it
+    src_time = (ffibuilder.ROOT / src_rel).stat().st_mtime
+    os.utime(obj, (src_time + 10, src_time + 10))
+    assert not ffibuilder.object_is_stale(str(obj), src_rel, newest_project_header=src_time)
+    assert ffibuilder.object_is_stale(str(obj), src_rel, newest_project_header=src_time + 20)
+    asmjit_src = str(ffibuilder.asmjit_sources()[0])
+    asm_time = os.path.getmtime(asmjit_src)
+    os.utime(obj, (asm_time + 10, asm_time + 10))
+    assert not ffibuilder.object_is_stale(str(obj), asmjit_src, newest_project_header=asm_time + 20)

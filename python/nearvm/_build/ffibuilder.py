@@ -98,6 +98,22 @@ def link_args(platform: str = sys.platform) -> list[str]:
     return []
 
 
+def object_is_stale(obj: str, src: str, newest_project_header: float) -> bool:
+    """Whether ``obj`` must be recompiled from ``src``.
+
+    Project sources (under csrc/) depend on any project header (headers are few and shared, so
+    tracking exact includes is not worth it); asmjit sources only on themselves; the cffi-generated
+    module is always rebuilt. ``src`` may be relative to the project root (setuptools passes it so).
+    """
+    if not os.path.exists(obj) or "_native" in os.path.basename(src):
+        return True
+    obj_time = os.path.getmtime(obj)
+    src_path = Path(src) if os.path.isabs(src) else ROOT / src
+    if obj_time <= src_path.stat().st_mtime:
+        return True
+    return src_path.resolve().is_relative_to(CSRC) and obj_time <= newest_project_header
+
+
 def _install_parallel_compile() -> None:
     """Compile one extension's sources in parallel and reuse up-to-date objects.
 
@@ -126,13 +142,8 @@ def _install_parallel_compile() -> None:
                 src, ext = build[obj]
             except KeyError:
                 return
-            if os.path.exists(obj):
-                obj_time = os.path.getmtime(obj)
-                fresh = obj_time > os.path.getmtime(src)
-                if fresh and str(src).startswith(str(CSRC)):
-                    fresh = obj_time > newest_header
-                if fresh and "_native" not in os.path.basename(src):
-                    return
+            if not object_is_stale(obj, src, newest_header):
+                return
             self._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
 
         jobs = int(os.environ.get("NEARVM_BUILD_JOBS", "0")) or (os.cpu_count() or 2)
