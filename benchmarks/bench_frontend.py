@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time_nearvm(d, Config(), args.repeat if size < 5_000_000 else 1)
             pts.append((len(d), t))
             row.append(f"{len(d) / 1000:.0f}kB {t / (len(d) / MiB) * 1000:.0f}")
-            if not args.no_winch and size <= 1_000_000 and size == sizes[-1] if len(sizes) < 3 else size == 1_000_000:
+            if not args.no_winch and size == min(sizes[-1], 1_000_000):
                 wt = winch_compile_time(d, 1)
                 if wt is not None:
                     row.append(f"(Winch {wt / (len(d) / MiB) * 1000:.0f} ms/MiB, ratio {t / wt:.2f})")
