@@ -26,6 +26,7 @@ or ``$NEARVM_SPEC_DIR``; a missing suite is an error, never a skip.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import hashlib
 import json
@@ -283,6 +284,8 @@ class FileResult:
     #: Reconciliation problems and file-level errors (each one is a failure).
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: Exec mode with ``gas``: the Store's ``gas_used`` at the end of the script (else None).
+    gas_used: int | None = None
 
     @property
     def failures(self) -> list[CommandResult]:
@@ -442,10 +445,16 @@ class WastRunner:
         runtime: Any = None,
         serialize_roundtrip: bool = False,
         strict_errors: bool = True,
+        gas: int | None = None,
     ) -> None:
         if mode not in ("validate", "exec"):
             raise ValueError(f"mode must be 'validate' or 'exec', not {mode!r}")
+        if gas is not None and (not isinstance(gas, int) or isinstance(gas, bool) or gas < 0):
+            raise ValueError(f"gas must be a non-negative int or None, not {gas!r}")
         self.mode: Mode = mode
+        #: ``--gas C``: compile with ``Config(gas=GasSchedule.uniform(C))`` and run every script on a
+        #: Store with an unlimited budget (issue 5: metering must not change any spec result).
+        self.gas = gas
         self.strict_errors = strict_errors
         self.serialize_roundtrip = serialize_roundtrip
         self._translate = translate
@@ -458,6 +467,10 @@ class WastRunner:
                 self._translate, default_config = _default_frontend()
                 if self._config is None:
                     self._config = default_config
+                if gas is not None:
+                    from .config import GasSchedule
+
+                    self._config = dataclasses.replace(self._config, gas=GasSchedule.uniform(gas))
         else:
             if self._rt is None:
                 self._rt = _default_runtime()
@@ -496,7 +509,12 @@ class WastRunner:
             commands = script.get("commands")
             if not isinstance(commands, list):
                 raise SpecSuiteError(f"{jpath}: no 'commands' list")
-            _FileState(self, jpath.parent, res).run(commands)
+            state = _FileState(self, jpath.parent, res)
+            try:
+                state.run(commands)
+            finally:
+                if self.mode == "exec" and self.gas is not None:
+                    res.gas_used = state.store.gas_used
         except SpecSuiteError as exc:
             res.problems.append(str(exc))
         res.reconcile()
@@ -520,8 +538,12 @@ class _FileState:
         self.registry: dict[str, Mapping[str, Any]] = {}
         if self.mode == "exec":
             rt = self.rt
-            self.engine = rt.Engine(rt.Config())
-            self.store = rt.Store(self.engine)
+            if runner.gas is None:
+                self.engine = rt.Engine(rt.Config())
+                self.store = rt.Store(self.engine)
+            else:  # metered: every module charges, the budget is unlimited (gas_limit=None)
+                self.engine = rt.Engine(rt.Config(gas=rt.GasSchedule.uniform(runner.gas)))
+                self.store = rt.Store(self.engine, gas_limit=None)
             self.registry["spectest"] = self._spectest()
 
     # ---------------------------------------------------------------- dispatch
@@ -950,6 +972,8 @@ def _configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="accept any CompileError for assert_malformed/assert_invalid (the class is still reported)")
     p.add_argument("--allow-unlisted", action="store_true",
                    help="scripts missing from manifest.json are not a failure (no reconciliation for them)")
+    p.add_argument("--gas", type=int, default=None, metavar="C",
+                   help="meter with GasSchedule.uniform(C) and an unlimited budget (results must not change)")
     p.add_argument("--max-failures", type=int, default=50, help="failures to list (0: all)")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per file")
     p.set_defaults(func=run_from_args)
@@ -974,8 +998,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         manifest = load_manifest(root)
         files = resolve_inputs(args.files, root)
         runner = WastRunner(args.mode, serialize_roundtrip=args.serialize_roundtrip,
-                            strict_errors=not args.lenient_errors)
-    except SpecSuiteError as exc:
+                            strict_errors=not args.lenient_errors, gas=args.gas)
+    except (SpecSuiteError, ValueError) as exc:
         print(f"nearvm wast: error: {exc}", file=sys.stderr)
         return 1
 
