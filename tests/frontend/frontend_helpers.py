@@ -1,4 +1,7 @@
-"""Helpers for the frontend tests: assemble WAT with the `wasm-tools` CLI (cached per text)."""
+"""Helpers for the frontend tests (a uniquely named module: every test directory has a `conftest`,
+and `from conftest import ...` would get whichever was imported last when directories run together).
+
+WAT is assembled with the `wasm-tools` CLI (cached per text)."""
 
 from __future__ import annotations
 

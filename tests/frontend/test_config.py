@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import wat
+from frontend_helpers import wat
 from nearvm.config import NEAR_BULK_BASE, NEAR_BULK_PER_UNIT, NEAR_OP_COST, Config, GasSchedule
 from nearvm.errors import LimitError, ValidationError
 from nearvm.wasm import translate

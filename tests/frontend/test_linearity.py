@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import header, section, uleb
+from frontend_helpers import header, section, uleb
 from nearvm.config import Config, GasSchedule
 from nearvm.errors import CompileError
 from nearvm.wasm import translate

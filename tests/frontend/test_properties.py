@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import wat
+from frontend_helpers import wat
 from nearvm.config import Config, GasSchedule
 from nearvm.errors import CompileError
 from nearvm.wasm import translate
