@@ -201,28 +201,31 @@ class CodeGen {
   }
 
   // ---- traps --------------------------------------------------------------------------------
-  struct TrapStub { Label label; uint32_t code; uint32_t bytecode_offset; };
-  Label trap(uint32_t code) {
+  // A trap stub: `code` is what the trap site records; `code_in_eax` stubs (helper failures) exit
+  // with the code the helper returned, which by the RuntimeHelpers contract is `code` anyway.
+  struct TrapStub { Label label; uint32_t code; uint32_t bytecode_offset; bool code_in_eax; };
+  Label trap(uint32_t code, bool code_in_eax = false) {
     Label l = masm_.new_label();
-    trap_stubs_.push_back(TrapStub{l, code, op_offset_});
+    trap_stubs_.push_back(TrapStub{l, code, op_offset_, code_in_eax});
     return l;
   }
   void emit_trap_stubs() {
-    std::map<uint32_t, Label> common;  // ordered: byte-for-byte reproducible code
+    // Ordered: byte-for-byte reproducible code. Key: code * 2 + code_in_eax.
+    std::map<uint64_t, Label> common;
     for (const TrapStub& s : trap_stubs_) {
       masm_.bind(s.label);
-      uint32_t pc = masm_.offset();
-      // A helper's dynamic trap code is only known at run time: recorded as 0 ("see act").
       ctx_.out->trap_sites.push_back(
-          TrapSite{pc, s.code == ~0u ? 0u : s.code, ctx_.body->func_index, s.bytecode_offset});
+          TrapSite{masm_.offset(), s.code, ctx_.body->func_index, s.bytecode_offset});
       masm_.lea_label(Regs::kScratch2, s.label);
-      auto it = common.find(s.code);
-      if (it == common.end()) it = common.emplace(s.code, masm_.new_label()).first;
+      uint64_t key = uint64_t(s.code) * 2 + (s.code_in_eax ? 1 : 0);
+      auto it = common.find(key);
+      if (it == common.end()) it = common.emplace(key, masm_.new_label()).first;
       masm_.jmp(it->second);
     }
-    for (auto& [code, label] : common) {
+    for (auto& [key, label] : common) {
       masm_.bind(label);
-      if (code == ~0u) masm_.trap_exit_with_code_in_eax();
+      uint32_t code = uint32_t(key >> 1);
+      if (key & 1) masm_.trap_exit_with_code_in_eax();
       else masm_.trap_exit(code, code == NVM_TRAP_OUT_OF_GAS);
     }
   }
@@ -479,8 +482,12 @@ class CodeGen {
     return finish_call(type);
   }
   // Helpers (RuntimeHelpers, host C ABI): `n` wasm operands popped into the argument area.
+  // `helper_trap` is the only nonzero code the helper can return (vmctx.h RuntimeHelpers: the
+  // memory.* helpers fail with MEMORY_OUT_OF_BOUNDS, the table.* ones with TABLE_OUT_OF_BOUNDS,
+  // spec §4.4.6-§4.4.7), so the trap site records it statically; 0 = cannot trap (data.drop,
+  // elem.drop): no check is emitted.
   bool call_helper(int32_t helper_offset, uint32_t n, const uint64_t* immediates, uint32_t n_imm,
-                   bool returns_value) {
+                   bool returns_value, uint32_t helper_trap = 0) {
     uint32_t total = n + n_imm;
     frame_.need_outgoing_slots(total);
     if (stack_.size() < cur_base() + n) return fail("helper arguments underflow");
@@ -505,9 +512,7 @@ class CodeGen {
       masm_.mov(W::k32, r, Masm::kReturnReg);
       return push_reg(NVM_TYPE_I32, r);
     }
-    Label dyn = masm_.new_label();
-    trap_stubs_.push_back(TrapStub{dyn, ~0u, op_offset_});
-    masm_.branch_nonzero(W::k32, Masm::kReturnReg, dyn);
+    if (helper_trap != 0) masm_.branch_nonzero(W::k32, Masm::kReturnReg, trap(helper_trap, true));
     return true;
   }
 
@@ -1089,7 +1094,7 @@ bool CodeGen<Masm>::compile_fc(uint32_t sub) {
       uint64_t seg = cursor_.uleb32();
       cursor_.u8();
       if (seg >= info_.n_data_segments || info_.n_memories == 0) return fail("memory.init index");
-      return call_helper(int32_t(offsetof(H, memory_init)), 3, &seg, 1, false);
+      return call_helper(int32_t(offsetof(H, memory_init)), 3, &seg, 1, false, NVM_TRAP_MEMORY_OUT_OF_BOUNDS);
     }
     case NVM_FC_DATA_DROP: {
       uint64_t seg = cursor_.uleb32();
@@ -1099,17 +1104,17 @@ bool CodeGen<Masm>::compile_fc(uint32_t sub) {
     case NVM_FC_MEMORY_COPY:
       cursor_.u8(); cursor_.u8();
       if (info_.n_memories == 0) return fail("memory.copy without memory");
-      return call_helper(int32_t(offsetof(H, memory_copy)), 3, nullptr, 0, false);
+      return call_helper(int32_t(offsetof(H, memory_copy)), 3, nullptr, 0, false, NVM_TRAP_MEMORY_OUT_OF_BOUNDS);
     case NVM_FC_MEMORY_FILL:
       cursor_.u8();
       if (info_.n_memories == 0) return fail("memory.fill without memory");
-      return call_helper(int32_t(offsetof(H, memory_fill)), 3, nullptr, 0, false);
+      return call_helper(int32_t(offsetof(H, memory_fill)), 3, nullptr, 0, false, NVM_TRAP_MEMORY_OUT_OF_BOUNDS);
     case NVM_FC_TABLE_INIT: {
       uint64_t imm[2];
       imm[1] = cursor_.uleb32();  // elem index
       imm[0] = cursor_.uleb32();  // table index
       if (imm[1] >= info_.n_elem_segments || !check_table(uint32_t(imm[0]))) return fail("table.init index");
-      return call_helper(int32_t(offsetof(H, table_init)), 3, imm, 2, false);
+      return call_helper(int32_t(offsetof(H, table_init)), 3, imm, 2, false, NVM_TRAP_TABLE_OUT_OF_BOUNDS);
     }
     case NVM_FC_ELEM_DROP: {
       uint64_t seg = cursor_.uleb32();
@@ -1121,7 +1126,7 @@ bool CodeGen<Masm>::compile_fc(uint32_t sub) {
       imm[0] = cursor_.uleb32();
       imm[1] = cursor_.uleb32();
       if (!check_table(uint32_t(imm[0])) || !check_table(uint32_t(imm[1]))) return false;
-      return call_helper(int32_t(offsetof(H, table_copy)), 3, imm, 2, false);
+      return call_helper(int32_t(offsetof(H, table_copy)), 3, imm, 2, false, NVM_TRAP_TABLE_OUT_OF_BOUNDS);
     }
     case NVM_FC_TABLE_GROW: {
       uint64_t t = cursor_.uleb32();
@@ -1139,7 +1144,7 @@ bool CodeGen<Masm>::compile_fc(uint32_t sub) {
     case NVM_FC_TABLE_FILL: {
       uint64_t t = cursor_.uleb32();
       if (!check_table(uint32_t(t))) return false;
-      return call_helper(int32_t(offsetof(H, table_fill)), 3, &t, 1, false);
+      return call_helper(int32_t(offsetof(H, table_fill)), 3, &t, 1, false, NVM_TRAP_TABLE_OUT_OF_BOUNDS);
     }
     default: return fail("unknown 0xFC op");
   }

@@ -23,7 +23,9 @@ struct TrapSite {
   uint32_t pc_offset;        // offset in CompiledProgram::code of the faulting/trapping instruction
   uint32_t trap_code;        // NVM_TRAP_* (for faults: what a fault at this pc means)
   uint32_t func_index;       // wasm function index (imports included)
-  uint32_t bytecode_offset;  // offset of the op in the function's bytecode body
+  // Offset of the trapping op in the function's `code[]` (docs/bytecode.md "Function body"),
+  // i.e. counted from the first op (STACK), after the locals/limits header.
+  uint32_t bytecode_offset;
 };
 
 struct CompileOptions {
