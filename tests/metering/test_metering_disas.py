@@ -1,0 +1,119 @@
+"""Golden x64 disassembly of the per-block gas charge (and the stack-budget prologue/epilogue).
+
+Each metered block costs a handful of instructions (NEAR's FastGasCounter template, REFERENCE.md §3):
+
+    mov r11, [vmctx.store]            ; counters
+    mov r10, [r11]                    ; gas_used          (or: mov r10, imm64 / add r10, [r11] for costs >= 2**31)
+    add r10, imm32                    ; + block cost
+    jc  out_of_gas                    ; 64-bit overflow is out of gas too
+    cmp r10, [r11+8]                  ; gas_limit
+    ja  out_of_gas
+    mov [r11], r10
+
+Expected text lives in tests/metering/disas/x64/<case>.txt; regenerate with NEARVM_BLESS=1.
+Compile-only (the JIT's test hooks): nothing is executed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from metering_helpers import wat
+
+from nearvm.bytecode.disasm import disassemble
+from nearvm.config import Config, GasSchedule
+from nearvm.wasm import translate
+
+if platform.machine().lower() not in ("x86_64", "amd64"):
+    pytest.skip("x64 golden disassembly", allow_module_level=True)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jit"))
+from jit_hooks import compile_program  # noqa: E402
+
+GOLDEN = Path(__file__).parent / "disas" / "x64"
+
+COUNT = """(module (func (param $n i32) (result i32) (local $i i32)
+  (block $done (loop $top
+    (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $top)))
+  (local.get $i)))"""
+
+CASES: dict[str, tuple[str, Config]] = {
+    # four blocks: entry 1, br_if block 4, loop body 5, after end 1
+    "gas_loop_uniform1": (COUNT, Config(gas=GasSchedule.uniform(1))),
+    # NEAR: the entry block also pays frame init, (1 + 9) × 822,756 = 8,227,560 (imm32)
+    "gas_loop_near": (COUNT, Config.near()),
+    # 3 × (2**32 - 1) = 12,884,901,885 does not fit an imm32: through a register
+    "gas_large_cost": ("(module (func (result i32) (i32.add (i32.const 1) (i32.const 2))))",
+                       Config(gas=GasSchedule.uniform(2**32 - 1))),
+    # exactly 2**31: must not be encoded as a sign-extended imm32 (NEAR's "9393" bug)
+    "gas_cost_2_31": ("(module (func (drop (i32.const 0))))",
+                      Config(gas=GasSchedule.uniform(1).with_weights({"i32.const": 2**31 - 1}))),
+    # no schedule: no gas code at all, only the stack budget
+    "gas_none": (COUNT, Config()),
+}
+
+_SMALL = re.compile(
+    r"mov r11, qword ptr \[r14\+16\]\s+;[^\n]*\n"
+    r"mov r10, qword ptr \[r11\]\s+;[^\n]*\n"
+    r"add r10, (\d+)\s+;[^\n]*\n"
+    r"jc L\d+\s+;[^\n]*\n"
+    r"cmp r10, qword ptr \[r11\+8\]\s+;[^\n]*\n"
+    r"ja L\d+\s+;[^\n]*\n"
+    r"mov qword ptr \[r11\], r10\s+;")
+_LARGE = re.compile(
+    r"mov r11, qword ptr \[r14\+16\]\s+;[^\n]*\n"
+    r"mov r10, (\d+)\s+;[^\n]*\n"
+    r"add r10, qword ptr \[r11\]\s+;[^\n]*\n"
+    r"jc L\d+\s+;[^\n]*\n"
+    r"cmp r10, qword ptr \[r11\+8\]\s+;[^\n]*\n"
+    r"ja L\d+\s+;[^\n]*\n"
+    r"mov qword ptr \[r11\], r10\s+;")
+
+
+def _disas(name: str) -> tuple[str, list[int]]:
+    text, cfg = CASES[name]
+    program = translate(wat(text), cfg).program
+    costs = [int(ln.split()[-1]) for ln in disassemble(program).splitlines() if ": gas " in ln]
+    res = compile_program(bytes(program), disassembly=True)
+    assert res.ok, res.text
+    return res.text, costs
+
+
+def _charged(text: str) -> list[int]:
+    """Costs of the gas sequences in code order, each matched as the exact 7-instruction template."""
+    found = [(m.start(), int(m.group(1))) for m in _SMALL.finditer(text)]
+    found += [(m.start(), int(m.group(1))) for m in _LARGE.finditer(text)]
+    return [c for _, c in sorted(found)]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gas_golden(name: str) -> None:
+    text, _ = _disas(name)
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("NEARVM_BLESS"):
+        path.write_text(text)
+        return
+    assert path.exists(), f"{path} missing: run with NEARVM_BLESS=1"
+    assert text == path.read_text()
+
+
+@pytest.mark.parametrize(("name", "costs"), [
+    ("gas_loop_uniform1", [1, 4, 5, 1]),
+    ("gas_loop_near", [10 * 822_756, 4 * 822_756, 5 * 822_756, 822_756]),
+    ("gas_large_cost", [3 * (2**32 - 1)]),
+    ("gas_cost_2_31", [2**31]),
+    ("gas_none", []),
+])
+def test_every_block_is_the_seven_instruction_template(name: str, costs: list[int]) -> None:
+    text, bytecode_costs = _disas(name)
+    assert bytecode_costs == costs
+    assert _charged(text) == costs
+    # nothing else touches the gas counter: one load of gas_used per block, no other [r11] stores
+    assert text.count("cmp r10, qword ptr [r11+8]") == len(costs)
