@@ -525,3 +525,40 @@ def test_uniform_frame_init_option() -> None:
     r = instantiate(COUNT, Config(gas=GasSchedule.uniform(1, frame_init_per_word=2)))
     r("count", 3)
     assert r.gas_used == 9 * 3 + 24
+
+
+# ---- instantiation and artifacts -----------------------------------------------------------------
+
+START = """(module (global $g (export "g") (mut i32) (i32.const 0))
+  (func $s (global.set $g (i32.add (global.get $g) (i32.const 5)))) (start $s))"""
+
+
+def test_start_function_is_metered() -> None:
+    # [global.get i32.const i32.add global.set end] = 4, charged to the Store during Instance()
+    r = instantiate(START)
+    assert r.gas_used == 4
+    assert r.instance.exports["g"].value == 5
+
+
+def test_start_function_out_of_gas() -> None:
+    eng = api("Engine")(uniform1())
+    store = api("Store")(eng, gas_limit=3)
+    with pytest.raises(nearvm.OutOfGas):
+        api("Instance")(store, api("Module")(eng, wat(START)), {})
+    assert store.gas_used == 3
+
+
+def test_artifact_keeps_metering_and_refuses_other_schedule() -> None:
+    # the schedule is part of the artifact's config hash: a metered artifact neither loads unmetered
+    # nor under another schedule, and under its own it charges the same figures.
+    src = wat('(module (func (export "f") (result i32) (i32.add (i32.const 1) (i32.const 2))))')
+    blob = api("Module")(api("Engine")(uniform1()), src).serialize()
+    for other in (Config(), Config(gas=GasSchedule.uniform(2))):
+        with pytest.raises(nearvm.ArtifactError):
+            api("Module").deserialize(api("Engine")(other), blob)
+    eng = api("Engine")(uniform1())
+    r = instantiate(src, uniform1(), engine=eng)
+    mod = api("Module").deserialize(eng, blob)
+    inst = api("Instance")(r.store, mod, {})
+    assert inst.exports["f"]() == 3
+    assert r.store.gas_used == 3
