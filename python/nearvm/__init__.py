@@ -20,9 +20,19 @@ from .errors import (
     TrapCode,
     ValidationError,
 )
+from .runtime import Caller, Engine, Func, Global, Instance, Memory, Module, Store, Table
 from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
 
 __all__ = [
+    "Table",
+    "Store",
+    "Module",
+    "Memory",
+    "Instance",
+    "Global",
+    "Func",
+    "Engine",
+    "Caller",
     "ArtifactError",
     "CompileError",
     "Config",
