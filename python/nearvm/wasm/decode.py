@@ -58,6 +58,8 @@ class RawData:
 @dataclass
 class RawModule:
     types: list[FuncType] = field(default_factory=list)
+    #: ``types`` as (param codes, result codes) of plain ints, shared between equal types.
+    sigs: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
     imports: list[tuple[str, str, str, object, int]] = field(default_factory=list)  # (mod, name, kind, desc, pos)
     funcs: list[tuple[int, int]] = field(default_factory=list)  # (type index, pos) of local functions
     tables: list[tuple[TableType, int]] = field(default_factory=list)
@@ -402,8 +404,28 @@ def decode_module(data: bytes, config: Config) -> RawModule:
         elif sid == 1:
             n = r.u32()
             _limit(config, "max_types", n, "types", start)
+            # Types are interned by their raw bytes: a repeated signature costs one slice and one
+            # dict lookup, and every index that names it shares one FuncType (and one int-code
+            # signature, ``RawModule.sigs``). Only a type that passed every check below is cached,
+            # and those checks depend only on its bytes and the Config, so a hit needs none.
+            # The fast path finds a type's extent from one-byte counts; anything else (multi-byte
+            # counts, the section's end, a wrong form byte) goes through the checked reader.
+            interned: dict[bytes, tuple[FuncType, tuple[tuple[int, ...], tuple[int, ...]]]] = {}
+            types_append = m.types.append
+            sigs_append = m.sigs.append
             for _ in range(n):
                 p = r.pos
+                if p + 2 < sec_end and data[p] == 0x60 and data[p + 1] < 0x80:
+                    q = p + 2 + data[p + 1]
+                    if q < sec_end and data[q] < 0x80:
+                        e = q + 1 + data[q]
+                        if e <= sec_end:
+                            hit = interned.get(data[p:e])
+                            if hit is not None:
+                                types_append(hit[0])
+                                sigs_append(hit[1])
+                                r.pos = e
+                                continue
                 if r.byte() != 0x60:
                     raise DecodeError("integer representation too long", p)  # ref interp: malformed functype
                 params = [read_valtype(r, config) for _ in range(r.u32())]
@@ -413,7 +435,10 @@ def decode_module(data: bytes, config: Config) -> RawModule:
                     raise ValidationError("invalid result arity", rp)
                 _limit(config, "max_params_per_function", len(params), "params", p)
                 _limit(config, "max_results_per_function", len(results), "results", rp)
-                m.types.append(FuncType(params, results))
+                entry = (FuncType(params, results), (tuple(map(int, params)), tuple(map(int, results))))
+                interned[data[p:r.pos]] = entry
+                types_append(entry[0])
+                sigs_append(entry[1])
         elif sid == 2:
             n = r.u32()
             _limit(config, "max_imports", n, "imports", start)

@@ -70,8 +70,16 @@ class FuncType:
     def __init__(
         self, params: list[ValType] | tuple[ValType, ...], results: list[ValType] | tuple[ValType, ...]
     ) -> None:
-        object.__setattr__(self, "params", tuple(ValType(p) for p in params))
-        object.__setattr__(self, "results", tuple(ValType(r) for r in results))
+        ps = tuple(ValType(p) for p in params)
+        rs = tuple(ValType(r) for r in results)
+        object.__setattr__(self, "params", ps)
+        object.__setattr__(self, "results", rs)
+        # Types are dict keys per type and per import (engine type ids, the frontend's
+        # interning); computing the hash once keeps that a lookup, not a tuple walk.
+        object.__setattr__(self, "_hash", hash((ps, rs)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined,no-any-return]
 
     def __str__(self) -> str:
         p = " ".join(str(t) for t in self.params)

@@ -179,11 +179,12 @@ class _Malformed(Exception):
 class _Ctx:
     """Module-level facts the body loop needs (spec §3.1.1 context C)."""
 
-    def __init__(self, config: Config, m: ModuleInfo, refs: set[int], elem_types: list[int]) -> None:
+    def __init__(self, config: Config, m: ModuleInfo, refs: set[int], elem_types: list[int],
+                 sigs: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> None:
         self.config = config
         self.m = m
-        self.types: list[tuple[tuple[int, ...], tuple[int, ...]]] = [
-            (tuple(int(p) for p in t.params), tuple(int(r) for r in t.results)) for t in m.types]
+        #: Module types as int codes (``RawModule.sigs``: equal types share one tuple).
+        self.types = sigs
         self.func_types = m.func_types
         self.globals = [(int(g.content), g.mutable) for g in m.globals]
         self.tables = [int(t.element) for t in m.tables]
@@ -193,9 +194,10 @@ class _Ctx:
         self.refs = refs
         # Program types: module types, then deduplicated synthetic block types (docs/bytecode.md).
         self.ext_types: list[tuple[tuple[int, ...], tuple[int, ...]]] = list(self.types)
-        self.type_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
-        for i, t in enumerate(self.types):
-            self.type_index.setdefault(t, i)
+        # First index of each distinct type (built in reverse so the first occurrence wins).
+        n = len(sigs)
+        self.type_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = dict(
+            zip(reversed(sigs), range(n - 1, -1, -1)))
         self.gas = config.gas
         self.weights: list[int] = list(config.gas.weights) if config.gas else [0] * 256
         self.fc_weights: list[int] = list(config.gas.fc_weights) if config.gas else [0] * len(spec.BY_FC)
@@ -1271,11 +1273,17 @@ def _build_program(ctx: _Ctx, m: ModuleInfo, bodies: list[bytes]) -> bytes:
     out = bytearray()
     out += struct.pack("<III", spec.MAGIC, spec.FORMAT_VERSION, spec.FLAG_GAS if ctx.gas is not None else 0)
     out += pk(len(ctx.ext_types))
-    for ps, rs in ctx.ext_types:
-        out += pk(len(ps))
-        out += bytes(ps)
-        out += pk(len(rs))
-        out += bytes(rs)
+    # Equal types are one shared tuple (interned by the decoder), so each distinct type is
+    # encoded once and a module of 100,000 copies of a few signatures costs a dict hit per type.
+    enc: dict[tuple[tuple[int, ...], tuple[int, ...]], bytes] = {}
+    parts = []
+    for t in ctx.ext_types:
+        e = enc.get(t)
+        if e is None:
+            ps, rs = t
+            e = enc[t] = pk(len(ps)) + bytes(ps) + pk(len(rs)) + bytes(rs)
+        parts.append(e)
+    out += b"".join(parts)
     out += pk(m.num_imported_funcs)
     out += pk(len(m.func_types))
     out += struct.pack(f"<{len(m.func_types)}I", *m.func_types)
@@ -1309,7 +1317,7 @@ def translate(data: bytes, config: Config | None = None) -> ModuleInfo:
     had_memories = len(m.memories)
     if config.near_prepare:
         _near_prepare(m, config)
-    ctx = _Ctx(config, m, refs, elem_types)
+    ctx = _Ctx(config, m, refs, elem_types, raw.sigs)
     # Bodies are validated against the module as written (NEAR validates before preparing).
     ctx.n_memories = had_memories
     nimp = m.num_imported_funcs
