@@ -219,6 +219,49 @@ def test_rejects_functions_counting_imports() -> None:
     translate(wat('(module (import "env" "a" (func)) ' + "(func)" * 9_999 + ")"), Config.near())
 
 
+def _uleb(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, v = v & 0x7F, v >> 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def _many_locals(n_funcs: int, per_func: int) -> bytes:
+    """n_funcs functions () -> () each declaring ``per_func`` i32 locals (built by hand: text tools cap locals)."""
+    def sec(sid: int, payload: bytes) -> bytes:
+        return bytes([sid]) + _uleb(len(payload)) + payload
+
+    body = b"\x01" + _uleb(per_func) + b"\x7f" + b"\x0b"
+    return (b"\0asm\x01\0\0\0" + sec(1, b"\x01\x60\x00\x00") + sec(3, _uleb(n_funcs) + b"\x00" * n_funcs)
+            + sec(10, _uleb(n_funcs) + (_uleb(len(body)) + body) * n_funcs))
+
+
+@pytest.mark.parametrize(("field", "bad", "good"), [
+    # 5,001 blocks in one function / 5,000 accepted
+    ("max_blocks_per_function", "(module (func " + "(block)" * 5001 + "))", "(module (func " + "(block)" * 5000 + "))"),
+    # 10 × 5,000 + 1 blocks in the module / 50,000 accepted
+    ("max_blocks_per_module", "(module " + ("(func " + "(block)" * 5000 + ")") * 10 + "(func (block)))",
+     "(module " + ("(func " + "(block)" * 5000 + ")") * 10 + ")"),
+    # body = locals vector (1 byte) + nops + end: 196,609 bytes / 196,608 accepted
+    ("max_function_body_size", "(module (func " + "nop " * 196_607 + "))", "(module (func " + "nop " * 196_606 + "))"),
+], ids=["blocks_per_function", "blocks_per_module", "function_body_size"])
+def test_rejects_code_limits(field: str, bad: str, good: str) -> None:
+    with pytest.raises(LimitError) as ei:
+        translate(wat(bad), Config.near())
+    assert ei.value.limit == field
+    translate(wat(good), Config.near())
+
+
+def test_rejects_too_many_locals_per_contract() -> None:
+    # NEAR: 1,000,000 locals per contract. 20 × 50,000 is accepted, 21 × 50,000 is not.
+    translate(_many_locals(20, 50_000), Config.near())
+    with pytest.raises(LimitError) as ei:
+        translate(_many_locals(21, 50_000), Config.near())
+    assert ei.value.limit == "max_locals_per_module"
+
+
 def _padded(total: int) -> bytes:
     """A valid empty module padded to ``total`` bytes with one custom section (4-byte LEB size)."""
     base = wat("(module)")
