@@ -45,7 +45,8 @@ class CodeGen {
  public:
   CodeGen(Masm& masm, const FunctionContext& ctx, const std::vector<Label>& func_labels)
       : masm_(masm), ctx_(ctx), info_(*ctx.info), hdr_(*ctx.header), func_labels_(func_labels),
-        regs_(Regs::kGpAllocatable, Regs::kFpAllocatable),
+        regs_(ctx.info->n_memories ? Regs::kGpAllocatable & ~(1u << Regs::kMemBase) : Regs::kGpAllocatable,
+              Regs::kFpAllocatable),
         stack_(uint32_t(hdr_.local_types.size())),
         frame_(hdr_.n_params, uint32_t(hdr_.local_types.size()), hdr_.max_stack),
         cursor_(hdr_.code, hdr_.code + hdr_.code_size) {
@@ -246,6 +247,13 @@ class CodeGen {
       masm_.int_op_imm(op, w, lhs, lhs, int32_t(uint32_t(rhs.bits)));
       return push_reg(type, lhs);
     }
+    Address m;
+    if (mem_operand(rhs, stack_.size(), &m)) {  // `add r, [slot]`: no register for the rhs
+      Reg lhs;
+      if (!pop_reg(&lhs)) return false;
+      masm_.int_op_mem(op, w, lhs, lhs, m);
+      return push_reg(type, lhs);
+    }
     Reg r = to_reg(rhs, stack_.size());
     Reg lhs;
     if (!pop_reg(&lhs)) return false;
@@ -292,22 +300,107 @@ class CodeGen {
     regs_.free(quotient ? Regs::kDivRemainder : Regs::kDivDividend);
     return push_reg(type, dst);
   }
+  // An integer compare (or eqz) directly followed by BR_IF / IF is not materialised as 0/1: its
+  // operands are kept and the branch emits `cmp; jcc` (the bytecode puts no op in between, and
+  // GAS comes after BR_IF/IF, docs/bytecode.md "Metered blocks").
+  struct PendingCond {
+    bool valid = false;
+    Cond cond = Cond::Eq;
+    W w = W::k32;
+    Reg lhs = kNoReg;
+    enum class Rhs : uint8_t { Reg, Imm, Mem } kind = Rhs::Imm;
+    Reg rhs = kNoReg;
+    int32_t imm = 0;
+    Address mem{kNoReg};
+  };
+  bool next_op_branches_on_i32() const {
+    if (cursor_.remaining() == 0) return false;
+    uint8_t next = *cursor_.position();
+    return next == NVM_OP_BR_IF || next == NVM_OP_IF;
+  }
+  static bool fits_imm32(W w, uint64_t bits) {
+    return w == W::k32 || (int64_t(bits) >= INT32_MIN && int64_t(bits) <= INT32_MAX);
+  }
+  // A Local/Spilled value read straight from its frame slot as a memory operand.
+  bool mem_operand(const Val& v, uint32_t index, Address* a) const {
+    if (v.loc == Loc::Local) { *a = local_addr(v.local); return true; }
+    if (v.loc == Loc::Spilled) { *a = slot(index); return true; }
+    return false;
+  }
   bool op_compare(Cond c, W w) {
     Val rhs;
     if (!pop(&rhs)) return false;
-    if (rhs.loc == Loc::Const &&
-        (w == W::k32 || (int64_t(rhs.bits) >= INT32_MIN && int64_t(rhs.bits) <= INT32_MAX))) {
-      Reg lhs;
-      if (!pop_reg(&lhs)) return false;
-      masm_.compare_imm(c, w, lhs, lhs, int32_t(uint32_t(rhs.bits)));
-      return push_reg(NVM_TYPE_I32, lhs);
+    uint32_t rhs_index = stack_.size();
+    bool fuse = next_op_branches_on_i32();
+    PendingCond pc;
+    pc.cond = c;
+    pc.w = w;
+    if (rhs.loc == Loc::Const && fits_imm32(w, rhs.bits)) {
+      pc.kind = PendingCond::Rhs::Imm;
+      pc.imm = int32_t(uint32_t(rhs.bits));
+    } else if (mem_operand(rhs, rhs_index, &pc.mem)) {
+      pc.kind = PendingCond::Rhs::Mem;
+    } else {
+      pc.kind = PendingCond::Rhs::Reg;
+      pc.rhs = to_reg(rhs, rhs_index);
     }
-    Reg r = to_reg(rhs, stack_.size());
-    Reg lhs;
-    if (!pop_reg(&lhs)) return false;
-    masm_.compare(c, w, lhs, lhs, r);
-    regs_.free(r);
+    if (!pop_reg(&pc.lhs)) return false;
+    if (fuse) {
+      pc.valid = true;
+      pending_ = pc;
+      return true;
+    }
+    Reg lhs = pc.lhs;
+    switch (pc.kind) {
+      case PendingCond::Rhs::Imm: masm_.compare_imm(c, w, lhs, lhs, pc.imm); break;
+      case PendingCond::Rhs::Mem: masm_.compare_mem(c, w, lhs, lhs, pc.mem); break;
+      case PendingCond::Rhs::Reg: masm_.compare(c, w, lhs, lhs, pc.rhs); regs_.free(pc.rhs); break;
+    }
     return push_reg(NVM_TYPE_I32, lhs);
+  }
+  bool op_eqz(W w) {
+    if (!next_op_branches_on_i32()) {
+      return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.eqz(w, r, r); });
+    }
+    PendingCond pc;
+    if (!pop_reg(&pc.lhs)) return false;
+    pc.valid = true;
+    pc.cond = Cond::Eq;
+    pc.w = w;
+    pc.kind = PendingCond::Rhs::Imm;
+    pc.imm = 0;
+    pending_ = pc;
+    return true;
+  }
+  // The branch condition of BR_IF / IF: a pending compare, or else the popped i32 (!= 0).
+  bool take_condition(PendingCond* pc) {
+    if (pending_.valid) {
+      *pc = pending_;
+      pending_.valid = false;
+      return true;
+    }
+    PendingCond c;
+    if (!pop_reg(&c.lhs)) return false;
+    c.valid = true;
+    c.cond = Cond::Ne;
+    c.w = W::k32;
+    c.kind = PendingCond::Rhs::Imm;
+    c.imm = 0;
+    *pc = c;
+    return true;
+  }
+  // Jumps to `l` when pc (negated: when it does not hold) and releases its registers.
+  void branch_on(const PendingCond& pc, bool negated, const Label& l) {
+    Cond c = negated ? negate(pc.cond) : pc.cond;
+    switch (pc.kind) {
+      case PendingCond::Rhs::Imm: masm_.branch_cmp_imm(c, pc.w, pc.lhs, pc.imm, l); break;
+      case PendingCond::Rhs::Mem: masm_.branch_cmp_mem(c, pc.w, pc.lhs, pc.mem, l); break;
+      case PendingCond::Rhs::Reg: masm_.branch_cmp(c, pc.w, pc.lhs, pc.rhs, l); break;
+    }
+  }
+  void release_condition(const PendingCond& pc) {
+    regs_.free(pc.lhs);
+    if (pc.kind == PendingCond::Rhs::Reg) regs_.free(pc.rhs);
   }
   template <class F>
   bool op_unary_gp(uint8_t result_type, F&& emit) {
@@ -372,13 +465,12 @@ class CodeGen {
   // in the guard region (8 GiB reservation), recorded as a MEMORY_OUT_OF_BOUNDS trap site.
   bool memory_address(Reg index, uint32_t offset, Address* addr) {
     if (info_.n_memories == 0) return fail("memory access without memory");
-    masm_.load_ptr(Regs::kScratch, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
     if (offset <= 0x7FFFFFFFu) {
-      *addr = Address{Regs::kScratch, index, int32_t(offset)};
+      *addr = Address{Regs::kMemBase, index, int32_t(offset)};
     } else {
       masm_.mov_imm(W::k32, Regs::kScratch2, offset);
       masm_.int_op(IntOp::Add, W::k64, Regs::kScratch2, Regs::kScratch2, index);
-      *addr = Address{Regs::kScratch, Regs::kScratch2, 0};
+      *addr = Address{Regs::kMemBase, Regs::kScratch2, 0};
     }
     return true;
   }
@@ -432,8 +524,15 @@ class CodeGen {
     discard_to(first);
     return true;
   }
-  bool finish_call(const FuncType& type) {
-    masm_.load_ptr(Regs::kVmctx, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot});
+  // After a call into another instance (an import, call_indirect) vmctx and the memory base
+  // register hold the callee's; a direct call to a local function shares this instance's vmctx
+  // and memory base, and every function leaves both registers as it found them (they are
+  // pinned: never allocated while pinned, reloaded after the calls that change them).
+  bool finish_call(const FuncType& type, bool same_instance) {
+    if (!same_instance) {
+      masm_.load_ptr(Regs::kVmctx, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot});
+      load_memory_base();
+    }
     for (uint32_t j = 0; j < type.results.size(); ++j) {
       uint8_t t = type.results[j];
       Reg r = alloc(class_of(t));
@@ -455,7 +554,7 @@ class CodeGen {
       masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
       masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
     }
-    return finish_call(type);
+    return finish_call(type, func >= info_.n_imported_funcs);
   }
   // Spec §4.4.8 call_indirect: out of table bounds -> "undefined element" (TABLE_OUT_OF_BOUNDS),
   // null -> UNINITIALIZED_ELEMENT, signature mismatch -> INDIRECT_CALL_TYPE_MISMATCH.
@@ -479,7 +578,7 @@ class CodeGen {
     regs_.free(index);
     masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
     masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
-    return finish_call(type);
+    return finish_call(type, false);
   }
   // Helpers (RuntimeHelpers, host C ABI): `n` wasm operands popped into the argument area.
   // `helper_trap` is the only nonzero code the helper can return (vmctx.h RuntimeHelpers: the
@@ -505,8 +604,9 @@ class CodeGen {
     }
     discard_to(first);
     spill_registers();
+    // Helpers are host C functions: vmctx and the memory base register are callee-saved in both
+    // host ABIs (SysV, Win64), so neither is reloaded (memory.grow never moves the base).
     masm_.call_helper(helper_offset, total);
-    masm_.load_ptr(Regs::kVmctx, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot});
     if (returns_value) {
       Reg r = alloc(RegClass::Gp);
       masm_.mov(W::k32, r, Masm::kReturnReg);
@@ -514,6 +614,11 @@ class CodeGen {
     }
     if (helper_trap != 0) masm_.branch_nonzero(W::k32, Masm::kReturnReg, trap(helper_trap, true));
     return true;
+  }
+
+  void load_memory_base() {
+    if (info_.n_memories)
+      masm_.load_ptr(Regs::kMemBase, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
   }
 
   // ---- control ------------------------------------------------------------------------------
@@ -546,10 +651,12 @@ class CodeGen {
     }
   }
   // Results go to the caller's argument area as full 8-byte slots (32-bit values zero-extended).
-  // Lazy reads of parameters are materialised first: the result slots alias the parameters.
+  // The result slots alias the parameters: with several results, lazy reads are materialised
+  // first (result j must not overwrite parameter j before a later result reads it); a single
+  // result reads its value before writing the only slot.
   void emit_return_sequence() {
     uint32_t n = uint32_t(info_.types[info_.func_types[ctx_.body->func_index]].results.size());
-    materialize_local_refs();
+    if (n > 1) materialize_local_refs();
     uint32_t first = stack_.size() - n;
     for (uint32_t j = 0; j < n; ++j) {
       Address dst{Regs::kFramePointer, kNoReg, frame_.result_offset(j)};
@@ -567,7 +674,7 @@ class CodeGen {
         case Loc::Local:
         case Loc::Spilled: {
           LoadKind k = v.type == NVM_TYPE_I32 || v.type == NVM_TYPE_F32 ? LoadKind::I32 : LoadKind::I64;
-          masm_.load(k, Regs::kScratch, slot(first + j));
+          masm_.load(k, Regs::kScratch, v.loc == Loc::Local ? local_addr(v.local) : slot(first + j));
           masm_.store(StoreKind::B64, dst, Regs::kScratch);
           break;
         }
@@ -605,22 +712,23 @@ class CodeGen {
   }
   bool op_br_if() {
     uint32_t depth = cursor_.u32(), arity = cursor_.u32(), height = cursor_.u32();
-    Reg cond;
-    if (!cursor_.ok() || !pop_reg(&cond)) return fail("br_if");
+    PendingCond cond;
+    if (!cursor_.ok() || !take_condition(&cond)) return fail("br_if");
     Frame* f;
     if (!check_branch(depth, arity, height, &f)) return false;
+    // The merge moves come before the compare: the flags only have to survive the jcc.
     prepare_merge();
     bool in_place = stack_.size() - arity == height;
     if (f->kind != FrameKind::Function && in_place) {
-      masm_.branch_nonzero(W::k32, cond, f->branch_target);
+      branch_on(cond, false, f->branch_target);
     } else {
       Label skip = masm_.new_label();
-      masm_.branch_zero(W::k32, cond, skip);
+      branch_on(cond, true, skip);
       if (f->kind == FrameKind::Function) emit_return_sequence();
       else { move_carried(arity, height); masm_.jmp(f->branch_target); }
       masm_.bind(skip);
     }
-    regs_.free(cond);
+    release_condition(cond);
     return true;
   }
   bool op_br_table() {
@@ -665,8 +773,8 @@ class CodeGen {
   bool op_if() {
     uint32_t type_index;
     if (!read_block_type(&type_index)) return false;
-    Reg cond;
-    if (!pop_reg(&cond)) return false;
+    PendingCond cond;
+    if (!take_condition(&cond)) return false;
     prepare_merge();
     if (!enter(FrameKind::If, type_index)) return false;
     Frame& f = ctrl_.back();
@@ -677,8 +785,8 @@ class CodeGen {
       masm_.copy_slot(Address{Regs::kFramePointer, kNoReg, frame_.save_slot(save_top_ + j)}, slot(f.base + j));
     save_top_ += f.n_params;
     frame_.need_save_slots(save_top_);
-    masm_.branch_zero(W::k32, cond, f.else_label);
-    regs_.free(cond);
+    branch_on(cond, true, f.else_label);
+    release_condition(cond);
     return true;
   }
   void start_else_arm(Frame& f) {
@@ -713,7 +821,8 @@ class CodeGen {
     const FuncType& t = info_.types[f.type_index];
     if (reachable_) {
       if (stack_.size() != f.base + f.n_results) return fail("block results");
-      prepare_merge();
+      // The function's END merges nothing: the return sequence reads values where they are.
+      if (f.kind != FrameKind::Function) prepare_merge();
     }
     if (f.kind == FrameKind::Function) {
       if (reachable_) emit_return_sequence();
@@ -751,6 +860,7 @@ class CodeGen {
   ValueStack stack_;
   FrameLayout frame_;
   ByteCursor cursor_;
+  PendingCond pending_;
   std::vector<Frame> ctrl_;
   std::vector<TrapStub> trap_stubs_;
   int32_t owner_[32];
@@ -768,6 +878,7 @@ bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
   masm_.prologue();
   *patch_offset = masm_.sub_sp_patchable();
   masm_.store(StoreKind::B64, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot}, Regs::kVmctx);
+  load_memory_base();
   // Declared locals start at zero (spec §4.4.10 "invoke"); many locals: one rep stosq.
   uint32_t n_decl = frame_.n_declared_locals();
   if (n_decl > 8) {
@@ -972,10 +1083,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
     return op_store(kinds[op - NVM_OP_I32_STORE]);
   }
   // Comparisons (spec §4.3.2 irelop / §4.3.3 frelop).
-  if (op == NVM_OP_I32_EQZ || op == NVM_OP_I64_EQZ) {
-    W w = op == NVM_OP_I32_EQZ ? W::k32 : W::k64;
-    return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.eqz(w, r, r); });
-  }
+  if (op == NVM_OP_I32_EQZ || op == NVM_OP_I64_EQZ) return op_eqz(op == NVM_OP_I32_EQZ ? W::k32 : W::k64);
   if (op >= NVM_OP_I32_EQ && op <= NVM_OP_I32_GE_U) return op_compare(Cond(op - NVM_OP_I32_EQ), W::k32);
   if (op >= NVM_OP_I64_EQ && op <= NVM_OP_I64_GE_U) return op_compare(Cond(op - NVM_OP_I64_EQ), W::k64);
   if (op >= NVM_OP_F32_EQ && op <= NVM_OP_F32_GE) return op_fp_compare(FpCond(op - NVM_OP_F32_EQ), NVM_TYPE_F32);

@@ -32,6 +32,22 @@ enum class IntOp : uint8_t { Add, Sub, Mul, And, Or, Xor };
 enum class ShiftOp : uint8_t { Shl, ShrS, ShrU, Rotl, Rotr };
 enum class DivOp : uint8_t { DivS, DivU, RemS, RemU };
 enum class Cond : uint8_t { Eq, Ne, LtS, LtU, GtS, GtU, LeS, LeU, GeS, GeU };
+// The condition that holds exactly when `c` does not (integer compares have no unordered case).
+inline Cond negate(Cond c) {
+  switch (c) {
+    case Cond::Eq: return Cond::Ne;
+    case Cond::Ne: return Cond::Eq;
+    case Cond::LtS: return Cond::GeS;
+    case Cond::LtU: return Cond::GeU;
+    case Cond::GtS: return Cond::LeS;
+    case Cond::GtU: return Cond::LeU;
+    case Cond::LeS: return Cond::GtS;
+    case Cond::LeU: return Cond::GtU;
+    case Cond::GeS: return Cond::LtS;
+    case Cond::GeU: return Cond::LtU;
+  }
+  return Cond::Eq;
+}
 enum class FpOp : uint8_t { Add, Sub, Mul, Div, Min, Max, Copysign };
 enum class FpUnOp : uint8_t { Abs, Neg, Sqrt, Ceil, Floor, Trunc, Nearest };
 enum class FpCond : uint8_t { Eq, Ne, Lt, Gt, Le, Ge };

@@ -33,6 +33,12 @@ CASES = {
     "call_indirect": "(type $t (func (param i32) (result i32))) (table 2 funcref) "
     "(func (param i32) (result i32) (call_indirect (type $t) (local.get 0) (local.get 0)))",
     "many_locals": "(func (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64))",
+    # compare + br_if / eqz + if fuse into cmp/test + jcc; `add r, [slot]` memory operands.
+    "loop_cmp_br_if": "(func (param i32) (result i32) (local i32) (loop $l "
+    "(local.set 1 (i32.add (local.get 1) (local.get 0))) "
+    "(br_if $l (i32.lt_u (local.get 1) (i32.const 1000)))) (local.get 1))",
+    "if_eqz": "(func (param i64) (result i32) (if (result i32) (i64.eqz (local.get 0)) "
+    "(then (i32.const 1)) (else (i32.const 2))))",
 }
 
 

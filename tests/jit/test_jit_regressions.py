@@ -174,3 +174,27 @@ def siblings() -> Instance:
 )
 def test_dead_code_arm_siblings(siblings: Instance, export: str, args: tuple, expected) -> None:
     assert siblings.exports[export](*args) == expected
+
+
+# --- entry trampoline kept the args pointer / slot count in r12/r13 across the wasm call ----------
+# Wasm code may allocate r12/r13 (caller-saved in the internal convention), so a function with
+# ~10 values live in registers made the trampoline copy its results through a clobbered pointer
+# (an "out of bounds memory access" trap, or a host write through a garbage pointer).
+
+
+def _pressure_sum(n: int) -> str:
+    # k*x + (k+1)*x + ... nested to the right: n products live in registers at once.
+    terms = "".join(f"(i32.add (i32.mul (local.get 0) (i32.const {k})) " for k in range(1, n + 1))
+    return terms + "(i32.const 0)" + ")" * n
+
+
+def test_entry_trampoline_results_survive_high_register_pressure() -> None:
+    inst = instance(f"""(module
+      (func (export "one") (param i32) (result i32) {_pressure_sum(13)})
+      (func (export "two") (param i32) (result i32 i64)
+        {_pressure_sum(13)} (i64.extend_i32_u {_pressure_sum(12)})))""")
+    expected13 = sum(range(1, 14))
+    expected12 = sum(range(1, 13))
+    for x in (1, 2, 1000):
+        assert inst.exports["one"](x) == expected13 * x
+        assert inst.exports["two"](x) == (expected13 * x, expected12 * x)

@@ -152,6 +152,20 @@ void MasmX64::int_op_imm(IntOp op, W w, Reg dst, Reg lhs, int32_t imm) {
   }
 }
 
+void MasmX64::int_op_mem(IntOp op, W w, Reg dst, Reg lhs, Address rhs) {
+  auto d = gpw(w, dst);
+  x86::Mem m = mem(rhs, w == W::k64 ? 8 : 4);
+  if (dst != lhs) a_.mov(d, gpw(w, lhs));  // dst is never rhs's base/index (codegen's temps)
+  switch (op) {
+    case IntOp::Add: a_.add(d, m); break;
+    case IntOp::Sub: a_.sub(d, m); break;
+    case IntOp::Mul: a_.imul(d, m); break;
+    case IntOp::And: a_.and_(d, m); break;
+    case IntOp::Or: a_.or_(d, m); break;
+    case IntOp::Xor: a_.xor_(d, m); break;
+  }
+}
+
 void MasmX64::shift(ShiftOp op, W w, Reg dst, Reg lhs, Reg count) {
   // count is RegsX64::kShiftCount (cl), reserved by codegen; dst != count.
   (void)count;
@@ -248,6 +262,12 @@ void MasmX64::compare_imm(Cond c, W w, Reg dst, Reg lhs, int32_t imm) {
   a_.movzx(gp32(dst), x86::gpb(dst));
 }
 
+void MasmX64::compare_mem(Cond c, W w, Reg dst, Reg lhs, Address rhs) {
+  a_.cmp(gpw(w, lhs), mem(rhs, w == W::k64 ? 8 : 4));
+  a_.set(cc_of(c), x86::gpb(dst));
+  a_.movzx(gp32(dst), x86::gpb(dst));
+}
+
 void MasmX64::sign_extend(W w, unsigned from_bits, Reg dst, Reg src) {
   if (from_bits == 8) a_.movsx(gpw(w, dst), x86::gpb(src));
   else if (from_bits == 16) a_.movsx(gpw(w, dst), x86::gpw(src));
@@ -273,8 +293,14 @@ void MasmX64::fselect(Reg dst, Reg cond, Reg if_true, Reg if_false) {
 
 void MasmX64::branch_zero(W w, Reg r, const Label& l) { a_.test(gpw(w, r), gpw(w, r)); a_.jz(l); }
 void MasmX64::branch_nonzero(W w, Reg r, const Label& l) { a_.test(gpw(w, r), gpw(w, r)); a_.jnz(l); }
+void MasmX64::branch_cmp(Cond c, W w, Reg lhs, Reg rhs, const Label& l) {
+  a_.cmp(gpw(w, lhs), gpw(w, rhs));
+  a_.j(cc_of(c), l);
+}
 void MasmX64::branch_cmp_imm(Cond c, W w, Reg r, int32_t imm, const Label& l) {
-  a_.cmp(gpw(w, r), Imm(imm));
+  // Against zero, `test r, r` sets ZF/SF like `cmp r, 0` (CF = OF = 0 in both), one byte shorter.
+  if (imm == 0) a_.test(gpw(w, r), gpw(w, r));
+  else a_.cmp(gpw(w, r), Imm(imm));
   a_.j(cc_of(c), l);
 }
 void MasmX64::branch_cmp_mem(Cond c, W w, Reg r, Address m, const Label& l) {

@@ -42,6 +42,7 @@ class MasmX64 {
   // Integer arithmetic.
   void int_op(IntOp op, W w, Reg dst, Reg lhs, Reg rhs);
   void int_op_imm(IntOp op, W w, Reg dst, Reg lhs, int32_t imm);
+  void int_op_mem(IntOp op, W w, Reg dst, Reg lhs, Address rhs);  // rhs: w-sized operand
   void shift(ShiftOp op, W w, Reg dst, Reg lhs, Reg count);  // count == Regs::kShiftCount
   void shift_imm(ShiftOp op, W w, Reg dst, Reg lhs, uint8_t count);
   // dst is kDivDividend (quotient) or kDivRemainder; lhs == kDivDividend; rhs is neither.
@@ -52,6 +53,7 @@ class MasmX64 {
   void eqz(W w, Reg dst, Reg src);
   void compare(Cond c, W w, Reg dst, Reg lhs, Reg rhs);
   void compare_imm(Cond c, W w, Reg dst, Reg lhs, int32_t imm);
+  void compare_mem(Cond c, W w, Reg dst, Reg lhs, Address rhs);
   void sign_extend(W w, unsigned from_bits, Reg dst, Reg src);
   void zero_extend_32(Reg dst, Reg src);
   void select(W w, Reg dst, Reg cond, Reg if_true, Reg if_false);  // dst may equal if_true
@@ -60,6 +62,7 @@ class MasmX64 {
   // Branches.
   void branch_zero(W w, Reg r, const Label& l);
   void branch_nonzero(W w, Reg r, const Label& l);
+  void branch_cmp(Cond c, W w, Reg lhs, Reg rhs, const Label& l);
   void branch_cmp_imm(Cond c, W w, Reg r, int32_t imm, const Label& l);
   void branch_cmp_mem(Cond c, W w, Reg r, Address m, const Label& l);
   void jump_table(Reg index, const Label* targets, uint32_t n);  // index already < n

@@ -45,6 +45,11 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   }
   a.push(arg_act);  // [entry_sp] = act, for the landing
   a.mov(qword_ptr(arg_act, rt::kActivationEntrySpOffset), rsp);
+  // Wasm code may use every register but rsp/rbp (docs/runtime-abi.md), so the args pointer
+  // (r12) and slot count (r13) are kept in two frame slots below act across the call
+  // (16 bytes: the alignment is unchanged). Both exit paths reset rsp to entry_sp.
+  const int32_t act_slot = -(8 * n_saved + (win ? xmm_area + 8 : 0) + 8);
+  a.sub(rsp, Imm(16));
   a.lea(rax, ptr(landing));
   a.mov(qword_ptr(arg_act, rt::kActivationLandingOffset), rax);
   a.mov(rbx, arg_callee);
@@ -55,6 +60,8 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.mov(eax, dword_ptr(rax, -4));
   a.cmp(r13, rax);
   a.cmovb(r13, rax);
+  a.mov(qword_ptr(rbp, act_slot - 8), r12);
+  a.mov(qword_ptr(rbp, act_slot - 16), r13);
   a.lea(rax, ptr(0, r13, 3, 15));  // n*8 + 15, then round to 16
   a.and_(rax, Imm(-16));
   a.sub(rsp, rax);
@@ -70,6 +77,8 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.bind(copied_in);
   a.mov(r14, qword_ptr(rbx, rt::kFuncRefVmctxOffset));
   a.call(qword_ptr(rbx, rt::kFuncRefCodeOffset));
+  a.mov(r12, qword_ptr(rbp, act_slot - 8));
+  a.mov(r13, qword_ptr(rbp, act_slot - 16));
   Label copy_out = a.newLabel(), copied_out = a.newLabel();
   a.xor_(eax, eax);
   a.bind(copy_out);
@@ -83,7 +92,7 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.xor_(eax, eax);
   // Back to entry_sp (the saved act), then the common restore path.
   Label restore = a.newLabel();
-  a.lea(rsp, ptr(rbp, -(8 * n_saved + (win ? xmm_area + 8 : 0) + 8)));
+  a.lea(rsp, ptr(rbp, act_slot));
   a.jmp(restore);
 
   // Trap landing: sp = act->entry_sp (set by the trap exit or the signal handler).
