@@ -202,6 +202,10 @@ class _Ctx:
         self.weights: list[int] = list(config.gas.weights) if config.gas else [0] * 256
         self.fc_weights: list[int] = list(config.gas.fc_weights) if config.gas else [0] * len(spec.BY_FC)
         self.frame_init_per_word = config.gas.frame_init_per_word if config.gas else 0
+        #: (block/loop/if opcode, block type) -> its encoded bytecode op (``_lower_body``).
+        self.bt_enc: dict[tuple[int, tuple[tuple[int, ...], tuple[int, ...]]], bytes] = {}
+        #: Frame bytes of a function of each type before its locals (64 + params), -1 = not yet known.
+        self.param_bytes = [-1] * len(sigs)
         self.blocks_total = 0
         self.locals_total = 0
         f = config
@@ -221,15 +225,26 @@ class _Ctx:
 def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes:
     """Validate, meter and lower one function body (spec §3.3 + appendix); returns the body record."""
     cfg = ctx.config
-    params, results = ctx.types[ctx.func_types[fidx]]
+    ti = ctx.func_types[fidx]
+    params, results = ctx.types[ti]
     # -- locals (spec §5.5.13) --
     p = bstart
     groups: list[tuple[int, int]] = []
     try:
-        ngroups, p = _uleb_slow(data, p)
+        # One-byte counts inline: a function call per LEB is a visible part of the fixed cost of
+        # a small function.
+        ngroups = data[p]
+        if ngroups < 0x80:
+            p += 1
+        else:
+            ngroups, p = _uleb_slow(data, p)
         total = 0
         for _ in range(ngroups):
-            cnt, p = _uleb_slow(data, p)
+            cnt = data[p]
+            if cnt < 0x80:
+                p += 1
+            else:
+                cnt, p = _uleb_slow(data, p)
             t = data[p]
             if t not in _SZ_VALID:
                 if t == 0x7B:
@@ -258,25 +273,47 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
         raise LimitError(f"too many locals: {ctx.locals_total} > {lim}", "max_locals_per_module", bstart, fidx)
     base = p
     code = data[p:bend]
-    # Local types: expanded up to a bound; beyond it found by bisection (linear in input size even
-    # for many functions with 50,000 locals each).
+    # Local types: a flat list indexed by local index (``ltypes``) for the first ``lfast`` locals;
+    # beyond it by bisection over the declared groups. Every per-function cost here is bounded by
+    # the body's own bytes, never by the signature or the declared counts, so that many small
+    # functions of a 1,000-param type or with 50,000 locals each stay linear in the input:
+    # - the flat list holds at most ~len(code) locals (a body of B bytes names at most B locals);
+    # - a signature with more params than that is used as the flat list itself (a tuple, no copy);
+    # - the params' frame bytes are computed once per type index (``ctx.param_bytes``).
     nparams = len(params)
     nlocals = nparams + total
-    ltypes = list(params)
-    gstarts = [0]
-    gtypes = [0]
-    frame_bytes = 64
-    for t in params:
-        frame_bytes += _SZ[t]
-    acc = nparams
-    for cnt, t in groups:
-        frame_bytes += cnt * _SZ[t]
-        if len(ltypes) < 1024:
-            ltypes.extend([t] * min(cnt, 1024 - len(ltypes) + 1))
-        gstarts.append(acc)
-        gtypes.append(t)
-        acc += cnt
-    lfast = min(len(ltypes), nlocals)
+    budget = len(code) + 16
+    frame_bytes = ctx.param_bytes[ti]
+    if frame_bytes < 0:
+        frame_bytes = 64
+        for t in params:
+            frame_bytes += _SZ[t]
+        ctx.param_bytes[ti] = frame_bytes
+    if not groups or nparams >= budget:
+        ltypes: list[int] | tuple[int, ...] = params
+        lfast = nparams
+        gstarts = [0]
+        gtypes = [0]
+        acc = nparams
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+    else:
+        lt = list(params)
+        gstarts = [0]
+        gtypes = [0]
+        acc = nparams
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            if len(lt) < budget:
+                lt.extend([t] * min(cnt, budget - len(lt)))
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+        ltypes = lt
+        lfast = len(lt)
 
     # -- body loop state --
     types = ctx.types
@@ -289,7 +326,9 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
     FW = ctx.fc_weights
     gas_on = ctx.gas is not None
     enabled = ctx.enabled
-    cap = len(code) + nparams + 16
+    # Pushes of one value each consume at least one input byte; every multi-value push
+    # (block params, call results, branch label types) checks ``cap`` and grows.
+    cap = len(code) + 16
     vals = [0] * cap
     cum = [0] * (cap + 1)
     sp = 0
@@ -309,6 +348,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
     blk = 5
     cost = ctx.frame_init_per_word * ((frame_bytes + 7) // 8) if gas_on else 0
     saved_max = (0, 0)
+    bt_enc = ctx.bt_enc
     KIND_ = KIND
     OPT_ = OPT
     SZ = _SZ
@@ -459,7 +499,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                 b = code[pos]
                 pos += 1
                 if b == 0x40:
-                    bt: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+                    bt: tuple[tuple[int, ...], tuple[int, ...]] = _VOID_BT
                 elif b in _SZ_VALID:
                     if b == EXTERNREF and not cfg.reference_types:
                         raise _Malformed("malformed value type", p + 1)
@@ -509,7 +549,12 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
                         cost = 0
-                    out += _pack_op_u32(op, ctx.block_type_index(bt))
+                    # The encoded op + type index, cached per (op, block type): blocks are the
+                    # deep-nesting shape's whole cost, and this saves a method call and a pack.
+                    enc = bt_enc.get((op, bt))
+                    if enc is None:
+                        enc = bt_enc[(op, bt)] = _pack_op_u32(op, ctx.block_type_index(bt))
+                    out += enc
                     run = pos
                     if k != 12:  # block
                         blk = len(out)
@@ -1060,6 +1105,7 @@ def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> by
 
 
 _SZ_VALID = frozenset({I32, I64, F32, F64, FUNCREF, EXTERNREF})
+_VOID_BT: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
 
 def _grow(vals: list[int], cum: list[int], need: int) -> int:
