@@ -1,23 +1,34 @@
-"""Frontend speed: decode + validate + gas + lowering (``nearvm.wasm.translate``) in ms per MiB.
+"""Frontend speed: decode + validate + gas + lowering (``nearvm.wasm.translate``) against Wasmtime Winch.
 
 Usage: ``PYTHONPATH=python python benchmarks/bench_frontend.py [--max-size 10000000] [--repeat 3]``
 
 1. A realistic multi-hundred-kB module: C generated here (loops, switches, hashing, sorting,
    float math) compiled with ``clang --target=wasm32 -O2`` (cached under benchmarks/.work/);
-   without clang, the test contract is used.
-2. Adversarial shapes from 10 kB up to ``--max-size`` bytes: deep nesting, one huge br_table,
-   50,000 locals per function, one huge function, many types, long names. For each: ms/MiB per
-   size and the fitted slope (a least-squares fit of time against size; linear = constant ms/MiB).
-3. If ``wasmtime`` is importable: Wasmtime Winch's single-threaded compile time on the same bytes.
+   without clang, the test contract is used. Reported: frontend time (``Config()`` and
+   ``Config.near()``), Winch's compile time, and the split of ``nearvm.Module(engine, bytes)``
+   into frontend and C compile (JIT).
+2. Adversarial shapes from 10 kB up to ``--max-size`` bytes (10 kB, 100 kB, 1 MB, 10 MB): deep
+   nesting, br_tables, 50,000 locals per function, one huge function, many types, long names,
+   many tiny functions. Per point: ms/MiB, MB/s, Winch's ms/MiB on the same bytes and the ratio;
+   per shape: the fitted log-log slope of time against size (1.00 = linear).
+
+Times are CPU time (``time.process_time``), the median of ``--repeat`` runs (points of 5 MB and
+more run once), because the benchmark machines are shared. Winch runs single-threaded in a child
+process with a time cap (``--winch-timeout``): once a shape's Winch point hits the cap, its larger
+points are not tried. The figures are for comparing nearvm and Winch *in the same run*.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -122,10 +133,18 @@ def deep_nesting(size: int) -> bytes:
 
 
 def br_table(size: int) -> bytes:
-    n = max(1, size // 2)
-    body = b"\x00\x02\x40\x02\x40\x41\x00\x0e" + uleb(n) + b"\x00\x01" * (n // 2) + b"\x01" * (n % 2) + b"\x00"
-    body += b"\x0b\x0b\x0b"
-    return module([VOID], [0], [body])
+    # br_tables of 60,000 targets each (Winch rejects more than 65,520 per br_table), each in its
+    # own two blocks so that all of them are live code: ~1 byte per target.
+    chunk = 60_000
+    n_total = max(1, size)
+    parts = [b"\x00"]
+    while n_total > 0:
+        n = min(chunk, n_total)
+        n_total -= n
+        parts.append(b"\x02\x40\x02\x40\x41\x00\x0e" + uleb(n) + b"\x00\x01" * (n // 2) + b"\x01" * (n % 2)
+                     + b"\x00\x0b\x0b")
+    parts.append(b"\x0b")
+    return module([VOID], [0], [b"".join(parts)])
 
 
 def many_locals(size: int) -> bytes:
@@ -155,6 +174,12 @@ def long_names(size: int) -> bytes:
     return module([VOID], [0], [b"\x00\x0b"], section(7, exports))
 
 
+def tiny_functions(size: int) -> bytes:
+    # The fixed cost per function: ~4 bytes each (a type index and an empty body).
+    n = max(1, size // 4)
+    return module([VOID], [0] * n, [b"\x00\x0b"] * n)
+
+
 SHAPES: dict[str, Callable[[int], bytes]] = {
     "deep_nesting": deep_nesting,
     "br_table": br_table,
@@ -162,52 +187,94 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "huge_function": huge_function,
     "many_types": many_types,
     "long_names": long_names,
+    "tiny_functions": tiny_functions,
 }
 
 
 # ---- timing ---------------------------------------------------------------------------------------
 
-def time_nearvm(data: bytes, config: Config, repeat: int) -> float:
-    best = float("inf")
+def cpu_median(fn: Callable[[], object], repeat: int) -> float:
+    ts = []
     for _ in range(repeat):
-        t = time.perf_counter()
-        translate(data, config)
-        best = min(best, time.perf_counter() - t)
-    return best
+        t = time.process_time()
+        fn()
+        ts.append(time.process_time() - t)
+    return statistics.median(ts)
 
 
-def winch_compile_time(data: bytes, repeat: int) -> float | None:
+def time_nearvm(data: bytes, config: Config, repeat: int) -> float:
+    return cpu_median(lambda: translate(data, config), repeat)
+
+
+_WINCH_CHILD = r"""
+import statistics, sys, time, wasmtime
+cfg = wasmtime.Config()
+wasmtime._ffi.wasmtime_config_strategy_set(cfg.ptr(), 2)  # Winch
+cfg.parallel_compilation = False
+engine = wasmtime.Engine(cfg)
+data = open(sys.argv[1], "rb").read()
+ts = []
+for _ in range(int(sys.argv[2])):
+    t = time.process_time()
+    wasmtime.Module(engine, data)
+    ts.append(time.process_time() - t)
+print(statistics.median(ts))
+"""
+
+
+def winch_available() -> bool:
     try:
         import wasmtime
     except ImportError:
-        return None
-    cfg = wasmtime.Config()
+        return False
+    return hasattr(wasmtime, "_ffi") and hasattr(wasmtime._ffi, "wasmtime_config_strategy_set")
+
+
+def winch_compile_time(data: bytes, repeat: int, timeout: float) -> float | str:
+    """Winch's single-threaded compile CPU time (median), or why there is none ("timeout", an error)."""
+    with tempfile.NamedTemporaryFile(suffix=".wasm", delete=False) as f:
+        f.write(data)
+        path = f.name
     try:
-        wasmtime._ffi.wasmtime_config_strategy_set(cfg.ptr(), 2)  # Winch
-    except Exception:
+        res = subprocess.run([sys.executable, "-c", _WINCH_CHILD, path, str(repeat)], capture_output=True,
+                             text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    finally:
+        os.unlink(path)
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["failed"])[-1]
+        return last[:60]
+    return float(res.stdout.strip())
+
+
+def loglog_slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares slope of log(time) against log(size): 1.0 = linear, 2.0 = quadratic."""
+    pts = [(math.log(x), math.log(y)) for x, y in points if y > 0]
+    if len(pts) < 2:
+        return float("nan")
+    mx = sum(x for x, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    den = sum((x - mx) ** 2 for x, _ in pts) or 1.0
+    return sum((x - mx) * (y - my) for x, y in pts) / den
+
+
+def ms_per_mib(t: float, n: int) -> float:
+    return t / (n / MiB) * 1000
+
+
+def module_split(data: bytes, repeat: int) -> tuple[float, float, float] | None:
+    """CPU time of ``nearvm.Module(engine, data)`` and of its two halves: frontend, then C compile."""
+    try:
+        from nearvm.runtime import Engine, Module
+    except Exception:  # the native library is not built
         return None
-    if hasattr(cfg, "parallel_compilation"):
-        cfg.parallel_compilation = False
-    engine = wasmtime.Engine(cfg)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        try:
-            wasmtime.Module(engine, data)
-        except Exception:
-            return None
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def slope(points: list[tuple[int, float]]) -> float:
-    """Least-squares slope of seconds against bytes, in ms per MiB."""
-    n = len(points)
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    num = sum((x - mx) * (y - my) for x, y in points)
-    den = sum((x - mx) ** 2 for x, _ in points) or 1.0
-    return num / den * MiB * 1000
+    engine = Engine(Config())
+    total = cpu_median(lambda: Module(engine, data), repeat)
+    fe = cpu_median(lambda: translate(data, engine.config), repeat)
+    info = translate(data, engine.config)
+    jit = cpu_median(lambda: Module.from_info(engine, info), repeat)
+    return total, fe, jit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,35 +282,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-size", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-winch", action="store_true")
+    ap.add_argument("--winch-timeout", type=float, default=30.0, help="seconds per Winch point (child process)")
     ap.add_argument("--shapes", default=",".join(SHAPES))
     args = ap.parse_args(argv)
-    print(f"python {sys.version.split()[0]}")
+    winch = not args.no_winch and winch_available()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.1f}; CPU times, "
+          f"median of {args.repeat}; Winch {'single-threaded, same run' if winch else 'not available'}")
     name, data = realistic_module()
-    for label, cfg in (("Config()", Config()), ("Config.near() (gas on)", Config.near(max_function_body_size=None,
-                                                                                          max_module_size=None))):
-        t = time_nearvm(data, cfg, args.repeat)
-        print(f"realistic [{name}] {len(data) / 1000:.0f} kB, {label}: {t * 1000:.1f} ms = "
-              f"{t / (len(data) / MiB) * 1000:.1f} ms/MiB ({len(data) / t / 1e6:.2f} MB/s)")
-    w = None if args.no_winch else winch_compile_time(data, args.repeat)
-    if w is not None:
-        t = time_nearvm(data, Config(), args.repeat)
-        print(f"  wasmtime Winch (1 thread): {w * 1000:.1f} ms = {w / (len(data) / MiB) * 1000:.1f} ms/MiB; "
-              f"nearvm/Winch = {t / w:.2f}")
+    n = len(data)
+    print(f"\nrealistic module: {name}, {n / 1000:.0f} kB")
+    t_fe = time_nearvm(data, Config(), args.repeat)
+    print(f"  nearvm frontend, Config():        {ms_per_mib(t_fe, n):7.0f} ms/MiB  {n / t_fe / 1e6:6.2f} MB/s")
+    cfg_near = Config.near(max_function_body_size=None, max_module_size=None)
+    t = time_nearvm(data, cfg_near, args.repeat)
+    print(f"  nearvm frontend, Config.near():   {ms_per_mib(t, n):7.0f} ms/MiB  {n / t / 1e6:6.2f} MB/s  (gas on)")
+    w = winch_compile_time(data, args.repeat, args.winch_timeout * 4) if winch else None
+    if isinstance(w, float):
+        print(f"  Winch compile (1 thread):         {ms_per_mib(w, n):7.0f} ms/MiB  {n / w / 1e6:6.2f} MB/s")
+        print(f"  frontend / Winch = {t_fe / w:.2f}")
+    split = module_split(data, args.repeat)
+    if split is not None:
+        total, fe, jit = split
+        print(f"  nearvm.Module(): {ms_per_mib(total, n):.0f} ms/MiB = frontend {ms_per_mib(fe, n):.0f} "
+              f"({fe / (fe + jit):.0%}) + C compile and setup {ms_per_mib(jit, n):.0f} ({jit / (fe + jit):.0%})"
+              + (f"; Module()/Winch = {total / w:.2f}" if isinstance(w, float) else ""))
     sizes = [s for s in (10_000, 100_000, 1_000_000, 10_000_000) if s <= args.max_size]
+    print(f"\n{'shape':15s} {'size':>8s} {'ms/MiB':>8s} {'MB/s':>7s} {'Winch ms/MiB':>13s} {'ratio':>6s}")
     for shape in args.shapes.split(","):
         gen = SHAPES[shape]
-        pts = []
-        row = []
+        pts: list[tuple[int, float]] = []
+        wpts: list[tuple[int, float]] = []
+        winch_on = winch
         for size in sizes:
             d = gen(size)
-            t = time_nearvm(d, Config(), args.repeat if size < 5_000_000 else 1)
+            rep = args.repeat if size < 5_000_000 else 1
+            t = time_nearvm(d, Config(), rep)
             pts.append((len(d), t))
-            row.append(f"{len(d) / 1000:.0f}kB {t / (len(d) / MiB) * 1000:.0f}")
-            if not args.no_winch and size == min(sizes[-1], 1_000_000):
-                wt = winch_compile_time(d, 1)
-                if wt is not None:
-                    row.append(f"(Winch {wt / (len(d) / MiB) * 1000:.0f} ms/MiB, ratio {t / wt:.2f})")
-        print(f"{shape:14s} ms/MiB: " + "  ".join(row) + f"  | fitted slope {slope(pts):.0f} ms/MiB")
+            wcol, rcol = "-", "-"
+            if winch_on:
+                wt = winch_compile_time(d, rep, args.winch_timeout)
+                if isinstance(wt, float):
+                    wpts.append((len(d), wt))
+                    wcol, rcol = f"{ms_per_mib(wt, len(d)):.0f}", f"{t / wt:.2f}"
+                else:
+                    wcol = wt
+                    winch_on = False
+            print(f"{shape:15s} {len(d) / 1000:7.0f}k {ms_per_mib(t, len(d)):8.0f} {len(d) / t / 1e6:7.2f} "
+                  f"{wcol:>13s} {rcol:>6s}", flush=True)
+        wslope = f", Winch {loglog_slope(wpts):.2f}" if len(wpts) >= 2 else ""
+        print(f"{shape:15s} log-log slope {loglog_slope(pts):.2f}{wslope}", flush=True)
     return 0
 
 
