@@ -200,20 +200,28 @@ extern "C" int nvm_memory_new(nvm_store_t* store, uint32_t min_pages, uint32_t m
   NVM_TRY
   if (max_pages > kMaxPages) max_pages = kMaxPages;
   if (min_pages > max_pages) return fail(err, errlen, NVM_ERR_LIMIT, "memory minimum exceeds its maximum");
-  void* base = platform::reserve(static_cast<size_t>(kMemoryReservation));
-  if (!base) return fail(err, errlen, NVM_ERR_NOMEM, "cannot reserve address space for a linear memory");
   uint64_t bytes = uint64_t{min_pages} * kPageSize;
-  if (!platform::commit(base, static_cast<size_t>(bytes))) {
-    platform::release(base, static_cast<size_t>(kMemoryReservation));
-    return fail(err, errlen, NVM_ERR_NOMEM, "cannot commit linear memory");
+  uint8_t* base = memory_pool_acquire(bytes);  // pooled or fresh: [0, bytes) zero, rest inaccessible
+  if (!base) return fail(err, errlen, NVM_ERR_NOMEM, "cannot reserve address space for a linear memory");
+  std::unique_ptr<MemoryImpl> owner;
+  try {
+    owner = std::make_unique<MemoryImpl>();
+  } catch (...) {
+    memory_pool_release(base, bytes);
+    throw;
   }
-  auto* m = new MemoryImpl();
-  m->base = static_cast<uint8_t*>(base);
+  auto* m = owner.release();
+  m->base = base;
   m->pages = min_pages;
   m->size_bytes = bytes;
   m->max_pages = max_pages;
   m->declared_max = declared_max;
-  S(store)->memories.push_back(m);
+  try {
+    S(store)->memories.push_back(m);
+  } catch (...) {
+    m->release();
+    throw;
+  }
   *out = reinterpret_cast<nvm_memory_t*>(m);
   return NVM_OK;
   NVM_CATCH(err, errlen)
@@ -435,3 +443,40 @@ extern "C" void nvm_instance_data_drop(nvm_instance_t* instance, uint32_t data_i
 }
 
 extern "C" size_t nvm_selftest_registry_size(void) { return registry_size(); }
+
+extern "C" size_t nvm_store_last_backtrace(nvm_store_t* store, const nvm_frame** out) {
+  const auto& bt = S(store)->last_backtrace;
+  *out = bt.empty() ? nullptr : bt.data();
+  return bt.size();
+}
+
+extern "C" void nvm_memory_pool_stats(nvm_memory_pool_info* out) {
+  MemoryPoolStats st{};
+  memory_pool_stats(&st);
+  out->created = st.created;
+  out->reused = st.reused;
+  out->cached = st.cached;
+  out->limit = st.limit;
+}
+
+extern "C" void nvm_memory_pool_set_limit(uint64_t limit) { memory_pool_set_limit(limit); }
+
+extern "C" uint32_t nvm_instance_init_datas(nvm_instance_t* instance, const uint32_t* segs, uint32_t n) {
+  InstanceImpl* in = I(instance);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t data_index = segs[3 * i], kind = segs[3 * i + 1], arg = segs[3 * i + 2];
+    uint32_t offset = arg;
+    if (kind == 1) {  // global.get: an (imported, immutable) global's current value
+      if (arg >= in->globals.size()) return NVM_TRAP_MEMORY_OUT_OF_BOUNDS;
+      offset = static_cast<uint32_t>(in->globals[arg]->bits);
+    } else if (kind != 0) {
+      return NVM_TRAP_MEMORY_OUT_OF_BOUNDS;
+    }
+    if (data_index >= in->module->datas.size()) return NVM_TRAP_MEMORY_OUT_OF_BOUNDS;
+    const uint32_t len = static_cast<uint32_t>(in->module->datas[data_index].size());
+    uint32_t code = do_memory_init(in, data_index, offset, 0, len);
+    if (code) return code;
+    in->data_dropped[data_index] = 1;
+  }
+  return 0;
+}

@@ -87,6 +87,16 @@ typedef struct nvm_trap_info {
   uint64_t pc;
 } nvm_trap_info;
 
+/* One wasm frame of a trap backtrace (nvm_store_last_backtrace). instance: an nvm_instance_t* of
+ * the store whose module holds the function (several instances of one module share its code, so
+ * it is one of them); func_index in that module's function index space; bytecode_offset of the
+ * trapping op for the innermost frame when known, else 0xFFFFFFFF. */
+typedef struct nvm_frame {
+  void* instance;
+  uint32_t func_index;
+  uint32_t bytecode_offset;
+} nvm_frame;
+
 /* A host function (C fast path or the Python dispatcher). args_results: 8-byte slots, params in,
  * results out. caller: the calling nvm_instance_t* for functions created with wants_caller (else
  * NULL). Returns 0 or an NVM_TRAP_* code (the wasm call then traps with it). */
@@ -119,6 +129,10 @@ nvm_store_counters* nvm_store_counters_ptr(nvm_store_t* store);
 /* Charge host-side gas: 0, or NVM_TRAP_OUT_OF_GAS (gas_used then equals gas_limit). */
 uint32_t nvm_store_charge_gas(nvm_store_t* store, uint64_t amount);
 const nvm_trap_info* nvm_store_last_trap(nvm_store_t* store);
+/* The wasm frames of the store's last trap, innermost first (every frame of the trapping
+ * activation, walked along the frame-pointer chain). *out stays valid until the next call on the
+ * store. Returns the number of frames. */
+size_t nvm_store_last_backtrace(nvm_store_t* store, const nvm_frame** out);
 const char* nvm_store_last_error(nvm_store_t* store);
 
 /* memory (pages of 64 KiB). max_pages: the effective maximum (type, config; <= 65536);
@@ -133,6 +147,17 @@ uint32_t nvm_memory_pages(nvm_memory_t* memory);
 int64_t nvm_memory_grow(nvm_memory_t* memory, uint32_t delta_pages);
 void nvm_memory_retain(nvm_memory_t* memory);
 void nvm_memory_release(nvm_memory_t* memory);
+/* The process-wide pool of linear-memory reservations (docs/runtime.md): a memory's reservation
+ * returns to it, zeroed, when the memory is freed; nvm_memory_new takes from it first. */
+typedef struct nvm_memory_pool_info {
+  uint64_t created;  /* reservations mapped so far */
+  uint64_t reused;   /* memories served from the pool */
+  uint64_t cached;   /* idle reservations now */
+  uint64_t limit;    /* most idle reservations kept */
+} nvm_memory_pool_info;
+void nvm_memory_pool_stats(nvm_memory_pool_info* out);
+/* Keep at most `limit` idle reservations (0 disables pooling); extra idle ones are unmapped now. */
+void nvm_memory_pool_set_limit(uint64_t limit);
 
 /* table: elem_type 0x70 funcref (elements are funcref pointers) or 0x6F externref (handles);
  * null is 0; maximum 0xFFFFFFFF = none. */
@@ -176,6 +201,11 @@ uint32_t nvm_instance_table_init(nvm_instance_t* instance, uint32_t table_index,
 uint32_t nvm_instance_memory_init(nvm_instance_t* instance, uint32_t data_index, uint32_t dst, uint32_t src,
                                   uint32_t n);
 void nvm_instance_elem_drop(nvm_instance_t* instance, uint32_t elem_index);
+/* Instantiation's active data segments in one call: `segs` holds n triples (data_index, kind,
+ * arg) in module order; kind 0: the offset is arg, kind 1: the offset is global arg's value.
+ * Each segment is copied (memory.init) then dropped. Returns 0 or the trap code of the first
+ * segment that does not fit (the earlier ones stay written, Wasm 2.0). */
+uint32_t nvm_instance_init_datas(nvm_instance_t* instance, const uint32_t* segs, uint32_t n);
 void nvm_instance_data_drop(nvm_instance_t* instance, uint32_t data_index);
 
 /* Foundation slice (test-only): a hand-assembled entry trampoline + "wasm" function that loads

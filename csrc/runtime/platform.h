@@ -24,6 +24,14 @@ void* reserve(size_t bytes);
 bool commit(void* p, size_t bytes);
 // Give a whole reservation back.
 void release(void* p, size_t bytes);
+// Make committed [p, p+bytes) read as zero again, dropping its physical pages (the memory pool's
+// reset: O(committed pages), untouched pages cost nothing). Afterwards the range is committed
+// and *still_committed says whether it stayed
+// accessible (Linux: MADV_DONTNEED keeps it) or became inaccessible (macOS, Windows: decommitted).
+bool zero_committed(void* p, size_t bytes, bool* still_committed);
+// Make committed [p, p+bytes) inaccessible again (PROT_NONE / MEM_DECOMMIT); its contents are
+// dropped on Windows and macOS, kept (but unreachable) on Linux — callers zero first.
+bool decommit(void* p, size_t bytes);
 
 // ---- executable code (W^X) -----------------------------------------------------------------
 struct CodeMemory {

@@ -54,6 +54,28 @@ void release(void* p, size_t bytes) {
   if (p) munmap(p, bytes);
 }
 
+bool zero_committed(void* p, size_t bytes, bool* still_committed) {
+  *still_committed = true;
+  if (bytes == 0) return true;
+#if defined(__linux__)
+  // Private anonymous mapping: the pages are freed and read as zero on the next touch.
+  return madvise(p, bytes, MADV_DONTNEED) == 0;
+#else
+  // macOS: MADV_DONTNEED does not zero. A fresh anonymous mapping in place does (and frees).
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+#ifdef MAP_NORESERVE
+  flags |= MAP_NORESERVE;
+#endif
+  *still_committed = false;
+  return mmap(p, bytes, PROT_NONE, flags, -1, 0) != MAP_FAILED;
+#endif
+}
+
+bool decommit(void* p, size_t bytes) {
+  if (bytes == 0) return true;
+  return mprotect(p, bytes, PROT_NONE) == 0;
+}
+
 bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* error) {
   const size_t ps = page_size();
   size_t size = (n + ps - 1) / ps * ps;
@@ -243,8 +265,17 @@ bool install_locked(std::string* error) {
   return true;
 }
 
+// The signal a guard-page access raises: SIGSEGV on Linux; macOS may raise SIGBUS as well, so
+// both are checked there. Replacing only a signal our traps never raise (SIGBUS on Linux) needs
+// no re-install; when a check fails, install_locked() re-installs both.
+#if defined(__APPLE__)
+constexpr int kCheckedSignals[] = {SIGSEGV, SIGBUS};
+#else
+constexpr int kCheckedSignals[] = {SIGSEGV};
+#endif
+
 bool handler_installed() {
-  for (int sig : kSignals) {
+  for (int sig : kCheckedSignals) {
     struct sigaction cur;
     if (sigaction(sig, nullptr, &cur) != 0) return false;
     if (!((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == trap_signal_handler)) return false;
@@ -304,8 +335,10 @@ bool ensure_altstack(std::string* error) {
 
 bool ensure_trap_handler(std::string* error) {
   if (!ensure_altstack(error)) return false;
-  // Fast path: one sigaction query per signal. Something (faulthandler.enable(), another
-  // runtime) may have replaced our handler since the last call: then re-install, chaining to it.
+  // Fast path: one sigaction query (Linux). Something (faulthandler.enable(), another runtime)
+  // may have replaced our handler since the last call: then re-install, chaining to it. This runs
+  // on every entry, nested ones included: a host function may have called faulthandler.enable()
+  // before re-entering wasm, and a nested trap must still land (docs/runtime.md "Trap handling").
   if (handler_installed()) return true;
   std::lock_guard<std::mutex> lock(g_install_mutex);
   return install_locked(error);

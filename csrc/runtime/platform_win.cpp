@@ -43,6 +43,18 @@ void release(void* p, size_t /*bytes*/) {
   if (p) VirtualFree(p, 0, MEM_RELEASE);
 }
 
+bool zero_committed(void* p, size_t bytes, bool* still_committed) {
+  // Decommitted pages are zero-filled when committed again.
+  *still_committed = false;
+  if (bytes == 0) return true;
+  return VirtualFree(p, bytes, MEM_DECOMMIT) != 0;
+}
+
+bool decommit(void* p, size_t bytes) {
+  if (bytes == 0) return true;
+  return VirtualFree(p, bytes, MEM_DECOMMIT) != 0;
+}
+
 bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* error) {
   const size_t ps = page_size();
   size_t size = (n + ps - 1) / ps * ps;

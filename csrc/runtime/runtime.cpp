@@ -1,6 +1,7 @@
 // runtime.cpp — engine, module, store objects, runtime helpers (libcalls) and invoke.
 #include "runtime/runtime.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -42,6 +43,26 @@ ModuleImpl::~ModuleImpl() {
   if (token) registry_unregister(token);
 }
 
+int64_t ModuleImpl::local_func_at(uint64_t code_offset) const {
+  std::call_once(order_once_, [this] {
+    order_.resize(func_offsets.size());
+    for (uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(),
+              [this](uint32_t a, uint32_t b) { return func_offsets[a] < func_offsets[b]; });
+  });
+  // Last function starting at or before code_offset, then check it really contains it.
+  size_t lo = 0, hi = order_.size();
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (func_offsets[order_[mid]] <= code_offset) lo = mid + 1; else hi = mid;
+  }
+  if (lo == 0) return -1;
+  uint32_t f = order_[lo - 1];
+  uint64_t size = f < func_sizes.size() ? func_sizes[f] : 0;
+  if (size == 0) size = code_size - func_offsets[f];  // unknown size: up to the end of the code
+  return code_offset - func_offsets[f] < size ? int64_t{f} : -1;
+}
+
 // ---- memory ----------------------------------------------------------------------------------
 
 int64_t MemoryImpl::grow(uint32_t delta) {
@@ -58,9 +79,113 @@ int64_t MemoryImpl::grow(uint32_t delta) {
 
 void MemoryImpl::release() {
   if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    platform::release(base, static_cast<size_t>(kMemoryReservation));
+    memory_pool_release(base, size_bytes);
     delete this;
   }
+}
+
+// ---- reservation pool --------------------------------------------------------------------------
+
+namespace {
+
+struct PooledReservation {
+  uint8_t* base;
+  uint64_t committed;  // [0, committed) accessible and zero; above: inaccessible
+};
+
+struct MemoryPool {
+  std::mutex mutex;
+  std::vector<PooledReservation> idle;  // LIFO: the most recently used is the warmest
+  uint64_t limit = 16;
+  uint64_t created = 0;
+  uint64_t reused = 0;
+};
+
+MemoryPool& memory_pool() {
+  static MemoryPool* pool = new MemoryPool();  // never destroyed: memories may be freed at exit
+  return *pool;
+}
+
+void unmap_reservation(uint8_t* base) { platform::release(base, static_cast<size_t>(kMemoryReservation)); }
+
+}  // namespace
+
+uint8_t* memory_pool_acquire(uint64_t bytes) {
+  MemoryPool& pool = memory_pool();
+  for (;;) {
+    PooledReservation r{nullptr, 0};
+    {
+      std::lock_guard<std::mutex> lock(pool.mutex);
+      if (pool.idle.empty()) break;
+      r = pool.idle.back();
+      pool.idle.pop_back();
+    }
+    bool ok = true;
+    if (r.committed > bytes) ok = platform::decommit(r.base + bytes, static_cast<size_t>(r.committed - bytes));
+    else if (r.committed < bytes) ok = platform::commit(r.base + r.committed, static_cast<size_t>(bytes - r.committed));
+    if (ok) {
+      std::lock_guard<std::mutex> lock(pool.mutex);
+      ++pool.reused;
+      return r.base;
+    }
+    unmap_reservation(r.base);  // should not happen; try the next one or a fresh mapping
+  }
+  void* base = platform::reserve(static_cast<size_t>(kMemoryReservation));
+  if (!base) return nullptr;
+  if (!platform::commit(base, static_cast<size_t>(bytes))) {
+    platform::release(base, static_cast<size_t>(kMemoryReservation));
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  ++pool.created;
+  return static_cast<uint8_t*>(base);
+}
+
+void memory_pool_release(uint8_t* base, uint64_t committed) {
+  if (!base) return;
+  MemoryPool& pool = memory_pool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    if (pool.idle.size() >= pool.limit) {
+      unmap_reservation(base);
+      return;
+    }
+  }
+  // Zero outside the lock (the only O(size) step; untouched pages cost nothing).
+  bool still_committed = true;
+  if (!platform::zero_committed(base, static_cast<size_t>(committed), &still_committed)) {
+    unmap_reservation(base);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  if (pool.idle.size() >= pool.limit) {
+    unmap_reservation(base);
+    return;
+  }
+  pool.idle.push_back(PooledReservation{base, still_committed ? committed : 0});
+}
+
+void memory_pool_stats(MemoryPoolStats* out) {
+  MemoryPool& pool = memory_pool();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  out->created = pool.created;
+  out->reused = pool.reused;
+  out->cached = pool.idle.size();
+  out->limit = pool.limit;
+}
+
+void memory_pool_set_limit(uint64_t limit) {
+  MemoryPool& pool = memory_pool();
+  std::vector<PooledReservation> drop;
+  {
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    pool.limit = limit;
+    while (pool.idle.size() > limit) {
+      drop.push_back(pool.idle.front());
+      pool.idle.erase(pool.idle.begin());
+    }
+  }
+  for (const PooledReservation& r : drop) unmap_reservation(r.base);
 }
 
 // ---- table -----------------------------------------------------------------------------------
@@ -210,6 +335,107 @@ const RuntimeHelpers kHelpers = {
     h_table_grow,  h_table_fill,  h_table_copy,  h_table_init,  h_elem_drop,
 };
 
+// ---- backtraces -------------------------------------------------------------------------------
+//
+// Every JIT function and stub keeps a frame-pointer chain (x64 `push rbp; mov rbp, rsp`, a64
+// `stp x29, x30`): [fp] = the caller's fp, [fp + 8] = the return address into the caller. The trap
+// exit (and the fault handler, from the signal context) stores the trapping frame's fp in
+// act->saved_fp: the innermost wasm frame's fp, or the host-call stub's fp for a trap raised by a
+// host function (trap_pc = 0 then). The walk follows the chain up to the entry trampoline.
+//
+// The walk runs after the entry trampoline has returned, when the wasm frames are dead stack below
+// invoke's frame: nothing may have written there yet. So the trampoline is entered through
+// enter_padded(), whose frame holds kBacktracePad unused bytes between invoke and the trampoline;
+// invoke's later calls (the walk, the registry lookup, a signal delivered on this stack) live in
+// that pad and leave the frames below it intact. The walk never follows a pointer outside
+// [saved_fp, entry_sp) (the activation's wasm stack), and fp must strictly increase.
+
+namespace {
+
+#if defined(_MSC_VER)
+#define NVM_NOINLINE __declspec(noinline)
+#else
+#define NVM_NOINLINE __attribute__((noinline))
+#endif
+
+constexpr size_t kBacktracePad = 32 * 1024;
+// A chain longer than this span of stack is not ours (the stack budget is far smaller).
+constexpr uintptr_t kMaxWalkSpan = uintptr_t{1} << 28;
+constexpr uint32_t kUnknownOffset = 0xFFFFFFFFu;
+
+NVM_NOINLINE uint32_t enter_padded(EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
+                                   Activation* act) {
+  volatile uint8_t pad[kBacktracePad];
+  pad[0] = 0;
+  uint32_t code = entry(callee, args_results, act);
+  pad[kBacktracePad - 1] = static_cast<uint8_t>(code);  // keeps the frame (no tail call)
+  return code;
+}
+
+struct CodeSpan {
+  uintptr_t start, end;
+  InstanceImpl* inst;  // an instance of the module owning [start, end)
+};
+
+// Wasm code of the store's instances, sorted by address (one span per module).
+void store_code_spans(const StoreImpl* s, std::vector<CodeSpan>* out) {
+  for (const auto& in : s->instances) {
+    const ModuleImpl& m = *in->module;
+    if (!m.code || !m.code->mem.ptr || m.code_size == 0) continue;
+    uintptr_t start = reinterpret_cast<uintptr_t>(m.code->mem.ptr);
+    out->push_back(CodeSpan{start, start + m.code_size, in.get()});
+  }
+  std::sort(out->begin(), out->end(), [](const CodeSpan& a, const CodeSpan& b) { return a.start < b.start; });
+  out->erase(std::unique(out->begin(), out->end(),
+                         [](const CodeSpan& a, const CodeSpan& b) { return a.start == b.start; }),
+             out->end());
+}
+
+// (instance, function index) of the wasm function containing pc, or false.
+bool resolve_pc(const std::vector<CodeSpan>& spans, uintptr_t pc, InstanceImpl** inst, uint32_t* func_index) {
+  size_t lo = 0, hi = spans.size();
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (spans[mid].start <= pc) lo = mid + 1; else hi = mid;
+  }
+  if (lo == 0 || pc >= spans[lo - 1].end) return false;
+  const CodeSpan& sp = spans[lo - 1];
+  const ModuleImpl& m = *sp.inst->module;
+  int64_t f = m.local_func_at(pc - sp.start);
+  if (f < 0) return false;
+  *inst = sp.inst;
+  *func_index = m.n_imported_funcs + static_cast<uint32_t>(f);
+  return true;
+}
+
+NVM_NOINLINE void capture_backtrace(StoreImpl* s, const Activation& act, const jit::TrapSite* site) {
+  std::vector<nvm_frame>& out = s->last_backtrace;
+  out.clear();
+  std::vector<CodeSpan> spans;
+  store_code_spans(s, &spans);
+  InstanceImpl* inst = nullptr;
+  uint32_t func_index = 0;
+  if (act.trap_pc && resolve_pc(spans, act.trap_pc, &inst, &func_index)) {
+    // The trapping function itself (explicit trap stub or faulting instruction).
+    out.push_back(nvm_frame{inst, site ? site->func_index : func_index,
+                            site ? site->bytecode_offset : kUnknownOffset});
+  }
+  const uintptr_t lo = static_cast<uintptr_t>(act.saved_fp), hi = act.entry_sp;
+  if (lo == 0 || lo >= hi || hi - lo > kMaxWalkSpan) return;
+  uintptr_t fp = lo;
+  while (fp % sizeof(uintptr_t) == 0 && fp >= lo && hi - fp >= 2 * sizeof(uintptr_t)) {
+    const uintptr_t next = reinterpret_cast<const uintptr_t*>(fp)[0];
+    const uintptr_t ret = reinterpret_cast<const uintptr_t*>(fp)[1];
+    // ret - 1: the call instruction (a call at a function's very end returns past it).
+    if (!resolve_pc(spans, ret - 1, &inst, &func_index)) break;  // the entry trampoline
+    out.push_back(nvm_frame{inst, func_index, kUnknownOffset});
+    if (next <= fp) break;
+    fp = next;
+  }
+}
+
+}  // namespace
+
 // ---- invoke ----------------------------------------------------------------------------------
 
 uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
@@ -236,7 +462,7 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
   s->ctx.activation = &act;
   ts->activation = &act;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  uint32_t code = entry(callee, args_results, &act);
+  uint32_t code = enter_padded(entry, callee, args_results, &act);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   ts->activation = act.prev;
   s->ctx.activation = prev_store_act;
@@ -255,6 +481,10 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
       info.bytecode_offset = site->bytecode_offset;
     }
     s->last_trap = info;
+    try {
+      capture_backtrace(s, act, site);
+    } catch (...) {  // out of memory: a trap without (all of) its backtrace
+    }
   }
   activation_count_dec();
   return code;

@@ -61,6 +61,13 @@ struct ModuleImpl {
   std::vector<uint32_t> type_ids;       // module type index -> canonical id
   std::vector<std::vector<uint8_t>> datas;
   ~ModuleImpl();
+  // Local function index whose code contains `code_offset` (an offset in code->mem), or -1.
+  // Thread-safe; the offset-sorted index is built on first use (backtraces only).
+  int64_t local_func_at(uint64_t code_offset) const;
+
+ private:
+  mutable std::once_flag order_once_;
+  mutable std::vector<uint32_t> order_;  // local function indices sorted by func_offsets
 };
 
 struct StoreImpl;
@@ -79,6 +86,26 @@ struct MemoryImpl {
   void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
   void release();
 };
+
+// ---- linear-memory reservation pool (process-wide; docs/runtime.md "The pool") ----------------
+// A MemoryImpl's reservation (kMemoryReservation bytes) goes back to the pool when the last
+// reference to the memory is gone (its Store and every Python memoryview of it). The pool zeroes
+// the committed pages right away (MADV_DONTNEED / decommit: O(committed pages), RSS returned) and
+// keeps at most `limit` idle reservations; acquiring one then only adjusts the protection to the
+// new size. A pooled reservation is indistinguishable from a fresh one: [0, bytes) readable,
+// writable and zero, everything above inaccessible.
+struct MemoryPoolStats {
+  uint64_t created;  // reservations mapped
+  uint64_t reused;   // acquisitions served from the pool
+  uint64_t cached;   // idle reservations now
+  uint64_t limit;
+};
+// A reservation with [0, bytes) committed and zero; nullptr if out of address space/memory.
+uint8_t* memory_pool_acquire(uint64_t bytes);
+// Takes the reservation back; `committed` = bytes accessible in it (its current size).
+void memory_pool_release(uint8_t* base, uint64_t committed);
+void memory_pool_stats(MemoryPoolStats* out);
+void memory_pool_set_limit(uint64_t limit);  // drops idle reservations above the new limit
 
 struct TableImpl {
   VMTable t{};
@@ -132,6 +159,7 @@ struct StoreImpl {
   std::vector<std::unique_ptr<GlobalImpl>> globals;
   std::vector<MemoryImpl*> memories;
   nvm_trap_info last_trap{};
+  std::vector<nvm_frame> last_backtrace;  // wasm frames of the last trap, innermost first
   std::string last_error;
   ~StoreImpl();
 };

@@ -280,6 +280,39 @@ def test_externref_roundtrip() -> None:
     assert i.exports["null"](None) == 1 and i.exports["null"](o) == 0
 
 
+def test_externref_held_only_by_wasm_lives_until_its_store_dies() -> None:
+    """Externrefs stored only in wasm tables/globals stay valid (nothing dangles) and are
+    released with their Store (documented on Store: no earlier collection)."""
+    import gc
+    import weakref
+
+    class Obj:
+        pass
+
+    i, store = inst("""(module
+      (table $t 1 externref) (global $g (mut externref) (ref.null extern))
+      (func (export "keep") (param externref) (table.set $t (i32.const 0) (local.get 0))
+        (global.set $g (local.get 0)))
+      (func (export "drop_table") (table.set $t (i32.const 0) (ref.null extern)))
+      (func (export "from_table") (result externref) (table.get $t (i32.const 0)))
+      (func (export "from_global") (result externref) (global.get $g)))""")
+    o = Obj()
+    ref = weakref.ref(o)
+    i.exports["keep"](o)
+    del o
+    gc.collect()
+    assert i.exports["from_table"]() is ref() is not None
+    i.exports["drop_table"]()
+    gc.collect()
+    assert i.exports["from_global"]() is ref() is not None
+    keep_alive_until_store = ref()
+    del keep_alive_until_store
+    exports = i.exports
+    del i, store, exports
+    gc.collect()
+    assert ref() is None
+
+
 def test_threads_run_in_parallel_without_gil() -> None:
     engine = Engine()
     module = Module(engine, wat("""(module (func (export "spin") (param i32) (result i32)

@@ -157,6 +157,38 @@ class Module:
     def info(self) -> ModuleInfo:
         return self._info
 
+    def _active_datas(self) -> tuple[Any, int]:
+        """Active data segments as nvm_instance_init_datas triples, built once per module."""
+        plan: tuple[Any, int] | None = getattr(self, "_datas_plan", None)
+        if plan is None:
+            triples: list[int] = []
+            for idx, seg in enumerate(self._info.datas):
+                if seg.mode != "active":
+                    continue
+                assert seg.offset is not None
+                op, arg = seg.offset
+                if op == "i32.const":
+                    triples += (idx, 0, int(arg) & 0xFFFF_FFFF)
+                elif op == "global.get":
+                    triples += (idx, 1, int(arg))
+                else:
+                    raise ValueError(f"unsupported data segment offset {op}")
+            plan = (ffi.new("uint32_t[]", triples or [0]), len(triples) // 3)
+            self._datas_plan = plan
+        return plan
+
+    def _func_name(self, index: int) -> str | None:
+        """A function's name for backtraces: the name section's, else its (first) export name."""
+        names: dict[int, str] | None = getattr(self, "_names", None)
+        if names is None:
+            names = {}
+            for exp in self._info.exports:
+                if exp.kind == "func":
+                    names.setdefault(exp.index, exp.name)
+            names.update(self._info.func_names)
+            self._names = names
+        return names.get(index)
+
     # Artifacts (issue 6): implemented in nearvm.artifact.
 
     def serialize(self) -> bytes:

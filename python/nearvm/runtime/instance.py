@@ -124,7 +124,9 @@ class Instance:
                                    tab_ptrs, len(tables), glob_ptrs, len(globals_), len(info.elems), out, err,
                                    len(err)), err, "cannot instantiate")
         self._ptr = out[0]
-        store._instances[int(ffi.cast("uintptr_t", self._ptr))] = weakref.ref(self)
+        addr = int(ffi.cast("uintptr_t", self._ptr))
+        store._instances[addr] = weakref.ref(self)
+        store._instance_modules[addr] = module
         self._memories = memories
         self._tables = tables
         self._globals = globals_
@@ -152,14 +154,13 @@ class Instance:
                 lib.nvm_instance_elem_drop(self._ptr, idx)
             elif seg.mode == "declarative":
                 lib.nvm_instance_elem_drop(self._ptr, idx)
-        for idx, dseg in enumerate(info.datas):
-            if dseg.mode == "active":
-                assert dseg.offset is not None
-                offset = self._eval_const(dseg.offset) & 0xFFFF_FFFF
-                code = lib.nvm_instance_memory_init(self._ptr, idx, offset, 0, len(dseg.data))
-                if code:
-                    raise Trap.from_code(code)
-                lib.nvm_instance_data_drop(self._ptr, idx)
+        # Active data segments: one C call per instantiation (memory.init + data.drop each, in
+        # order), from a per-module plan (Module._active_datas).
+        segs, n_segs = module._active_datas()
+        if n_segs:
+            code = lib.nvm_instance_init_datas(self._ptr, segs, n_segs)
+            if code:
+                raise Trap.from_code(code)
 
         if info.start is not None:
             self._func(info.start)()

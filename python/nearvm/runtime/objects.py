@@ -113,6 +113,97 @@ def raw_from_bits(store: Store, ty: ValType, bits: int) -> Any:
     return bits & (_M32 if ty in (ValType.I32, ValType.F32) else _M64)
 
 
+# ---- per-type converters (the call fast path: one function per parameter/result, chosen once) --
+
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_F32 = struct.Struct("<f")
+_F64 = struct.Struct("<d")
+Conv = Callable[[Store, Any], Any]
+
+
+def _in_i32(store: Store, v: Any) -> int:
+    if type(v) is int and -0x8000_0000 <= v <= _M32:
+        return v & _M32
+    return _int_bits(v, 32)
+
+
+def _in_i64(store: Store, v: Any) -> int:
+    if type(v) is int and -0x8000_0000_0000_0000 <= v <= _M64:
+        return v & _M64
+    return _int_bits(v, 64)
+
+
+def _in_f32(store: Store, v: Any) -> int:
+    if type(v) is not float:
+        v = _float(v, "f32")
+    return int(_U32.unpack(_F32.pack(v))[0])
+
+
+def _in_f64(store: Store, v: Any) -> int:
+    if type(v) is not float:
+        v = _float(v, "f64")
+    return int(_U64.unpack(_F64.pack(v))[0])
+
+
+def _out_i32(store: Store, b: int) -> int:
+    b &= _M32
+    return b - 0x1_0000_0000 if b >> 31 else b
+
+
+def _out_i64(store: Store, b: int) -> int:
+    return b - 0x1_0000_0000_0000_0000 if b >> 63 else b
+
+
+def _out_f32(store: Store, b: int) -> float:
+    return float(_F32.unpack(_U32.pack(b & _M32))[0])
+
+
+def _out_f64(store: Store, b: int) -> float:
+    return float(_F64.unpack(_U64.pack(b))[0])
+
+
+def _raw_in(ty: ValType) -> Conv:
+    return lambda store, v: raw_to_bits(store, ty, v)
+
+
+def _raw_out(ty: ValType) -> Conv:
+    return lambda store, b: raw_from_bits(store, ty, b)
+
+
+def _in_conv(ty: ValType) -> Conv:
+    return {ValType.I32: _in_i32, ValType.I64: _in_i64, ValType.F32: _in_f32,
+            ValType.F64: _in_f64}.get(ty) or (lambda store, v: _ref_bits(store, ty, v))
+
+
+def _out_conv(ty: ValType) -> Conv:
+    return {ValType.I32: _out_i32, ValType.I64: _out_i64, ValType.F32: _out_f32,
+            ValType.F64: _out_f64}.get(ty) or (lambda store, b: from_bits(store, ty, b))
+
+
+class _CallPlan:
+    """What calling a Func needs, built once per Func: converters and a preallocated slot buffer.
+
+    Reusing the buffer is safe with re-entrancy: the entry trampoline copies the arguments onto
+    the wasm stack on entry and the results back on return, so a nested call of the same Func
+    (from a host function) only uses the buffer while the outer call does not, and each caller
+    reads its results before anything else runs on this Store's thread.
+    """
+
+    __slots__ = ("buf", "n_params", "n_slots", "params", "raw_params", "raw_results", "results")
+
+    def __init__(self, ty: FuncType) -> None:
+        self.n_params = len(ty.params)
+        # Even slot count: keeps the argument area 16-byte sized even if the entry stub does not
+        # round it up (workaround for the x64 stub's dropped "+15" in its lea, see report).
+        self.n_slots = (max(len(ty.params), len(ty.results), 1) + 1) & ~1
+        self.buf = ffi.new("uint64_t[]", self.n_slots)
+        self.params = tuple(_in_conv(t) for t in ty.params)
+        self.results = tuple(_out_conv(t) for t in ty.results)
+        self.raw_params = tuple(_raw_in(t) for t in ty.params)
+        self.raw_results = tuple(_raw_out(t) for t in ty.results)
+
+
 # ---- functions -----------------------------------------------------------------------------
 
 class _HostRecord:
@@ -199,6 +290,7 @@ class Func:
         self._type = ty
         self._ref = ref
         self._host = rec
+        self._call_plan: _CallPlan | None = None
         store._funcs[int(ffi.cast("uintptr_t", ref))] = self
 
     @classmethod
@@ -208,44 +300,48 @@ class Func:
         self._type = ty
         self._ref = ref
         self._host = None
+        self._call_plan = None
         return self
 
     @property
     def type(self) -> FuncType:
         return self._type
 
+    def _plan(self) -> _CallPlan:
+        plan = self._call_plan = _CallPlan(self._type)
+        return plan
+
     def __call__(self, *args: Any) -> Any:
-        ty = self._type
-        if len(args) != len(ty.params):
+        plan = self._call_plan or self._plan()
+        if len(args) != plan.n_params:
+            ty = self._type
             raise TypeError(f"function of type {ty} takes {len(ty.params)} arguments, got {len(args)}")
         store = self.store
-        bits = [to_bits(store, t, v) for t, v in zip(ty.params, args)]
-        out = self._invoke(bits)
-        results = [from_bits(store, t, b) for t, b in zip(ty.results, out)]
+        buf = plan.buf
+        i = 0
+        for conv, v in zip(plan.params, args):
+            buf[i] = conv(store, v)
+            i += 1
+        store._call(self._ref, buf, plan.n_slots)
+        results = plan.results
         if not results:
             return None
-        return results[0] if len(results) == 1 else tuple(results)
+        if len(results) == 1:
+            return results[0](store, buf[0])
+        return tuple([conv(store, buf[j]) for j, conv in enumerate(results)])
 
     def call_raw(self, args: list[Any]) -> list[Any]:
-        ty = self._type
+        plan = self._call_plan or self._plan()
         args = list(args)
-        if len(args) != len(ty.params):
+        if len(args) != plan.n_params:
+            ty = self._type
             raise TypeError(f"function of type {ty} takes {len(ty.params)} arguments, got {len(args)}")
         store = self.store
-        bits = [raw_to_bits(store, t, v) for t, v in zip(ty.params, args)]
-        out = self._invoke(bits)
-        return [raw_from_bits(store, t, b) for t, b in zip(ty.results, out)]
-
-    def _invoke(self, bits: list[int]) -> list[int]:
-        ty = self._type
-        # Even slot count: keeps the argument area 16-byte sized even if the entry stub does not
-        # round it up (workaround for the x64 stub's dropped "+15" in its lea, see report).
-        n = (max(len(ty.params), len(ty.results), 1) + 1) & ~1
-        buf = ffi.new("uint64_t[]", n)
-        for i, b in enumerate(bits):
-            buf[i] = b
-        self.store._call(self._ref, buf, n)
-        return [int(buf[j]) for j in range(len(ty.results))]
+        buf = plan.buf
+        for i, (conv, v) in enumerate(zip(plan.raw_params, args)):
+            buf[i] = conv(store, v)
+        store._call(self._ref, buf, plan.n_slots)
+        return [conv(store, buf[j]) for j, conv in enumerate(plan.raw_results)]
 
     def __repr__(self) -> str:
         kind = "host" if self._host is not None else "wasm"

@@ -17,12 +17,16 @@ from ._ffi import check, ffi, lib, new_err
 from .engine import Engine
 
 if TYPE_CHECKING:
+    from .engine import Module
     from .instance import Instance
     from .objects import Func
 
 __all__ = ["Store", "UNLIMITED_GAS"]
 
 UNLIMITED_GAS = 2**64 - 1
+
+_get_ident = threading.get_ident
+_nvm_call = lib.nvm_call
 
 
 class Store:
@@ -31,6 +35,12 @@ class Store:
     Without a gas schedule (``Config(gas=None)``): ``gas_used`` is 0, ``gas_remaining`` None and
     ``gas_limit`` must stay None. With one, ``gas_limit=None`` means unlimited (2**64-1) and the
     limit may be changed at any time (refuel); ``gas_used`` is cumulative.
+
+    Externref lifetime: every object that has been passed to wasm as an ``externref`` (argument,
+    host-function result, table element, global value) is kept alive by the Store until the Store
+    itself is freed — even after wasm dropped every reference to it (there is no GC of wasm-held
+    references). Wasm only ever holds an index into the Store's list, so nothing can dangle; for
+    long-lived Stores, pass handles you manage yourself (e.g. ints) instead of large objects.
     """
 
     def __init__(self, engine: Engine, gas_limit: int | None = None) -> None:
@@ -54,6 +64,8 @@ class Store:
         self._funcs: dict[int, Func] = {}
         # nvm_instance_t* address -> Instance (for Caller).
         self._instances: dict[int, weakref.ReferenceType[Instance]] = {}
+        # nvm_instance_t* address -> its Module (backtrace names; instances live as long as the store).
+        self._instance_modules: dict[int, Module] = {}
         self._host_records: list[Any] = []
         self._pending: BaseException | None = None
         self._depth = 0
@@ -150,12 +162,21 @@ class Store:
             self._thread = None
 
     def _call(self, ref: Any, buf: Any, n_slots: int) -> None:
-        """Run ``ref`` with ``buf`` (uint64_t slots, params in / results out); raise on trap."""
-        self._enter()
+        """Run ``ref`` with ``buf`` (uint64_t slots, params in / results out); raise on trap.
+
+        The per-call fast path: _enter/_leave inlined, nvm_call bound once (module global).
+        """
+        tid = _get_ident()
+        if self._depth and self._thread != tid:
+            raise RuntimeError("this Store is in use by another thread (one thread per Store at a time)")
+        self._thread = tid
+        self._depth += 1
         try:
-            code = lib.nvm_call(self._ptr, ref, buf, n_slots)
+            code = _nvm_call(self._ptr, ref, buf, n_slots)
         finally:
-            self._leave()
+            self._depth -= 1
+            if not self._depth:
+                self._thread = None
         if code:
             self._raise_trap(code)
 
@@ -165,6 +186,9 @@ class Store:
             raise RuntimeError(ffi.string(lib.nvm_store_last_error(self._ptr)).decode("utf-8", "replace"))
         if pending is not None:
             if isinstance(pending, Trap):
+                # A trap of a nested call (host -> wasm) or a host charge: this activation's
+                # frames are the outer part of its backtrace.
+                pending.backtrace.extend(self._backtrace())
                 raise pending
             if not isinstance(pending, Exception):  # KeyboardInterrupt, SystemExit: not a trap
                 raise pending
@@ -173,10 +197,18 @@ class Store:
         raise Trap.from_code(code, backtrace=self._backtrace())
 
     def _backtrace(self) -> list[Frame]:
-        info = lib.nvm_store_last_trap(self._ptr)
-        if not info.has_site:
-            return []
-        return [Frame(int(info.func_index), None, int(info.bytecode_offset))]
+        """The wasm frames of the last trap of this store, innermost first."""
+        out = ffi.new("nvm_frame**")
+        n = int(lib.nvm_store_last_backtrace(self._ptr, out))
+        frames: list[Frame] = []
+        for i in range(n):
+            f = out[0][i]
+            index = int(f.func_index)
+            offset = int(f.bytecode_offset)
+            module = self._instance_modules.get(int(ffi.cast("uintptr_t", f.instance)))
+            name = module._func_name(index) if module is not None else None
+            frames.append(Frame(index, name, None if offset == 0xFFFF_FFFF else offset))
+        return frames
 
     def __repr__(self) -> str:
         return f"<nearvm.Store gas_used={self.gas_used} gas_limit={self.gas_limit}>"
