@@ -294,3 +294,13 @@ def test_prepare_contract_without_imports_or_memory() -> None:
     info = translate(prepared, prepared_config())
     assert [(i.module, i.name, i.kind) for i in info.imports] == [("env", "memory", "memory")]
     assert info.program == translate(wat('(module (func (export "main")))'), Config.near()).program
+
+
+@pytest.mark.parametrize("name", CONTRACTS)
+def test_host_function_table_matches_real_contracts(name: str) -> None:
+    from nearvm.near import HOST_FUNCTIONS
+
+    info = translate(contract(name), Config.near())
+    for imp in info.imports:
+        if imp.kind == "func":
+            assert HOST_FUNCTIONS[imp.name] == imp.type, imp.name

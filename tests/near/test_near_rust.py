@@ -167,6 +167,9 @@ def test_rust_contract_prepared(rs_wasm: bytes) -> None:
     info = translate(rs_wasm, Config.near())
     assert [(i.module, i.name) for i in info.imports] == [("env", n) for n in ENV] + [("env", "memory")]
     assert info.memories == [NEAR_MEMORY]
+    from nearvm.near import HOST_FUNCTIONS
+
+    assert all(HOST_FUNCTIONS[i.name] == i.type for i in info.imports if i.kind == "func")
     prepared = prepare_contract(rs_wasm)
     assert translate(prepared, prepared_config()).program == info.program
 
