@@ -36,6 +36,76 @@ StoreKind store_kind_of(uint8_t t) {
   }
 }
 
+// Static use counts of each local in a body, weighted by loop depth (8x per enclosing loop,
+// capped), for choosing local homes. One linear pass over the code; returns false on anything
+// it cannot parse (the main pass then reports the error).
+bool count_local_uses(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses) {
+  ByteCursor c(code, code + size);
+  std::vector<uint8_t> loops;  // per open frame: 1 if it is a loop
+  uint32_t loop_depth = 0;
+  while (!c.at_end() && c.ok()) {
+    uint8_t op = c.u8();
+    switch (op) {
+      case NVM_OP_BLOCK: case NVM_OP_IF: c.u32(); loops.push_back(0); break;
+      case NVM_OP_LOOP: c.u32(); loops.push_back(1); ++loop_depth; break;
+      case NVM_OP_END:
+        if (!loops.empty()) { loop_depth -= loops.back(); loops.pop_back(); }
+        break;
+      case NVM_OP_BR: case NVM_OP_BR_IF: c.u32(); c.u32(); c.u32(); break;
+      case NVM_OP_BR_TABLE: {
+        uint32_t n = c.u32();
+        c.u32();
+        if (n > c.remaining() / 8 || !c.bytes(size_t(n + 1) * 8)) return false;
+        break;
+      }
+      case NVM_OP_SELECT_T: c.uleb32(); c.u8(); break;
+      case NVM_OP_CALL: case NVM_OP_GLOBAL_GET: case NVM_OP_GLOBAL_SET:
+      case NVM_OP_TABLE_GET: case NVM_OP_TABLE_SET: case NVM_OP_REF_FUNC:
+        c.uleb32();
+        break;
+      case NVM_OP_CALL_INDIRECT: c.uleb32(); c.uleb32(); break;
+      case NVM_OP_LOCAL_GET: case NVM_OP_LOCAL_SET: case NVM_OP_LOCAL_TEE: {
+        uint32_t l = c.uleb32();
+        if (l >= uses->size()) return false;
+        (*uses)[l] += uint64_t(1) << (3 * std::min<uint32_t>(loop_depth, 6));
+        break;
+      }
+      case NVM_OP_MEMORY_SIZE: case NVM_OP_MEMORY_GROW: case NVM_OP_REF_NULL: c.u8(); break;
+      case NVM_OP_I32_CONST: c.sleb32(); break;
+      case NVM_OP_I64_CONST: c.sleb64(); break;
+      case NVM_OP_F32_CONST: c.u32(); break;
+      case NVM_OP_F64_CONST: c.u64(); break;
+      case NVM_OP_STACK: c.u32(); break;
+      case NVM_OP_GAS: c.u64(); break;
+      case NVM_PREFIX_FC: {
+        uint32_t sub = c.uleb32();
+        if (sub <= 7) break;
+        switch (sub) {
+          case NVM_FC_MEMORY_INIT: c.uleb32(); c.u8(); break;
+          case NVM_FC_MEMORY_COPY: c.u8(); c.u8(); break;
+          case NVM_FC_MEMORY_FILL: c.u8(); break;
+          case NVM_FC_TABLE_INIT: case NVM_FC_TABLE_COPY: c.uleb32(); c.uleb32(); break;
+          case NVM_FC_DATA_DROP: case NVM_FC_ELEM_DROP: case NVM_FC_TABLE_GROW:
+          case NVM_FC_TABLE_SIZE: case NVM_FC_TABLE_FILL:
+            c.uleb32();
+            break;
+          default: return false;
+        }
+        break;
+      }
+      default:
+        if (op >= NVM_OP_I32_LOAD && op <= NVM_OP_I64_STORE32) { c.uleb32(); c.uleb32(); break; }
+        // No immediates: unreachable, nop, else, return, drop, select, numeric, ref.is_null.
+        if (op <= NVM_OP_NOP || op == NVM_OP_ELSE || op == NVM_OP_RETURN || op == NVM_OP_DROP ||
+            op == NVM_OP_SELECT || (op >= NVM_OP_I32_EQZ && op <= NVM_OP_I64_EXTEND32_S) ||
+            op == NVM_OP_REF_IS_NULL)
+          break;
+        return false;
+    }
+  }
+  return c.ok();
+}
+
 template <class Masm>
 class CodeGen {
   using Label = typename Masm::Label;
@@ -52,6 +122,8 @@ class CodeGen {
         cursor_(hdr_.code, hdr_.code + hdr_.code_size) {
     for (auto& o : owner_) o = -1;
     stack_.reserve(hdr_.max_stack);
+    home_of_.assign(hdr_.local_types.size(), kNoReg);
+    choose_homes();
   }
 
   bool run(uint32_t* patch_offset, uint64_t* frame_size);
@@ -64,6 +136,37 @@ class CodeGen {
                     std::to_string(ctx_.body->func_index) + " at code offset " + std::to_string(op_offset_);
     failed_ = true;
     return false;
+  }
+
+  // ---- local homes ----------------------------------------------------------------------------
+  // The most used (loop-weighted) declared i32/i64 locals live in Regs::kLocalHomes for the whole
+  // body: no loads/stores for them and nothing to do at merges. Parameters are not homed: their
+  // slots are the caller's argument/result area, and a homed local's own slot holds the caller's
+  // value of its home register (restored at return).
+  void choose_homes() {
+    std::vector<uint64_t> uses(hdr_.local_types.size(), 0);
+    if (!count_local_uses(hdr_.code, hdr_.code_size, &uses)) return;
+    for (uint32_t k = 0; k < Regs::kNumLocalHomes; ++k) {
+      uint32_t best = ~0u;
+      for (uint32_t l = hdr_.n_params; l < uses.size(); ++l) {
+        uint8_t t = hdr_.local_types[l];
+        if ((t != NVM_TYPE_I32 && t != NVM_TYPE_I64) || home_of_[l] != kNoReg || uses[l] == 0) continue;
+        if (best == ~0u || uses[l] > uses[best]) best = l;
+      }
+      if (best == ~0u) break;
+      home_of_[best] = Regs::kLocalHomes[k];
+      homes_.push_back(best);
+    }
+  }
+  Reg home(uint32_t l) const { return home_of_[l]; }
+  void save_homes_and_zero() {
+    for (uint32_t l : homes_) {
+      masm_.store(StoreKind::B64, local_addr(l), home(l));
+      masm_.mov_imm(W::k32, home(l), 0);  // declared locals start at zero (spec §4.4.10)
+    }
+  }
+  void restore_homes() {
+    for (uint32_t l : homes_) masm_.load(LoadKind::I64, home(l), local_addr(l));
   }
 
   // ---- value stack + registers --------------------------------------------------------------
@@ -132,7 +235,10 @@ class CodeGen {
         }
         break;
       }
-      case Loc::Local: masm_.copy_slot(dst, local_addr(v.local)); break;
+      case Loc::Local:
+        if (home(v.local) != kNoReg) masm_.store(StoreKind::B64, dst, home(v.local));
+        else masm_.copy_slot(dst, local_addr(v.local));
+        break;
       case Loc::Spilled: break;  // handled by callers that know the source slot
     }
   }
@@ -159,7 +265,7 @@ class CodeGen {
     for (uint32_t i = stack_.size(); i-- > stack_.locals_clean_below;) {
       Val& v = stack_.at(i);
       if (v.loc == Loc::Local) {
-        masm_.copy_slot(slot(i), local_addr(v.local));
+        store_val(v, slot(i));
         stack_.relocate(i, Loc::Spilled, kNoReg);
       }
     }
@@ -182,13 +288,16 @@ class CodeGen {
         if (is_float_type(v.type)) masm_.fconst(fwidth_of(v.type), r, v.bits);
         else masm_.mov_imm(width_of(v.type), r, v.bits);
         break;
-      case Loc::Local: masm_.load(load_kind_of(v.type), r, local_addr(v.local)); break;
+      case Loc::Local:
+        if (home(v.local) != kNoReg) masm_.mov(W::k64, r, home(v.local));
+        else masm_.load(load_kind_of(v.type), r, local_addr(v.local));
+        break;
       case Loc::Spilled: masm_.load(load_kind_of(v.type), r, slot(index)); break;
     }
   }
   // Pops into a register; `index` of the popped value is the stack size after the pop.
   bool pop_reg(Reg* r, uint8_t* type = nullptr) {
-    Val v;
+    Val v{};
     if (!pop(&v)) return false;
     *r = to_reg(v, stack_.size());
     if (type) *type = v.type;
@@ -245,6 +354,12 @@ class CodeGen {
       Reg lhs;
       if (!pop_reg(&lhs)) return false;
       masm_.int_op_imm(op, w, lhs, lhs, int32_t(uint32_t(rhs.bits)));
+      return push_reg(type, lhs);
+    }
+    if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {  // `add r, home`: read in place
+      Reg lhs;
+      if (!pop_reg(&lhs)) return false;
+      masm_.int_op(op, w, lhs, lhs, home(rhs.local));
       return push_reg(type, lhs);
     }
     Address m;
@@ -323,7 +438,11 @@ class CodeGen {
   }
   // A Local/Spilled value read straight from its frame slot as a memory operand.
   bool mem_operand(const Val& v, uint32_t index, Address* a) const {
-    if (v.loc == Loc::Local) { *a = local_addr(v.local); return true; }
+    if (v.loc == Loc::Local) {
+      if (home(v.local) != kNoReg) return false;
+      *a = local_addr(v.local);
+      return true;
+    }
     if (v.loc == Loc::Spilled) { *a = slot(index); return true; }
     return false;
   }
@@ -338,13 +457,24 @@ class CodeGen {
     if (rhs.loc == Loc::Const && fits_imm32(w, rhs.bits)) {
       pc.kind = PendingCond::Rhs::Imm;
       pc.imm = int32_t(uint32_t(rhs.bits));
+    } else if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {
+      pc.kind = PendingCond::Rhs::Reg;  // never allocatable: release_condition's free is a no-op
+      pc.rhs = home(rhs.local);
     } else if (mem_operand(rhs, rhs_index, &pc.mem)) {
       pc.kind = PendingCond::Rhs::Mem;
     } else {
       pc.kind = PendingCond::Rhs::Reg;
       pc.rhs = to_reg(rhs, rhs_index);
     }
-    if (!pop_reg(&pc.lhs)) return false;
+    // A fused compare never writes its lhs: a homed local is compared in place.
+    if (fuse && stack_.size() > cur_base() && stack_.top().loc == Loc::Local &&
+        home(stack_.top().local) != kNoReg) {
+      Val lv;
+      pop(&lv);
+      pc.lhs = home(lv.local);
+    } else if (!pop_reg(&pc.lhs)) {
+      return false;
+    }
     if (fuse) {
       pc.valid = true;
       pending_ = pc;
@@ -363,7 +493,13 @@ class CodeGen {
       return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.eqz(w, r, r); });
     }
     PendingCond pc;
-    if (!pop_reg(&pc.lhs)) return false;
+    if (stack_.size() > cur_base() && stack_.top().loc == Loc::Local && home(stack_.top().local) != kNoReg) {
+      Val lv;
+      pop(&lv);
+      pc.lhs = home(lv.local);  // tested in place
+    } else if (!pop_reg(&pc.lhs)) {
+      return false;
+    }
     pc.valid = true;
     pc.cond = Cond::Eq;
     pc.w = w;
@@ -380,7 +516,13 @@ class CodeGen {
       return true;
     }
     PendingCond c;
-    if (!pop_reg(&c.lhs)) return false;
+    if (stack_.size() > cur_base() && stack_.top().loc == Loc::Local && home(stack_.top().local) != kNoReg) {
+      Val lv;
+      pop(&lv);
+      c.lhs = home(lv.local);  // tested in place
+    } else if (!pop_reg(&c.lhs)) {
+      return false;
+    }
     c.valid = true;
     c.cond = Cond::Ne;
     c.w = W::k32;
@@ -674,12 +816,17 @@ class CodeGen {
         case Loc::Local:
         case Loc::Spilled: {
           LoadKind k = v.type == NVM_TYPE_I32 || v.type == NVM_TYPE_F32 ? LoadKind::I32 : LoadKind::I64;
+          if (v.loc == Loc::Local && home(v.local) != kNoReg) {
+            masm_.store(StoreKind::B64, dst, home(v.local));
+            break;
+          }
           masm_.load(k, Regs::kScratch, v.loc == Loc::Local ? local_addr(v.local) : slot(first + j));
           masm_.store(StoreKind::B64, dst, Regs::kScratch);
           break;
         }
       }
     }
+    restore_homes();
     masm_.stack_release(frame_cost_);
     masm_.epilogue_return();
   }
@@ -864,6 +1011,8 @@ class CodeGen {
   std::vector<Frame> ctrl_;
   std::vector<TrapStub> trap_stubs_;
   int32_t owner_[32];
+  std::vector<Reg> home_of_;     // per local: its home register or kNoReg
+  std::vector<uint32_t> homes_;  // the homed locals
   uint32_t save_top_ = 0;
   uint32_t frame_cost_ = 0;
   uint32_t op_offset_ = 0;
@@ -885,8 +1034,9 @@ bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
     masm_.zero_fill(Address{Regs::kFramePointer, kNoReg, -int32_t(8 * (1 + n_decl))}, n_decl);
   } else {
     for (uint32_t k = 0; k < n_decl; ++k)
-      masm_.store_imm32(W::k64, local_addr(hdr_.n_params + k), 0);
+      if (home(hdr_.n_params + k) == kNoReg) masm_.store_imm32(W::k64, local_addr(hdr_.n_params + k), 0);
   }
+  save_homes_and_zero();
   Frame fn{FrameKind::Function, info_.func_types[ctx_.body->func_index], 0, uint32_t(sig.results.size()), 0};
   fn.branch_target = masm_.new_label();
   fn.end_label = fn.branch_target;
@@ -982,7 +1132,13 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       if (!pop(&v)) return false;
       if (v.type != hdr_.local_types[l]) return fail("local type");
       if (stack_.has_local_refs(l)) materialize_local_refs();
+      Reg h = home(l);
       if (v.loc == Loc::Local && v.local == l) { /* local.set x (local.get x): no-op */ }
+      else if (h != kNoReg) {
+        // Homed: i32 values in registers have zero upper halves, so W::k64 moves are exact.
+        if (v.loc == Loc::Const) masm_.mov_imm(width_of(v.type), h, v.bits);
+        else load_into(v, stack_.size(), h);
+      }
       else if (v.loc == Loc::Spilled) masm_.copy_slot(local_addr(l), slot(stack_.size()));
       else store_val(v, local_addr(l));
       if (op == NVM_OP_LOCAL_TEE) {

@@ -198,3 +198,75 @@ def test_entry_trampoline_results_survive_high_register_pressure() -> None:
     for x in (1, 2, 1000):
         assert inst.exports["one"](x) == expected13 * x
         assert inst.exports["two"](x) == (expected13 * x, expected12 * x)
+
+
+# --- local homes (rbx/r12/r13 hold the hottest declared locals, callee-saved) ---------------------
+
+HOMES = """(module
+  (import "env" "host" (func $host (param i32) (result i32)))
+  (memory 1)
+  ;; 4 hot declared locals (3 homed, 1 in memory) live across direct, host and helper calls.
+  (func $clobber (param i32) (result i32) (local i32 i32 i32)
+    (local.set 1 (i32.const 111)) (local.set 2 (i32.const 222)) (local.set 3 (i32.const 333))
+    (loop $l (local.set 1 (i32.add (local.get 1) (local.get 2)))
+      (br_if $l (i32.lt_u (local.get 1) (local.get 3))))
+    (i32.add (local.get 0) (local.get 1)))
+  (func (export "across_calls") (param i32) (result i32) (local i32 i32 i64 i32)
+    (local.set 1 (i32.const 1)) (local.set 2 (i32.const 2)) (local.set 3 (i64.const -3))
+    (local.set 4 (i32.const 4))
+    (loop $l
+      (local.set 1 (i32.add (local.get 1) (call $clobber (local.get 2))))
+      (local.set 2 (i32.add (local.get 2) (call $host (local.get 1))))
+      (drop (memory.grow (i32.const 0)))
+      (local.set 3 (i64.add (local.get 3) (i64.extend_i32_u (local.get 4))))
+      (br_if $l (i32.ne (local.tee 0 (i32.sub (local.get 0) (i32.const 1))) (i32.const 0))))
+    (i32.add (i32.add (local.get 1) (local.get 2))
+             (i32.add (i32.wrap_i64 (local.get 3)) (local.get 4))))
+  ;; A lazy read of a homed local must see the value from before a later local.set.
+  (func (export "lazy_read_then_set") (param i32) (result i32) (local i32)
+    (local.set 1 (local.get 0))
+    (local.get 1)
+    (local.set 1 (i32.const 100))
+    (local.get 1)
+    (i32.sub))
+  ;; Recursion: every frame's homes are restored for its caller.
+  (func $rec (export "rec") (param i32) (result i32) (local i32 i32)
+    (local.set 1 (i32.mul (local.get 0) (i32.const 10)))
+    (local.set 2 (i32.const 7))
+    (if (i32.eqz (local.get 0)) (then (return (i32.const 0))))
+    (i32.add (i32.add (local.get 1) (local.get 2)) (call $rec (i32.sub (local.get 0) (i32.const 1)))))
+)"""
+
+
+def _homes_reference_across_calls(n: int) -> int:
+    def clobber(x: int) -> int:
+        a = 111
+        while True:
+            a = (a + 222) & 0xFFFFFFFF
+            if not a < 333:
+                break
+        return (x + a) & 0xFFFFFFFF
+
+    l1, l2, l3, l4 = 1, 2, -3, 4
+    while True:
+        l1 = (l1 + clobber(l2)) & 0xFFFFFFFF
+        l2 = (l2 + (l1 ^ 0x5A)) & 0xFFFFFFFF
+        l3 += l4
+        n = (n - 1) & 0xFFFFFFFF
+        if n == 0:
+            break
+    total = (l1 + l2 + (l3 & 0xFFFFFFFF) + l4) & 0xFFFFFFFF
+    return total - (1 << 32) if total >= 1 << 31 else total
+
+
+def test_local_homes_preserved_across_direct_host_and_helper_calls() -> None:
+    from nearvm import Func, FuncType, ValType
+
+    engine = Engine()
+    store = Store(engine)
+    host = Func(store, FuncType([ValType.I32], [ValType.I32]), lambda x: x ^ 0x5A)
+    inst = Instance(store, Module(engine, wat(HOMES)), {"env": {"host": host}})
+    for n in (1, 3, 10):
+        assert inst.exports["across_calls"](n) == _homes_reference_across_calls(n)
+    assert inst.exports["lazy_read_then_set"](250) == 150
+    assert inst.exports["rec"](5) == sum(10 * k + 7 for k in range(1, 6))

@@ -29,10 +29,17 @@ struct RegsX64 {
   static constexpr Reg kScratch2 = r10;
   static constexpr Reg kFpScratch = xmm(15);
   static constexpr Reg kFpScratch2 = xmm(14);
-  // Allocatable: every GP except rsp, rbp, r10, r11, r14; xmm0..xmm13.
+  // Local homes: the hottest declared i32/i64 locals of a function live in these registers for
+  // the whole body (codegen.cpp choose_homes). They are callee-saved in the internal convention
+  // (a function saves the caller's value in the homed local's own frame slot, which is otherwise
+  // unused, and restores it before returning) and in both host ABIs (so host helpers and the
+  // host-call stub preserve them). Never allocatable.
+  static constexpr Reg kLocalHomes[] = {rbx, r12, r13};
+  static constexpr uint32_t kNumLocalHomes = 3;
+  // Allocatable: every GP except rsp, rbp, r10, r11, r14 and the local homes; xmm0..xmm13.
   static constexpr uint32_t kGpAllocatable =
-      (1u << rax) | (1u << rcx) | (1u << rdx) | (1u << rbx) | (1u << rsi) | (1u << rdi) |
-      (1u << r8) | (1u << r9) | (1u << r12) | (1u << r13) | (1u << r15);
+      (1u << rax) | (1u << rcx) | (1u << rdx) | (1u << rsi) | (1u << rdi) |
+      (1u << r8) | (1u << r9) | (1u << r15);
   static constexpr uint32_t kFpAllocatable = 0x3FFFu;  // xmm0..xmm13 (bit i = xmm i)
   // Fixed registers required by instructions, reserved through the allocator.
   static constexpr Reg kDivDividend = rax;   // div/idiv: rdx:rax / r -> quotient rax
