@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tarfile
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -36,15 +37,29 @@ def test_sdist_contains_sources_and_asmjit(sdist: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sdist_installs_with_network_off(sdist: Path, tmp_path: Path) -> None:
-    """pip install --no-index --no-build-isolation of the sdist builds and imports."""
+def test_sdist_builds_an_abi3_wheel_and_installs_with_network_off(sdist: Path, tmp_path: Path) -> None:
+    """From the sdist alone, with no index: build the wheel (`pip wheel`), install it, import it."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
     env = dict(os.environ, PIP_NO_INDEX="1", NEARVM_BUILD_JOBS="2")
     env.pop("PYTHONPATH", None)
+    wheels = tmp_path / "wheels"
     subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", "--no-index", "--no-build-isolation", "--no-deps", str(sdist)],
+        [str(py), "-m", "pip", "wheel", "-q", "--no-index", "--no-build-isolation", "--no-deps",
+         "-w", str(wheels), str(sdist)],
+        check=True, env=env, cwd=tmp_path, capture_output=True,
+    )
+    (wheel,) = wheels.glob("nearvm-*.whl")
+    assert "-cp310-abi3-" in wheel.name  # one wheel per platform for every CPython >= 3.10
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    # Both licences ship (setuptools flattens or keeps their paths, depending on its version).
+    licences = [n for n in names if ".dist-info/" in n and "LICENSE" in n]
+    assert any(n.endswith("/LICENSE") for n in licences) and any(n.endswith("LICENSE.md") for n in licences), names
+    assert any(n.startswith("nearvm/_native") for n in names)
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)],
         check=True, env=env, cwd=tmp_path, capture_output=True,
     )
     out = subprocess.run(
