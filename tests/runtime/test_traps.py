@@ -142,3 +142,41 @@ def test_wasm_out_of_bounds_load_is_trap(needs_jit, wat2wasm) -> None:
             load(65533)
         assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
     assert load(0) == 0
+
+
+def test_faulthandler_enabled_inside_host_function_then_nested_trap(needs_jit, wat2wasm) -> None:
+    """The handler check runs on nested entries too: a host function that enables faulthandler
+    and then calls back into wasm must still get a Trap for a guard-page fault, not a crash."""
+    import faulthandler
+
+    from nearvm.runtime import Func, Instance, Module
+    from nearvm.wasm.types import FuncType, ValType
+
+    engine = Engine()
+    store = Store(engine)
+    module = Module(engine, wat2wasm("""
+        (module (import "env" "h" (func $h (param i32) (result i32))) (memory 1 1)
+          (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+          (func (export "via_host") (param i32) (result i32) (call $h (local.get 0))))"""))
+    seen: list[TrapCode] = []
+
+    def h(addr: int) -> int:
+        faulthandler.enable()  # replaces our SIGSEGV handler while wasm is on the stack
+        try:
+            inst.exports["load"](addr)
+        except Trap as e:
+            seen.append(e.code)
+        return 7
+
+    inst = Instance(store, module, {"env": {"h": Func(store, FuncType([ValType.I32], [ValType.I32]), h)}})
+    was = faulthandler.is_enabled()
+    try:
+        faulthandler.disable()
+        inst.exports["load"](0)  # our handler installed
+        assert inst.exports["via_host"](1 << 20) == 7
+        assert seen == [TrapCode.MEMORY_OUT_OF_BOUNDS]
+    finally:
+        if was:
+            faulthandler.enable()
+        else:
+            faulthandler.disable()
