@@ -344,6 +344,24 @@ class CodeGen {
         TrapSite{masm_.offset(), NVM_TRAP_MEMORY_OUT_OF_BOUNDS, ctx_.body->func_index, op_offset_});
   }
 
+  // Determinism (ARCHITECTURE.md): a NaN produced by float arithmetic becomes the canonical NaN.
+  // NaNs are rare, so the fix-up is out of line (emitted after the body): inline it is one
+  // `ucomis r, r; jp` pair that falls through.
+  struct NanFixup { Label fix, back; FW w; Reg r; };
+  void canonicalize_nan(FW w, Reg r) {
+    NanFixup f{masm_.new_label(), masm_.new_label(), w, r};
+    masm_.branch_if_nan(w, r, f.fix);
+    masm_.bind(f.back);
+    nan_fixups_.push_back(f);
+  }
+  void emit_nan_fixups() {
+    for (const NanFixup& f : nan_fixups_) {
+      masm_.bind(f.fix);
+      masm_.load_canonical_nan(f.w, f.r);
+      masm_.jmp(f.back);
+    }
+  }
+
   // ---- ops ------------------------------------------------------------------------------------
   bool op_int_binop(IntOp op, W w, uint8_t type) {
     Val rhs;
@@ -555,7 +573,7 @@ class CodeGen {
     Reg rhs, lhs;
     if (!pop_reg(&rhs) || !pop_reg(&lhs)) return false;
     masm_.fp_op(op, fwidth_of(type), lhs, lhs, rhs);
-    if (op != FpOp::Copysign) masm_.canonicalize_nan(fwidth_of(type), lhs);
+    if (op != FpOp::Copysign) canonicalize_nan(fwidth_of(type), lhs);
     regs_.free(rhs);
     return push_reg(type, lhs);
   }
@@ -563,7 +581,7 @@ class CodeGen {
     Reg r;
     if (!pop_reg(&r)) return false;
     masm_.fp_unop(op, fwidth_of(type), r, r);
-    if (op != FpUnOp::Abs && op != FpUnOp::Neg) masm_.canonicalize_nan(fwidth_of(type), r);
+    if (op != FpUnOp::Abs && op != FpUnOp::Neg) canonicalize_nan(fwidth_of(type), r);
     return push_reg(type, r);
   }
   bool op_fp_compare(FpCond c, uint8_t type) {
@@ -1010,6 +1028,7 @@ class CodeGen {
   PendingCond pending_;
   std::vector<Frame> ctrl_;
   std::vector<TrapStub> trap_stubs_;
+  std::vector<NanFixup> nan_fixups_;
   int32_t owner_[32];
   std::vector<Reg> home_of_;     // per local: its home register or kNoReg
   std::vector<uint32_t> homes_;  // the homed locals
@@ -1052,6 +1071,7 @@ bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
   }
   if (failed_) return false;
   if (!ctrl_.empty()) return fail("missing end");
+  emit_nan_fixups();
   emit_trap_stubs();
   *frame_size = frame_.frame_size();
   return !failed_;
@@ -1141,9 +1161,27 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       }
       else if (v.loc == Loc::Spilled) masm_.copy_slot(local_addr(l), slot(stack_.size()));
       else store_val(v, local_addr(l));
-      if (op == NVM_OP_LOCAL_TEE) {
+      // `local.set/tee x; local.get x` with the value in a register: the get reuses the register
+      // instead of reading back the slot just written (a store-forwarding round trip on the
+      // dependency chain). set+get becomes tee; tee+get pushes a register copy.
+      bool get_follows = false;
+      if (v.loc == Loc::Reg && h == kNoReg) {
+        ByteCursor peek = cursor_;
+        if (peek.u8() == NVM_OP_LOCAL_GET && peek.uleb32() == l && peek.ok()) {
+          cursor_ = peek;
+          ++ctx_.out->ops_visited;
+          get_follows = true;
+        }
+      }
+      if (op == NVM_OP_LOCAL_TEE || get_follows) {
         if (v.loc == Loc::Local && v.local != l) { v.local = l; }
-        return push(v);
+        if (!push(v)) return false;
+        if (op == NVM_OP_LOCAL_TEE && get_follows) {
+          Reg copy = alloc(class_of(v.type));
+          if (is_float_type(v.type)) masm_.fmov(copy, v.reg); else masm_.mov(W::k64, copy, v.reg);
+          return push_reg(v.type, copy);
+        }
+        return true;
       }
       if (v.loc == Loc::Reg) regs_.free(v.reg);
       return true;
@@ -1330,7 +1368,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       bool demote = op == NVM_OP_F32_DEMOTE_F64;
       if (demote) masm_.demote(r, r); else masm_.promote(r, r);
       FW w = demote ? FW::kF32 : FW::kF64;
-      masm_.canonicalize_nan(w, r);
+      canonicalize_nan(w, r);
       return push_reg(demote ? NVM_TYPE_F32 : NVM_TYPE_F64, r);
     }
     case NVM_OP_I32_REINTERPRET_F32: return op_reinterpret(false, FW::kF32);

@@ -270,3 +270,44 @@ def test_local_homes_preserved_across_direct_host_and_helper_calls() -> None:
         assert inst.exports["across_calls"](n) == _homes_reference_across_calls(n)
     assert inst.exports["lazy_read_then_set"](250) == 150
     assert inst.exports["rec"](5) == sum(10 * k + 7 for k in range(1, 6))
+
+
+# --- NaN canonicalisation moved out of line; local.set/tee + local.get reuse the register ---------
+
+
+def test_out_of_line_nan_fixup_yields_canonical_nan_and_resumes() -> None:
+    inst = instance("""(module
+      (func (export "div64") (param f64 f64) (result f64)
+        (f64.add (f64.div (local.get 0) (local.get 1)) (f64.const 1)))
+      (func (export "sqrt32") (param f32) (result f32) (f32.sqrt (local.get 0)))
+      (func (export "payload64") (param i64) (result f64)
+        (f64.mul (f64.reinterpret_i64 (local.get 0)) (f64.const 2)))
+      (func (export "after") (param f64) (result i32)
+        (i32.add (i64.eq (i64.reinterpret_f64 (f64.sub (local.get 0) (local.get 0)))
+                         (i64.const 0x7FF8000000000000))
+                 (i32.const 10))))""")
+    e = inst.exports
+    assert e["div64"].call_raw([0, 0]) == [0x7FF8_0000_0000_0000]
+    assert e["div64"].call_raw([0x4010_0000_0000_0000, 0x4000_0000_0000_0000]) == [0x4008_0000_0000_0000]
+    assert e["sqrt32"].call_raw([0xBF80_0000]) == [0x7FC0_0000]
+    assert e["payload64"].call_raw([0xFFF4_0000_0000_0001]) == [0x7FF8_0000_0000_0000]
+    assert e["after"](float("inf")) == 11  # inf - inf: NaN fixed up, execution continues
+    assert e["after"](2.0) == 10
+
+
+def test_set_or_tee_then_get_reuses_the_register() -> None:
+    inst = instance("""(module
+      (func (export "tee_get") (param f64) (result f64) (local f64)
+        (f64.mul (local.tee 1 (f64.add (local.get 0) (f64.const 1))) (local.get 1)))
+      (func (export "set_get") (param i64) (result i64) (local i64)
+        (local.set 1 (i64.mul (local.get 0) (i64.const 3)))
+        (i64.add (local.get 1) (local.get 1)))
+      (func (export "tee_get_then_set") (param i32) (result i32) (local i32)
+        (local.tee 1 (i32.add (local.get 0) (i32.const 1)))
+        (local.get 1)
+        (local.set 1 (i32.const 50))
+        (i32.add (local.get 1))
+        (i32.add)))""")
+    assert inst.exports["tee_get"](2.0) == 9.0
+    assert inst.exports["set_get"](7) == 42
+    assert inst.exports["tee_get_then_set"](4) == 5 + 5 + 50

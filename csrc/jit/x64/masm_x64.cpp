@@ -413,6 +413,16 @@ void MasmX64::canonicalize_nan(FW w, Reg r) {
   a_.bind(ok);
 }
 
+void MasmX64::branch_if_nan(FW w, Reg r, const Label& l) {
+  if (w == FW::kF32) a_.ucomiss(xmm(r), xmm(r)); else a_.ucomisd(xmm(r), xmm(r));
+  a_.jp(l);  // unordered with itself <=> NaN
+}
+
+void MasmX64::load_canonical_nan(FW w, Reg r) {
+  if (w == FW::kF32) { a_.mov(kS.r32(), Imm(0x7FC00000)); a_.movd(xmm(r), kS.r32()); }
+  else { a_.mov(kS, Imm(int64_t(0x7FF8000000000000ull))); a_.movq(xmm(r), kS); }
+}
+
 void MasmX64::fp_compare(FpCond c, FW w, Reg dst, Reg lhs, Reg rhs) {
   bool f32 = w == FW::kF32;
   auto cmp = [&](Reg a, Reg b) { f32 ? a_.ucomiss(xmm(a), xmm(b)) : a_.ucomisd(xmm(a), xmm(b)); };

@@ -71,6 +71,9 @@ class MasmX64 {
   void fp_op(FpOp op, FW w, Reg dst, Reg lhs, Reg rhs);
   void fp_unop(FpUnOp op, FW w, Reg dst, Reg src);
   void canonicalize_nan(FW w, Reg r);
+  // The split form, for out-of-line fix-ups: jump to `l` when r is NaN; load the canonical NaN.
+  void branch_if_nan(FW w, Reg r, const Label& l);
+  void load_canonical_nan(FW w, Reg r);
   void fp_compare(FpCond c, FW w, Reg dst, Reg lhs, Reg rhs);
   void promote(Reg dst, Reg src);
   void demote(Reg dst, Reg src);
