@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from frontend_helpers import wat
+
 from nearvm.config import NEAR_BULK_BASE, NEAR_BULK_PER_UNIT, NEAR_OP_COST, Config, GasSchedule
 from nearvm.errors import LimitError, ValidationError
 from nearvm.wasm import translate

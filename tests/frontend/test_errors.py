@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from frontend_helpers import header, section, uleb, wat
+
 from nearvm.config import Config
 from nearvm.errors import CompileError, DecodeError, ValidationError
 from nearvm.wasm import decode_module, translate

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-
 from frontend_helpers import header, section, uleb
+
 from nearvm.config import Config, GasSchedule
 from nearvm.errors import CompileError
 from nearvm.wasm import translate

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 
 from frontend_helpers import wat
+
 from nearvm.bytecode import spec
 from nearvm.bytecode.disasm import disassemble, disassemble_code, parse_program
 from nearvm.config import NEAR_OP_COST, Config, GasSchedule

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from frontend_helpers import wat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frontend_helpers import wat
 from nearvm.config import Config, GasSchedule
 from nearvm.errors import CompileError
 from nearvm.wasm import translate
