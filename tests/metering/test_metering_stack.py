@@ -243,8 +243,8 @@ def _small_stack_results(size: int) -> dict[str, list[str]]:
 SMALL_STACKS = [1024 * 1024, 512 * 1024, 256 * 1024]
 NATIVE_FRAMES_TOO_BIG = pytest.mark.xfail(strict=True, reason=(
     "runtime/JIT (issue 4): the native stack, not the budget, stops recursion: x64 JIT frames keep every "
-    "local and operand in an 8-byte slot, so a function with many i32 locals uses ~1.6x its frame cost "
-    "of native stack; with a 256 KiB thread stack the native guard page is hit first (~700 frames of "
+    "local and operand in an 8-byte slot, so a function with many i32 locals uses ~1.7x its frame cost "
+    "of native stack; with a 256 KiB thread stack the native guard page is hit first (603 frames of "
     "1110) and the SIGSEGV is reported as MEMORY_OUT_OF_BOUNDS. Needs an entry-time native headroom "
     "check / runtime-owned stack sized from stack_budget."))
 
