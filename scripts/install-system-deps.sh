@@ -2,7 +2,7 @@
 # Installs the Debian packages nearvm's build, tests, demo and benchmarks need (idempotent).
 # Runs apt only when something is missing, so repeated `make` calls stay fast.
 set -eu
-PKGS="g++ make python3 python3-venv python3-dev dpkg-dev clang lld wabt"
+PKGS="g++ make python3 python3-venv python3-dev dpkg-dev clang lld wabt rustc libstd-rust-dev-wasm32"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
