@@ -570,6 +570,32 @@ class CodeGen {
     return push_reg(result_type, r);
   }
   bool op_fp_binop(FpOp op, uint8_t type) {
+    bool arith = op == FpOp::Add || op == FpOp::Sub || op == FpOp::Mul || op == FpOp::Div;
+    if (arith && stack_.size() >= cur_base() + 2) {
+      Address m;
+      // rhs read in place from its slot: `mulsd lhs, [slot]`.
+      if (mem_operand(stack_.top(), stack_.size() - 1, &m)) {
+        Val rv;
+        pop(&rv);
+        Reg lhs;
+        if (!pop_reg(&lhs)) return false;
+        masm_.fp_op_mem(op, fwidth_of(type), lhs, lhs, m);
+        canonicalize_nan(fwidth_of(type), lhs);
+        return push_reg(type, lhs);
+      }
+      // add/mul commute (bit-exactly, up to the NaN payload that is canonicalised anyway):
+      // an in-slot lhs is read in place into the rhs register.
+      if ((op == FpOp::Add || op == FpOp::Mul) && stack_.top().loc == Loc::Reg &&
+          mem_operand(stack_.top(1), stack_.size() - 2, &m)) {
+        Reg rhs;
+        if (!pop_reg(&rhs)) return false;
+        Val lv;
+        pop(&lv);
+        masm_.fp_op_mem(op, fwidth_of(type), rhs, rhs, m);
+        canonicalize_nan(fwidth_of(type), rhs);
+        return push_reg(type, rhs);
+      }
+    }
     Reg rhs, lhs;
     if (!pop_reg(&rhs) || !pop_reg(&lhs)) return false;
     masm_.fp_op(op, fwidth_of(type), lhs, lhs, rhs);

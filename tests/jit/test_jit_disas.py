@@ -39,6 +39,9 @@ CASES = {
     "(br_if $l (i32.lt_u (local.get 1) (i32.const 1000)))) (local.get 1))",
     "if_eqz": "(func (param i64) (result i32) (if (result i32) (i64.eqz (local.get 0)) "
     "(then (i32.const 1)) (else (i32.const 2))))",
+    # f64 arithmetic reads in-slot operands in place (commuting add/mul); NaN fix-ups out of line.
+    "f64_mem_operands": "(func (param f64 f64) (result f64) (f64.sub (f64.mul (local.get 0) "
+    "(f64.sqrt (local.get 1))) (local.get 1)))",
 }
 
 

@@ -311,3 +311,17 @@ def test_set_or_tee_then_get_reuses_the_register() -> None:
     assert inst.exports["tee_get"](2.0) == 9.0
     assert inst.exports["set_get"](7) == 42
     assert inst.exports["tee_get_then_set"](4) == 5 + 5 + 50
+
+
+def test_float_memory_operands_keep_operand_order() -> None:
+    # sub/div are not commutative: the in-slot rhs must stay the rhs; add/mul may commute.
+    inst = instance("""(module
+      (func (export "f") (param f64 f64 f32 f32) (result f64 f32)
+        (local f64)
+        (local.set 4 (f64.div (local.get 0) (local.get 1)))
+        (f64.sub (f64.mul (f64.add (local.get 0) (f64.const 1)) (local.get 4))
+                 (f64.div (f64.sqrt (local.get 1)) (local.get 0)))
+        (f32.div (f32.sub (f32.sqrt (local.get 2)) (local.get 3)) (local.get 3))))""")
+    a, b, c, d = 8.0, 4.0, 9.0, 2.0
+    got = inst.exports["f"](a, b, c, d)
+    assert got == ((a + 1) * (a / b) - (b ** 0.5) / a, (c ** 0.5 - d) / d)

@@ -369,6 +369,20 @@ void MasmX64::fp_op(FpOp op, FW w, Reg dst, Reg lhs, Reg rhs) {
   }
 }
 
+void MasmX64::fp_op_mem(FpOp op, FW w, Reg dst, Reg lhs, Address rhs) {
+  bool f32 = w == FW::kF32;
+  if (dst != lhs) a_.movaps(xmm(dst), xmm(lhs));
+  auto d = xmm(dst);
+  x86::Mem m = mem(rhs, f32 ? 4 : 8);
+  switch (op) {
+    case FpOp::Add: f32 ? a_.addss(d, m) : a_.addsd(d, m); break;
+    case FpOp::Sub: f32 ? a_.subss(d, m) : a_.subsd(d, m); break;
+    case FpOp::Mul: f32 ? a_.mulss(d, m) : a_.mulsd(d, m); break;
+    case FpOp::Div: f32 ? a_.divss(d, m) : a_.divsd(d, m); break;
+    default: break;  // codegen never passes Min/Max/Copysign here
+  }
+}
+
 void MasmX64::fp_unop(FpUnOp op, FW w, Reg dst, Reg src) {
   bool f32 = w == FW::kF32;
   auto d = xmm(dst), s = xmm(src);

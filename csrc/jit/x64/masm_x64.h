@@ -69,6 +69,7 @@ class MasmX64 {
 
   // Floats.
   void fp_op(FpOp op, FW w, Reg dst, Reg lhs, Reg rhs);
+  void fp_op_mem(FpOp op, FW w, Reg dst, Reg lhs, Address rhs);  // Add/Sub/Mul/Div only
   void fp_unop(FpUnOp op, FW w, Reg dst, Reg src);
   void canonicalize_nan(FW w, Reg r);
   // The split form, for out-of-line fix-ups: jump to `l` when r is NaN; load the canonical NaN.
