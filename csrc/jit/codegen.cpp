@@ -363,11 +363,56 @@ class CodeGen {
   }
 
   // ---- ops ------------------------------------------------------------------------------------
+  // `local.get x; <rhs>; op; local.set/tee x` with x homed (i++, acc += v): after popping the rhs,
+  // if the lhs is a lazy read of x and the next op writes x, that op is consumed and the caller
+  // computes into x's home directly. Other pending reads of x are materialised first.
+  bool take_home_update(uint32_t* local, bool* tee) {
+    if (stack_.size() <= cur_base()) return false;
+    const Val& top = stack_.top();
+    if (top.loc != Loc::Local || home(top.local) == kNoReg) return false;
+    ByteCursor peek = cursor_;
+    uint8_t next = peek.u8();
+    if ((next != NVM_OP_LOCAL_SET && next != NVM_OP_LOCAL_TEE) || peek.uleb32() != top.local || !peek.ok())
+      return false;
+    cursor_ = peek;
+    ++ctx_.out->ops_visited;
+    Val lv;
+    pop(&lv);
+    if (stack_.has_local_refs(lv.local)) materialize_local_refs();
+    *local = lv.local;
+    *tee = next == NVM_OP_LOCAL_TEE;
+    return true;
+  }
+  bool finish_home_update(uint32_t l, bool tee, uint8_t type) {
+    if (!tee) return true;
+    Val v{type, Loc::Local};
+    v.local = l;
+    return push(v);
+  }
   bool op_int_binop(IntOp op, W w, uint8_t type) {
     Val rhs;
     if (!pop(&rhs)) return false;
     bool imm_ok = rhs.loc == Loc::Const &&
                   (w == W::k32 ? true : (int64_t(rhs.bits) >= INT32_MIN && int64_t(rhs.bits) <= INT32_MAX));
+    uint32_t hl;
+    bool tee;
+    if (take_home_update(&hl, &tee)) {
+      Reg h = home(hl);
+      Address m;
+      if (imm_ok) {
+        masm_.int_op_imm(op, w, h, h, int32_t(uint32_t(rhs.bits)));
+      } else if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {
+        masm_.int_op(op, w, h, h, home(rhs.local));  // may be h itself: read before the write
+      } else if (mem_operand(rhs, stack_.size() + 1, &m)) {
+        masm_.int_op_mem(op, w, h, h, m);
+      } else {
+        // The rhs sat above the popped lhs: its index is stack size + 1 (for a Spilled rhs).
+        Reg r = to_reg(rhs, stack_.size() + 1);
+        masm_.int_op(op, w, h, h, r);
+        regs_.free(r);
+      }
+      return finish_home_update(hl, tee, type);
+    }
     if (imm_ok) {
       Reg lhs;
       if (!pop_reg(&lhs)) return false;

@@ -325,3 +325,23 @@ def test_float_memory_operands_keep_operand_order() -> None:
     a, b, c, d = 8.0, 4.0, 9.0, 2.0
     got = inst.exports["f"](a, b, c, d)
     assert got == ((a + 1) * (a / b) - (b ** 0.5) / a, (c ** 0.5 - d) / d)
+
+
+def test_in_place_update_of_homed_local() -> None:
+    # `local.get x; ...; op; local.set/tee x` computes into x's home register; a pending lazy
+    # read of x below must still see the old value, and x op x must read x before writing it.
+    inst = instance("""(module
+      (func (export "f") (param i32) (result i32) (local i32 i64)
+        (local.set 1 (local.get 0))
+        (local.set 2 (i64.const 5))
+        (local.get 1)                                           ;; old x, pending below
+        (local.set 1 (i32.add (local.get 1) (i32.const 10)))   ;; x += 10
+        (local.set 1 (i32.mul (local.get 1) (local.get 1)))    ;; x *= x
+        (local.set 2 (i64.sub (local.get 2) (i64.extend_i32_u (local.tee 1 (i32.xor (local.get 1) (i32.const 3))))))
+        (i32.add (i32.add (local.get 1)) (i32.wrap_i64 (local.get 2)))))""")
+    for x in (0, 1, 7, 1000):
+        x1 = ((x + 10) * (x + 10)) & 0xFFFFFFFF
+        x1 ^= 3
+        l2 = (5 - x1) & 0xFFFFFFFFFFFFFFFF
+        total = (x + x1 + (l2 & 0xFFFFFFFF)) & 0xFFFFFFFF
+        assert inst.exports["f"](x) == (total - (1 << 32) if total >= 1 << 31 else total)
