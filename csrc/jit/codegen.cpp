@@ -783,6 +783,7 @@ class CodeGen {
     } else {
       load_vm_table_entry(rt::kVmctxFuncsOffset, func);
       masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
+      enter_callee_instance();
       masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
     }
     return finish_call(type, func >= info_.n_imported_funcs);
@@ -808,6 +809,7 @@ class CodeGen {
                          trap(NVM_TRAP_INDIRECT_CALL_TYPE_MISMATCH));
     regs_.free(index);
     masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
+    enter_callee_instance();
     masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
     return finish_call(type, false);
   }
@@ -847,6 +849,13 @@ class CodeGen {
     return true;
   }
 
+  // Before a call that may enter another instance (vmctx already the callee's): the callee
+  // expects its memory base in the register (docs/runtime-abi.md). Unconditional: this module
+  // may have no memory while the callee's has one; operand registers are spilled at calls. For
+  // a host function the vmctx is a HostCallContext and the loaded word is simply unused.
+  void enter_callee_instance() {
+    masm_.load_ptr(Regs::kMemBase, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
+  }
   void load_memory_base() {
     if (info_.n_memories)
       masm_.load_ptr(Regs::kMemBase, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
@@ -1117,7 +1126,8 @@ bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
   masm_.prologue();
   *patch_offset = masm_.sub_sp_patchable();
   masm_.store(StoreKind::B64, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot}, Regs::kVmctx);
-  load_memory_base();
+  // The memory base register arrives loaded: like vmctx it is set by whoever enters the
+  // instance (entry trampoline, cross-instance call sites) and is unchanged by direct calls.
   // Declared locals start at zero (spec §4.4.10 "invoke"); many locals: one rep stosq.
   uint32_t n_decl = frame_.n_declared_locals();
   if (n_decl > 8) {

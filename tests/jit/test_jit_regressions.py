@@ -345,3 +345,30 @@ def test_in_place_update_of_homed_local() -> None:
         l2 = (5 - x1) & 0xFFFFFFFFFFFFFFFF
         total = (x + x1 + (l2 & 0xFFFFFFFF)) & 0xFFFFFFFF
         assert inst.exports["f"](x) == (total - (1 << 32) if total >= 1 << 31 else total)
+
+
+# --- pinned memory base: set by whoever enters an instance --------------------------------------
+
+
+def test_memory_base_follows_cross_instance_calls() -> None:
+    engine = Engine()
+    store = Store(engine)
+    b = Instance(store, Module(engine, wat("""(module
+      (memory (export "mem") 1) (data (i32.const 0) "\\0b\\00\\00\\00")
+      (table (export "tab") 1 funcref) (elem (i32.const 0) $peek)
+      (func $peek (export "peek") (param i32) (result i32) (i32.load (local.get 0))))""")), {})
+    a = Instance(store, Module(engine, wat("""(module
+      (import "b" "peek" (func $peek (param i32) (result i32)))
+      (import "b" "tab" (table 1 funcref))
+      (type $t (func (param i32) (result i32)))
+      (memory 1) (data (i32.const 0) "\\16\\00\\00\\00")
+      (func (export "mixed") (result i32)
+        (i32.add (i32.mul (call $peek (i32.const 0)) (i32.const 1000))
+          (i32.add (i32.mul (call_indirect (type $t) (i32.const 0) (i32.const 0)) (i32.const 100))
+                   (i32.load (i32.const 0))))))""")), {"b": {"peek": b.exports["peek"], "tab": b.exports["tab"]}})
+    # A memory-less caller: the callee still finds its own memory.
+    c = Instance(store, Module(engine, wat("""(module
+      (import "b" "peek" (func $peek (param i32) (result i32)))
+      (func (export "f") (result i32) (call $peek (i32.const 0))))""")), {"b": {"peek": b.exports["peek"]}})
+    assert a.exports["mixed"]() == 11 * 1000 + 11 * 100 + 22
+    assert c.exports["f"]() == 11

@@ -18,10 +18,12 @@ inline constexpr Reg xmm(unsigned i) { return Reg(16 + i); }
 
 struct RegsX64 {
   static constexpr Reg kVmctx = r14;          // pinned: current VMContext
-  // Pinned in functions of modules with a memory: vmctx->memory_base, loaded in the prologue and
-  // after wasm calls (a callee may use it). The base of an instance never changes (the memory is
-  // a fixed reservation, memory.grow only commits pages), and host helpers preserve it (callee-
-  // saved in SysV and Win64), so no other reload is needed. Allocatable in memory-less modules.
+  // Pinned in functions of modules with a memory: vmctx->memory_base. Set by whoever enters an
+  // instance (the entry trampoline; call sites of imports and call_indirect, which also reload it
+  // after the call). The base of an instance never changes (the memory is a fixed reservation,
+  // memory.grow only commits pages), direct calls stay in the instance, and host helpers preserve
+  // it (callee-saved in SysV and Win64), so nothing else reloads it. Allocatable in memory-less
+  // modules.
   static constexpr Reg kMemBase = r15;
   static constexpr Reg kFramePointer = rbp;
   static constexpr Reg kStackPointer = rsp;

@@ -76,6 +76,7 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.jmp(copy_in);
   a.bind(copied_in);
   a.mov(r14, qword_ptr(rbx, rt::kFuncRefVmctxOffset));
+  a.mov(r15, qword_ptr(r14, rt::kVmctxMemoryBaseOffset));  // pinned memory base (regs_x64.h)
   a.call(qword_ptr(rbx, rt::kFuncRefCodeOffset));
   a.mov(r12, qword_ptr(rbp, act_slot - 8));
   a.mov(r13, qword_ptr(rbp, act_slot - 16));
