@@ -146,27 +146,43 @@ class CodeGen {
   void choose_homes() {
     std::vector<uint64_t> uses(hdr_.local_types.size(), 0);
     if (!count_local_uses(hdr_.code, hdr_.code_size, &uses)) return;
-    for (uint32_t k = 0; k < Regs::kNumLocalHomes; ++k) {
-      uint32_t best = ~0u;
-      for (uint32_t l = hdr_.n_params; l < uses.size(); ++l) {
-        uint8_t t = hdr_.local_types[l];
-        if ((t != NVM_TYPE_I32 && t != NVM_TYPE_I64) || home_of_[l] != kNoReg || uses[l] == 0) continue;
-        if (best == ~0u || uses[l] > uses[best]) best = l;
+    auto pick = [&](const Reg* regs, uint32_t n, bool fp) {
+      for (uint32_t k = 0; k < n; ++k) {
+        uint32_t best = ~0u;
+        for (uint32_t l = hdr_.n_params; l < uses.size(); ++l) {
+          uint8_t t = hdr_.local_types[l];
+          bool ok = fp ? is_float_type(t) : (t == NVM_TYPE_I32 || t == NVM_TYPE_I64);
+          if (!ok || home_of_[l] != kNoReg || uses[l] == 0) continue;
+          if (best == ~0u || uses[l] > uses[best]) best = l;
+        }
+        if (best == ~0u) return;
+        home_of_[best] = regs[k];
+        homes_.push_back(best);
       }
-      if (best == ~0u) break;
-      home_of_[best] = Regs::kLocalHomes[k];
-      homes_.push_back(best);
-    }
+    };
+    pick(Regs::kLocalHomes, Regs::kNumLocalHomes, false);
+    pick(Regs::kFpLocalHomes, Regs::kNumFpLocalHomes, true);
+  }
+  bool fp_home(uint32_t l) const { return home_of_[l] != kNoReg && reg_class(home_of_[l]) == RegClass::Fp; }
+  // Around calls that can reach host code: float homes to their slots and back (see regs).
+  void save_fp_homes() {
+    for (uint32_t l : homes_)
+      if (fp_home(l)) masm_.store(StoreKind::F64, local_addr(l), home(l));
+  }
+  void reload_fp_homes() {
+    for (uint32_t l : homes_)
+      if (fp_home(l)) masm_.load(LoadKind::F64, home(l), local_addr(l));
   }
   Reg home(uint32_t l) const { return home_of_[l]; }
   void save_homes_and_zero() {
     for (uint32_t l : homes_) {
-      masm_.store(StoreKind::B64, local_addr(l), home(l));
-      masm_.mov_imm(W::k32, home(l), 0);  // declared locals start at zero (spec §4.4.10)
+      // Declared locals start at zero (spec §4.4.10).
+      if (fp_home(l)) { masm_.store(StoreKind::F64, local_addr(l), home(l)); masm_.fconst(FW::kF64, home(l), 0); }
+      else { masm_.store(StoreKind::B64, local_addr(l), home(l)); masm_.mov_imm(W::k32, home(l), 0); }
     }
   }
   void restore_homes() {
-    for (uint32_t l : homes_) masm_.load(LoadKind::I64, home(l), local_addr(l));
+    for (uint32_t l : homes_) masm_.load(fp_home(l) ? LoadKind::F64 : LoadKind::I64, home(l), local_addr(l));
   }
 
   // ---- value stack + registers --------------------------------------------------------------
@@ -236,7 +252,7 @@ class CodeGen {
         break;
       }
       case Loc::Local:
-        if (home(v.local) != kNoReg) masm_.store(StoreKind::B64, dst, home(v.local));
+        if (home(v.local) != kNoReg) masm_.store(fp_home(v.local) ? StoreKind::F64 : StoreKind::B64, dst, home(v.local));
         else masm_.copy_slot(dst, local_addr(v.local));
         break;
       case Loc::Spilled: break;  // handled by callers that know the source slot
@@ -289,7 +305,8 @@ class CodeGen {
         else masm_.mov_imm(width_of(v.type), r, v.bits);
         break;
       case Loc::Local:
-        if (home(v.local) != kNoReg) masm_.mov(W::k64, r, home(v.local));
+        if (fp_home(v.local)) masm_.fmov(r, home(v.local));
+        else if (home(v.local) != kNoReg) masm_.mov(W::k64, r, home(v.local));
         else masm_.load(load_kind_of(v.type), r, local_addr(v.local));
         break;
       case Loc::Spilled: masm_.load(load_kind_of(v.type), r, slot(index)); break;
@@ -615,6 +632,15 @@ class CodeGen {
     return push_reg(result_type, r);
   }
   bool op_fp_binop(FpOp op, uint8_t type) {
+    if (stack_.size() >= cur_base() + 2 && stack_.top().loc == Loc::Local && fp_home(stack_.top().local)) {
+      Val rv;
+      pop(&rv);  // a homed rhs is read in place
+      Reg lhs;
+      if (!pop_reg(&lhs)) return false;
+      masm_.fp_op(op, fwidth_of(type), lhs, lhs, home(rv.local));
+      if (op != FpOp::Copysign) canonicalize_nan(fwidth_of(type), lhs);
+      return push_reg(type, lhs);
+    }
     bool arith = op == FpOp::Add || op == FpOp::Sub || op == FpOp::Mul || op == FpOp::Div;
     if (arith && stack_.size() >= cur_base() + 2) {
       Address m;
@@ -781,10 +807,12 @@ class CodeGen {
       // A local function shares this instance's vmctx: call it directly.
       masm_.call(func_labels_[func - info_.n_imported_funcs]);
     } else {
+      save_fp_homes();
       load_vm_table_entry(rt::kVmctxFuncsOffset, func);
       masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
       enter_callee_instance();
       masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+      reload_fp_homes();
     }
     return finish_call(type, func >= info_.n_imported_funcs);
   }
@@ -810,7 +838,9 @@ class CodeGen {
     regs_.free(index);
     masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
     enter_callee_instance();
+    save_fp_homes();
     masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+    reload_fp_homes();
     return finish_call(type, false);
   }
   // Helpers (RuntimeHelpers, host C ABI): `n` wasm operands popped into the argument area.
@@ -839,7 +869,9 @@ class CodeGen {
     spill_registers();
     // Helpers are host C functions: vmctx and the memory base register are callee-saved in both
     // host ABIs (SysV, Win64), so neither is reloaded (memory.grow never moves the base).
+    save_fp_homes();
     masm_.call_helper(helper_offset, total);
+    reload_fp_homes();
     if (returns_value) {
       Reg r = alloc(RegClass::Gp);
       masm_.mov(W::k32, r, Masm::kReturnReg);
@@ -915,7 +947,12 @@ class CodeGen {
         case Loc::Spilled: {
           LoadKind k = v.type == NVM_TYPE_I32 || v.type == NVM_TYPE_F32 ? LoadKind::I32 : LoadKind::I64;
           if (v.loc == Loc::Local && home(v.local) != kNoReg) {
-            masm_.store(StoreKind::B64, dst, home(v.local));
+            if (v.type == NVM_TYPE_F32) {  // full slot: the f32 bits zero-extended
+              masm_.fp_to_gp(FW::kF32, Regs::kScratch, home(v.local));
+              masm_.store(StoreKind::B64, dst, Regs::kScratch);
+            } else {
+              masm_.store(fp_home(v.local) ? StoreKind::F64 : StoreKind::B64, dst, home(v.local));
+            }
             break;
           }
           masm_.load(k, Regs::kScratch, v.loc == Loc::Local ? local_addr(v.local) : slot(first + j));
@@ -1237,7 +1274,8 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       if (v.loc == Loc::Local && v.local == l) { /* local.set x (local.get x): no-op */ }
       else if (h != kNoReg) {
         // Homed: i32 values in registers have zero upper halves, so W::k64 moves are exact.
-        if (v.loc == Loc::Const) masm_.mov_imm(width_of(v.type), h, v.bits);
+        if (v.loc == Loc::Const && is_float_type(v.type)) masm_.fconst(fwidth_of(v.type), h, v.bits);
+        else if (v.loc == Loc::Const) masm_.mov_imm(width_of(v.type), h, v.bits);
         else load_into(v, stack_.size(), h);
       }
       else if (v.loc == Loc::Spilled) masm_.copy_slot(local_addr(l), slot(stack_.size()));

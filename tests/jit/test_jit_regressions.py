@@ -372,3 +372,48 @@ def test_memory_base_follows_cross_instance_calls() -> None:
       (func (export "f") (result i32) (call $peek (i32.const 0))))""")), {"b": {"peek": b.exports["peek"]}})
     assert a.exports["mixed"]() == 11 * 1000 + 11 * 100 + 22
     assert c.exports["f"]() == 11
+
+
+def test_float_local_homes_survive_helper_host_and_wasm_calls() -> None:
+    from nearvm import Func, FuncType, ValType
+
+    engine = Engine()
+    store = Store(engine)
+    # A host function that does float work itself (clobbering xmm registers in C/Python).
+    host = Func(store, FuncType([ValType.F64], [ValType.F64]), lambda x: x * 0.5 + 1.25)
+    inst = Instance(store, Module(engine, wat("""(module
+      (import "env" "h" (func $h (param f64) (result f64)))
+      (memory 1)
+      (func $w (param f64) (result f64) (local f64 f32)
+        (local.set 1 (f64.mul (local.get 0) (f64.const 3)))
+        (local.set 2 (f32.const 2.5))
+        (f64.add (local.get 1) (f64.promote_f32 (local.get 2))))
+      (func (export "f") (param f64 i32) (result f64 f32) (local f64 f32 f64)
+        (local.set 2 (f64.const 1.5)) (local.set 3 (f32.const -2)) (local.set 4 (local.get 0))
+        (loop $l
+          (local.set 2 (f64.add (local.get 2) (call $h (local.get 4))))
+          (local.set 4 (f64.sub (local.get 4) (call $w (local.get 2))))
+          (drop (memory.grow (i32.const 0)))
+          (memory.fill (i32.const 0) (i32.const 7) (i32.const 100))
+          (local.set 3 (f32.mul (local.get 3) (f32.const 1.5)))
+          (br_if $l (local.tee 1 (i32.sub (local.get 1) (i32.const 1)))))
+        (f64.add (local.get 2) (local.get 4)) (local.get 3)))""")), {"env": {"h": host}})
+
+    def ref(x: float, n: int) -> tuple[float, float]:
+        import struct
+
+        def f32(v: float) -> float:
+            return struct.unpack("<f", struct.pack("<f", v))[0]
+
+        l2, l3, l4 = 1.5, -2.0, x
+        while True:
+            l2 = l2 + (l4 * 0.5 + 1.25)
+            l4 = l4 - (l2 * 3 + 2.5)
+            l3 = f32(l3 * 1.5)
+            n -= 1
+            if n == 0:
+                break
+        return (l2 + l4, l3)
+
+    for x, n in ((1.0, 1), (0.25, 4), (-3.5, 7)):
+        assert inst.exports["f"](x, n) == ref(x, n)

@@ -38,11 +38,16 @@ struct RegsX64 {
   // host-call stub preserve them). Never allocatable.
   static constexpr Reg kLocalHomes[] = {rbx, r12, r13};
   static constexpr uint32_t kNumLocalHomes = 3;
-  // Allocatable: every GP except rsp, rbp, r10, r11, r14 and the local homes; xmm0..xmm13.
+  // Float local homes (f32/f64). Callee-saved between wasm functions like the GP homes, but
+  // caller-saved in the SysV host ABI: codegen stores them to their slots around every call
+  // that can reach host code (helpers, imports, call_indirect) and reloads them after.
+  static constexpr Reg kFpLocalHomes[] = {xmm(12), xmm(13)};
+  static constexpr uint32_t kNumFpLocalHomes = 2;
+  // Allocatable: every GP except rsp, rbp, r10, r11, r14 and the local homes; xmm0..xmm11.
   static constexpr uint32_t kGpAllocatable =
       (1u << rax) | (1u << rcx) | (1u << rdx) | (1u << rsi) | (1u << rdi) |
       (1u << r8) | (1u << r9) | (1u << r15);
-  static constexpr uint32_t kFpAllocatable = 0x3FFFu;  // xmm0..xmm13 (bit i = xmm i)
+  static constexpr uint32_t kFpAllocatable = 0x0FFFu;  // xmm0..xmm11 (bit i = xmm i)
   // Fixed registers required by instructions, reserved through the allocator.
   static constexpr Reg kDivDividend = rax;   // div/idiv: rdx:rax / r -> quotient rax
   static constexpr Reg kDivRemainder = rdx;  //                        remainder rdx
