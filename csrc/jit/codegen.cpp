@@ -632,6 +632,17 @@ class CodeGen {
     return push_reg(result_type, r);
   }
   bool op_fp_binop(FpOp op, uint8_t type) {
+    // add/mul commute: a homed lhs is read in place into the rhs register.
+    if ((op == FpOp::Add || op == FpOp::Mul) && stack_.size() >= cur_base() + 2 &&
+        stack_.top().loc == Loc::Reg && stack_.top(1).loc == Loc::Local && fp_home(stack_.top(1).local)) {
+      Reg rhs;
+      if (!pop_reg(&rhs)) return false;
+      Val lv;
+      pop(&lv);
+      masm_.fp_op(op, fwidth_of(type), rhs, rhs, home(lv.local));
+      canonicalize_nan(fwidth_of(type), rhs);
+      return push_reg(type, rhs);
+    }
     if (stack_.size() >= cur_base() + 2 && stack_.top().loc == Loc::Local && fp_home(stack_.top().local)) {
       Val rv;
       pop(&rv);  // a homed rhs is read in place
@@ -731,14 +742,25 @@ class CodeGen {
     }
     return true;
   }
+  // Pops a value the consumer only reads: a homed local is used in its home (never written,
+  // and freeing it is a no-op since homes are not allocatable); anything else as pop_reg.
+  bool pop_reg_read_only(Reg* r) {
+    if (stack_.size() > cur_base() && stack_.top().loc == Loc::Local && home(stack_.top().local) != kNoReg) {
+      Val v;
+      pop(&v);
+      *r = home(v.local);  // i32 homes keep zero upper halves: valid as a 64-bit index
+      return true;
+    }
+    return pop_reg(r);
+  }
   bool op_load(LoadKind k, uint8_t type) {
     cursor_.uleb32();
     uint32_t offset = cursor_.uleb32();
     Reg index;
-    if (!pop_reg(&index)) return false;
+    if (!pop_reg_read_only(&index)) return false;
     Address addr;
     if (!memory_address(index, offset, &addr)) return false;
-    Reg dst = is_float_type(type) ? alloc(RegClass::Fp) : index;
+    Reg dst = is_float_type(type) ? alloc(RegClass::Fp) : regs_.is_allocatable(index) ? index : alloc(RegClass::Gp);
     record_memory_site();
     masm_.load(k, dst, addr);
     if (dst != index) regs_.free(index);
@@ -748,7 +770,7 @@ class CodeGen {
     cursor_.uleb32();
     uint32_t offset = cursor_.uleb32();
     Reg value, index;
-    if (!pop_reg(&value) || !pop_reg(&index)) return false;
+    if (!pop_reg_read_only(&value) || !pop_reg_read_only(&index)) return false;
     Address addr;
     if (!memory_address(index, offset, &addr)) return false;
     record_memory_site();

@@ -417,3 +417,28 @@ def test_float_local_homes_survive_helper_host_and_wasm_calls() -> None:
 
     for x, n in ((1.0, 1), (0.25, 4), (-3.5, 7)):
         assert inst.exports["f"](x, n) == ref(x, n)
+
+
+def test_homed_locals_as_memory_index_and_stored_value() -> None:
+    # Homes are read in place as the address index and as the stored value (any width); an
+    # integer load must not write its result into the home.
+    inst = instance("""(module (memory 1)
+      (func (export "f") (param i32) (result i32) (local i32 i32 i32 f64)
+        (local.set 1 (local.get 0)) (local.set 2 (i32.const 0x1ff)) (local.set 3 (i32.const 0))
+        (local.set 4 (f64.const 2.5))
+        (loop $l
+          (i32.store8 (local.get 1) (local.get 2))
+          (i32.store16 offset=100 (local.get 1) (local.get 2))
+          (f64.store offset=200 (local.get 1) (local.get 4))
+          (local.set 3 (i32.add (local.get 3) (i32.load8_u (local.get 1))))
+          (local.set 4 (f64.add (local.get 4) (f64.load offset=200 (local.get 1))))
+          (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get 2) (i32.const 0x204))))
+        (i32.add (i32.add (local.get 3) (local.get 1))
+                 (i32.add (i32.load16_u offset=100 (local.get 1)) (i32.trunc_f64_s (local.get 4))))))""")
+    x = 40
+    acc, f = 0, 2.5
+    for v in range(0x1FF, 0x204):
+        acc += v & 0xFF
+        f += f
+    assert inst.exports["f"](x) == acc + x + 0x203 + int(f)
