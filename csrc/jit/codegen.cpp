@@ -162,16 +162,33 @@ class CodeGen {
     };
     pick(Regs::kLocalHomes, Regs::kNumLocalHomes, false);
     pick(Regs::kFpLocalHomes, Regs::kNumFpLocalHomes, true);
+    // Host-volatile homes get their own save slots for calls (the homed local's slot holds the
+    // caller's register value): the first slots of the save area; if-parameter saves follow.
+    for (uint32_t l : homes_)
+      if (host_volatile_home(l)) volatile_save_.push_back(l);
+    save_top_ = uint32_t(volatile_save_.size());
+    frame_.need_save_slots(save_top_);
   }
   bool fp_home(uint32_t l) const { return home_of_[l] != kNoReg && reg_class(home_of_[l]) == RegClass::Fp; }
-  // Around calls that can reach host code: float homes to their slots and back (see regs).
+  // Homes the host ABI does not preserve (float homes; r8/r9 on x64, see regs).
+  bool host_volatile_home(uint32_t l) const {
+    return fp_home(l) || ((Regs::kHostVolatileGpHomes >> home_of_[l]) & 1);
+  }
+  // Around calls that can reach host code: host-volatile homes to their save slots and back.
+  Address volatile_save_slot(uint32_t k) const {
+    return Address{Regs::kFramePointer, kNoReg, frame_.save_slot(k)};
+  }
   void save_fp_homes() {
-    for (uint32_t l : homes_)
-      if (fp_home(l)) masm_.store(StoreKind::F64, local_addr(l), home(l));
+    for (uint32_t k = 0; k < volatile_save_.size(); ++k) {
+      uint32_t l = volatile_save_[k];
+      masm_.store(fp_home(l) ? StoreKind::F64 : StoreKind::B64, volatile_save_slot(k), home(l));
+    }
   }
   void reload_fp_homes() {
-    for (uint32_t l : homes_)
-      if (fp_home(l)) masm_.load(LoadKind::F64, home(l), local_addr(l));
+    for (uint32_t k = 0; k < volatile_save_.size(); ++k) {
+      uint32_t l = volatile_save_[k];
+      masm_.load(fp_home(l) ? LoadKind::F64 : LoadKind::I64, home(l), volatile_save_slot(k));
+    }
   }
   Reg home(uint32_t l) const { return home_of_[l]; }
   void save_homes_and_zero() {
@@ -1171,6 +1188,7 @@ class CodeGen {
   int32_t owner_[32];
   std::vector<Reg> home_of_;     // per local: its home register or kNoReg
   std::vector<uint32_t> homes_;  // the homed locals
+  std::vector<uint32_t> volatile_save_;  // host-volatile homed locals, by save slot
   uint32_t save_top_ = 0;
   uint32_t frame_cost_ = 0;
   uint32_t op_offset_ = 0;

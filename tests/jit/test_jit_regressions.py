@@ -442,3 +442,37 @@ def test_homed_locals_as_memory_index_and_stored_value() -> None:
         acc += v & 0xFF
         f += f
     assert inst.exports["f"](x) == acc + x + 0x203 + int(f)
+
+
+def test_host_volatile_homes_do_not_clobber_the_callers_saved_values() -> None:
+    # Callee and caller both home 5 integer and 2 float locals; the callee calls a helper and a
+    # host function, which clobber the host-volatile homes (r8/r9, xmm12/13 on x64). The callee
+    # saves them around those calls in slots of its own: the homed locals' slots hold the
+    # caller's values, restored at return.
+    from nearvm import Func, FuncType, ValType
+
+    engine = Engine()
+    store = Store(engine)
+    host = Func(store, FuncType([ValType.I32], [ValType.I32]), lambda x: x + 1)
+    locals_ = "(local i32 i32 i32 i32 i32 f64 f64)"
+    body = """
+        (local.set 1 (i32.add (local.get 0) (i32.const 1))) (local.set 2 (i32.add (local.get 0) (i32.const 2)))
+        (local.set 3 (i32.add (local.get 0) (i32.const 3))) (local.set 4 (i32.add (local.get 0) (i32.const 4)))
+        (local.set 5 (i32.add (local.get 0) (i32.const 5)))
+        (local.set 6 (f64.convert_i32_s (local.get 0))) (local.set 7 (f64.const 0.5))
+        {call}
+        (i32.add (i32.add (i32.add (local.get 1) (local.get 2)) (i32.add (local.get 3) (local.get 4)))
+                 (i32.add (local.get 5) (i32.trunc_f64_s (f64.add (local.get 6) (local.get 7)))))"""
+    inst = Instance(store, Module(engine, wat(f"""(module
+      (import "env" "h" (func $h (param i32) (result i32)))
+      (memory 1)
+      (func $callee (param i32) (result i32) {locals_}
+        {body.format(call="(memory.fill (i32.const 0) (i32.const 1) (i32.const 8)) (drop (call $h (local.get 1)))")})
+      (func (export "caller") (param i32) (result i32) {locals_}
+        {body.format(call="(local.set 1 (i32.add (local.get 1) (call $callee (i32.const 1000))))")}))""")),
+        {"env": {"h": host}})
+
+    def expected(x: int, extra: int = 0) -> int:
+        return (x + 1 + extra) + (x + 2) + (x + 3) + (x + 4) + (x + 5) + int(x + 0.5)
+
+    assert inst.exports["caller"](10) == expected(10, expected(1000))

@@ -34,10 +34,13 @@ struct RegsX64 {
   // Local homes: the hottest declared i32/i64 locals of a function live in these registers for
   // the whole body (codegen.cpp choose_homes). They are callee-saved in the internal convention
   // (a function saves the caller's value in the homed local's own frame slot, which is otherwise
-  // unused, and restores it before returning) and in both host ABIs (so host helpers and the
-  // host-call stub preserve them). Never allocatable.
-  static constexpr Reg kLocalHomes[] = {rbx, r12, r13};
-  static constexpr uint32_t kNumLocalHomes = 3;
+  // unused, and restores it before returning). rbx/r12/r13 are callee-saved in both host ABIs
+  // too (so host helpers and the host-call stub preserve them). Never allocatable.
+  // r8/r9 are volatile in the host ABIs (and helper argument registers): like the float homes
+  // below they are stored around calls that can reach host code (kHostVolatileGpHomes).
+  static constexpr Reg kLocalHomes[] = {rbx, r12, r13, r8, r9};
+  static constexpr uint32_t kNumLocalHomes = 5;
+  static constexpr uint32_t kHostVolatileGpHomes = (1u << r8) | (1u << r9);
   // Float local homes (f32/f64). Callee-saved between wasm functions like the GP homes, but
   // caller-saved in the SysV host ABI: codegen stores them to their slots around every call
   // that can reach host code (helpers, imports, call_indirect) and reloads them after.
@@ -45,8 +48,7 @@ struct RegsX64 {
   static constexpr uint32_t kNumFpLocalHomes = 2;
   // Allocatable: every GP except rsp, rbp, r10, r11, r14 and the local homes; xmm0..xmm11.
   static constexpr uint32_t kGpAllocatable =
-      (1u << rax) | (1u << rcx) | (1u << rdx) | (1u << rsi) | (1u << rdi) |
-      (1u << r8) | (1u << r9) | (1u << r15);
+      (1u << rax) | (1u << rcx) | (1u << rdx) | (1u << rsi) | (1u << rdi) | (1u << r15);
   static constexpr uint32_t kFpAllocatable = 0x0FFFu;  // xmm0..xmm11 (bit i = xmm i)
   // Fixed registers required by instructions, reserved through the allocator.
   static constexpr Reg kDivDividend = rax;   // div/idiv: rdx:rax / r -> quotient rax
