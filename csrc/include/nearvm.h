@@ -76,6 +76,8 @@ typedef struct nvm_store_counters {
   uint64_t gas_limit;
   int64_t stack_remaining;
   void* activation;
+  uint64_t bulk_base;
+  uint64_t bulk_per_unit;
 } nvm_store_counters;
 
 /* Where the last trap of a store happened (func_index/bytecode_offset valid if has_site). */

@@ -15,6 +15,8 @@ static_assert(offsetof(nvm_store_counters, gas_used) == kStoreGasUsedOffset);
 static_assert(offsetof(nvm_store_counters, gas_limit) == kStoreGasLimitOffset);
 static_assert(offsetof(nvm_store_counters, stack_remaining) == kStoreStackRemainingOffset);
 static_assert(offsetof(nvm_store_counters, activation) == kStoreActivationOffset);
+static_assert(offsetof(nvm_store_counters, bulk_base) == offsetof(VMStoreContext, bulk_base));
+static_assert(offsetof(nvm_store_counters, bulk_per_unit) == offsetof(VMStoreContext, bulk_per_unit));
 static_assert(offsetof(HostCtx, base) == 0);
 
 // ---- engine / module -------------------------------------------------------------------------
@@ -231,6 +233,22 @@ InstanceImpl* inst_of(VMContext* c) { return static_cast<InstanceImpl*>(c->insta
 
 bool range_ok(uint64_t start, uint64_t n, uint64_t size) { return start + n <= size; }
 
+// The linear fee of a bulk operation over `n` units (ARCHITECTURE.md "Gas and stack semantics"):
+// bulk_base + bulk_per_unit * n, charged before the bounds check, n = 0 paying the base. A fee
+// that does not fit the remaining gas (or overflows 64 bits) is OUT_OF_GAS; invoke then burns
+// the whole budget, exactly as for a metered block.
+uint32_t charge_bulk_fee(VMContext* c, uint32_t n) {
+  VMStoreContext* s = c->store;
+  if (s->bulk_base == 0 && s->bulk_per_unit == 0) return 0;
+  const uint64_t remaining = s->gas_limit - s->gas_used;
+  if (s->bulk_per_unit != 0 && uint64_t(n) > (UINT64_MAX - s->bulk_base) / s->bulk_per_unit)
+    return NVM_TRAP_OUT_OF_GAS;
+  const uint64_t fee = s->bulk_base + s->bulk_per_unit * uint64_t(n);
+  if (fee > remaining) return NVM_TRAP_OUT_OF_GAS;
+  s->gas_used += fee;
+  return 0;
+}
+
 int32_t h_memory_grow(VMContext* c, uint32_t delta) {
   InstanceImpl* in = inst_of(c);
   if (!in->memory) return -1;
@@ -238,6 +256,7 @@ int32_t h_memory_grow(VMContext* c, uint32_t delta) {
 }
 
 uint32_t h_memory_fill(VMContext* c, uint32_t dst, uint32_t value, uint32_t n) {
+  if (uint32_t fee_trap = charge_bulk_fee(c, n)) return fee_trap;
   MemoryImpl* m = inst_of(c)->memory;
   if (!m || !range_ok(dst, n, m->size_bytes)) return NVM_TRAP_MEMORY_OUT_OF_BOUNDS;
   if (n) std::memset(m->base + dst, static_cast<int>(value & 0xFF), n);
@@ -245,6 +264,7 @@ uint32_t h_memory_fill(VMContext* c, uint32_t dst, uint32_t value, uint32_t n) {
 }
 
 uint32_t h_memory_copy(VMContext* c, uint32_t dst, uint32_t src, uint32_t n) {
+  if (uint32_t fee_trap = charge_bulk_fee(c, n)) return fee_trap;
   MemoryImpl* m = inst_of(c)->memory;
   if (!m || !range_ok(dst, n, m->size_bytes) || !range_ok(src, n, m->size_bytes))
     return NVM_TRAP_MEMORY_OUT_OF_BOUNDS;
@@ -253,6 +273,7 @@ uint32_t h_memory_copy(VMContext* c, uint32_t dst, uint32_t src, uint32_t n) {
 }
 
 uint32_t h_memory_init(VMContext* c, uint32_t data_index, uint32_t dst, uint32_t src, uint32_t n) {
+  if (uint32_t fee_trap = charge_bulk_fee(c, n)) return fee_trap;
   return do_memory_init(inst_of(c), data_index, dst, src, n);
 }
 
@@ -273,6 +294,7 @@ int32_t h_table_grow(VMContext* c, uint32_t table_index, uintptr_t init, uint32_
 }
 
 uint32_t h_table_fill(VMContext* c, uint32_t table_index, uint32_t dst, uintptr_t value, uint32_t n) {
+  if (uint32_t fee_trap = charge_bulk_fee(c, n)) return fee_trap;
   TableImpl* t = table_of(inst_of(c), table_index);
   if (!t || !range_ok(dst, n, t->t.size)) return NVM_TRAP_TABLE_OUT_OF_BOUNDS;
   for (uint32_t i = 0; i < n; ++i) t->t.elems[dst + i] = value;
@@ -281,6 +303,7 @@ uint32_t h_table_fill(VMContext* c, uint32_t table_index, uint32_t dst, uintptr_
 
 uint32_t h_table_copy(VMContext* c, uint32_t dst_table, uint32_t src_table, uint32_t dst, uint32_t src,
                       uint32_t n) {
+  if (uint32_t fee_trap = charge_bulk_fee(c, n)) return fee_trap;
   InstanceImpl* in = inst_of(c);
   TableImpl* d = table_of(in, dst_table);
   TableImpl* s = table_of(in, src_table);
@@ -292,6 +315,7 @@ uint32_t h_table_copy(VMContext* c, uint32_t dst_table, uint32_t src_table, uint
 
 uint32_t h_table_init(VMContext* c, uint32_t table_index, uint32_t elem_index, uint32_t dst, uint32_t src,
                       uint32_t n) {
+  if (uint32_t fee_trap = charge_bulk_fee(c, n)) return fee_trap;
   return do_table_init(inst_of(c), table_index, elem_index, dst, src, n);
 }
 

@@ -49,6 +49,10 @@ struct VMStoreContext {
   uint64_t gas_limit;       // 2^64-1 = unlimited
   int64_t stack_remaining;  // deterministic stack budget left, in bytes
   Activation* activation;   // innermost active entry (null when no wasm runs on this store)
+  // Linear fee of bulk operations (memory.copy/fill/init per byte, table.copy/fill/init per
+  // element), charged by the runtime helpers before their bounds check; both 0 without metering.
+  uint64_t bulk_base;
+  uint64_t bulk_per_unit;
 };
 
 // One entry from the host into wasm, pushed by the runtime's invoke and read by the trap

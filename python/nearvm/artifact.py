@@ -83,7 +83,10 @@ __all__ = [
 ]
 
 MAGIC = b"\x7fNVMART\n"
-FORMAT_VERSION = 1
+#: Bumped whenever stored machine code would no longer link with this runtime's code:
+#: 1 = first x64 JIT; 2 = x64 calling convention with callee-saved local homes and the memory base
+#: in r15 set by whoever enters an instance (docs/runtime-abi.md).
+FORMAT_VERSION = 2
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
 _SECTION = struct.Struct("<IIQ")

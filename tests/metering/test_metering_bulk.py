@@ -21,7 +21,6 @@ CFG = Config(gas=GasSchedule.uniform(1, bulk_base=100, bulk_per_unit=3))
 #: ``nvm_store_new``), and the runtime helpers (csrc/runtime/runtime.cpp ``h_memory_fill/copy/init``,
 #: ``h_table_fill/copy/init``) go straight to the bounds check. Remove this marker when they charge
 #: ``bulk_base + bulk_per_unit * n`` against the Store counters first (OutOfGas -> gas_used = gas_limit).
-FEE_MISSING = pytest.mark.xfail(strict=True, reason="bulk-op linear gas fee not implemented in the runtime helpers")
 
 BULK = """(module
   (memory (export "mem") 1)
@@ -52,7 +51,6 @@ def _exec() -> None:
     require_execution()
 
 
-@FEE_MISSING
 @pytest.mark.parametrize(("op", "args", "n"), [
     ("fill", (0, 0), 0), ("fill", (0, 10), 10), ("fill", (100, 65436), 65436),
     ("copy", (0, 100, 0), 0), ("copy", (0, 100, 50), 50),
@@ -65,7 +63,6 @@ def test_bulk_fee_in_bounds(op: str, args: tuple[int, ...], n: int) -> None:
     r = instantiate(BULK, CFG)
     r(op, *args)
     assert r.gas_used == fee(n)
-@FEE_MISSING
 def test_fill_effect_and_fee() -> None:
     r = instantiate(BULK, CFG)
     r("fill", 4, 3)
@@ -73,7 +70,6 @@ def test_fill_effect_and_fee() -> None:
     assert r.gas_used == 4 + 100 + 9
 
 
-@FEE_MISSING
 @pytest.mark.parametrize(("op", "args", "n", "code"), [
     # the fee is charged for n even though the bounds check then fails
     ("fill", (65530, 10), 10, "MEMORY_OUT_OF_BOUNDS"),
@@ -91,15 +87,13 @@ def test_bulk_fee_charged_before_bounds_check(op: str, args: tuple[int, ...], n:
         r(op, *args)
     assert ei.value.code == getattr(nearvm.TrapCode, code)
     assert r.gas_used == fee(n)
-@FEE_MISSING
 def test_fill_fee_big_n_exact() -> None:
     r = instantiate(BULK, CFG)
     with pytest.raises(nearvm.Trap):
         r("fill", 0, -1)
-    assert r.gas_used == 4 + 100 + 3 * (2**32 - 1) == 12_884_902_089
+    assert r.gas_used == 4 + 100 + 3 * (2**32 - 1) == 12_884_901_989
 
 
-@FEE_MISSING
 @pytest.mark.parametrize("op", ["fill", "tfill"])
 def test_bulk_fee_out_of_gas_before_effect(op: str) -> None:
     # block 4 fits, then the fee 100 + 3 × 5 must fit too: limit fee(5) ok, fee(5) - 1 → OutOfGas
@@ -115,7 +109,8 @@ def test_bulk_fee_out_of_gas_before_effect(op: str) -> None:
         assert bytes(r.instance.exports["mem"].data[:5]) == b"\0" * 5
     else:
         assert r.instance.exports["tab"].get(0) is None
-@FEE_MISSING
+
+
 def test_base_only_limit() -> None:
     # n = 0 needs 4 + 100: 103 is one short
     r = instantiate(BULK, CFG, gas_limit=103)
@@ -141,7 +136,6 @@ def test_drop_ops_have_no_fee() -> None:
     assert r.gas_used == 2
 
 
-@FEE_MISSING
 @pytest.mark.parametrize("n", [0, 1, 100])
 def test_near_bulk_fee(n: int) -> None:
     # NEAR: fill (param i32 i32): frame init ceil((64 + 8) / 8) = 9, block 4 → 13 ops,

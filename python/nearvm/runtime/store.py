@@ -55,6 +55,11 @@ class Store:
               "cannot create store")
         self._ptr = ffi.gc(out[0], lib.nvm_store_free)
         self._counters = lib.nvm_store_counters_ptr(self._ptr)
+        schedule = getattr(engine.config, "gas", None)
+        if schedule is not None:
+            # Linear fees of bulk operations, charged by the C helpers before their bounds checks.
+            self._counters.bulk_base = schedule.bulk_base
+            self._counters.bulk_per_unit = schedule.bulk_per_unit
         self.stack_budget = budget
         self.gas_limit = gas_limit
         # externref handles: handle h (>= 1) is self._externs[h - 1]; kept alive by the store.
