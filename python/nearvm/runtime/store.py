@@ -111,6 +111,11 @@ class Store:
             raise TypeError("gas_limit must be an int or None")
         if not 0 <= value <= UNLIMITED_GAS:
             raise ValueError("gas_limit must be in [0, 2**64-1]")
+        # gas_used is cumulative and never decreases; a limit below it would make the next
+        # out-of-gas (which sets gas_used = gas_limit) lower it.
+        used = int(self._counters.gas_used)
+        if value < used:
+            raise ValueError(f"gas_limit {value} is below gas_used {used}; the limit can only cover what was used")
         self._counters.gas_limit = value
 
     @property
