@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("NEARVM_FFIBUILDER_NO_INIT", "1")
-from nearvm._build import ffibuilder  # noqa: E402
+# Import the build script without creating the FFI object; the variable must not leak into the
+# environment of later tests (the sdist test's `python -m build` then saw ffibuilder = None).
+os.environ["NEARVM_FFIBUILDER_NO_INIT"] = "1"
+try:
+    from nearvm._build import ffibuilder
+finally:
+    del os.environ["NEARVM_FFIBUILDER_NO_INIT"]
 
 
 def test_cdef_comes_from_the_header_with_enum_values_elided() -> None:

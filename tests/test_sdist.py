@@ -18,10 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sdist")
-    subprocess.run(
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEARVM_FFIBUILDER")}
+    proc = subprocess.run(
         [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out), str(ROOT)],
-        check=True, capture_output=True,
+        capture_output=True, text=True, env=env,
     )
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     (path,) = out.glob("nearvm-*.tar.gz")
     return path
 
