@@ -842,17 +842,21 @@ class CodeGen {
     const FuncType& type = info_.types[info_.func_types[func]];
     if (!prepare_call_args(type)) return false;
     spill_registers();
+    // Host-volatile homes are saved around every call, direct ones included: a local callee
+    // preserves only the homes it uses itself, and it can reach host code (an import, a helper)
+    // that clobbers the others. (Saving them only around import calls corrupted the caller's
+    // homed locals after a callee called the host.)
+    save_fp_homes();
     if (func >= info_.n_imported_funcs) {
       // A local function shares this instance's vmctx: call it directly.
       masm_.call(func_labels_[func - info_.n_imported_funcs]);
     } else {
-      save_fp_homes();
       load_vm_table_entry(rt::kVmctxFuncsOffset, func);
       masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
       enter_callee_instance();
       masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
-      reload_fp_homes();
     }
+    reload_fp_homes();
     return finish_call(type, func >= info_.n_imported_funcs);
   }
   // Spec §4.4.8 call_indirect: out of table bounds -> "undefined element" (TABLE_OUT_OF_BOUNDS),

@@ -476,3 +476,41 @@ def test_host_volatile_homes_do_not_clobber_the_callers_saved_values() -> None:
         return (x + 1 + extra) + (x + 2) + (x + 3) + (x + 4) + (x + 5) + int(x + 0.5)
 
     assert inst.exports["caller"](10) == expected(10, expected(1000))
+
+
+def test_caller_homes_survive_a_local_callee_that_calls_the_host() -> None:
+    # The caller's hottest locals live in home registers, r8/r9 (and xmm12/13) among them, which
+    # host code may clobber. A local callee with no homes of its own saves none of them, yet it
+    # calls a host function: the caller must save its host-volatile homes around direct calls
+    # too. (They were saved only around import calls: the NEAR Rust contract read a corrupted
+    # homed local as an address and trapped out of bounds.)
+    import math
+
+    from nearvm import Func, FuncType, ValType
+
+    def clobber(x: int) -> int:
+        # Python, libm and memcpy run here: they use the volatile registers freely.
+        return x + int(sum(math.sin(i * 0.1) for i in range(64)) * 0) + len(bytes(4096).hex()) * 0
+
+    engine = Engine()
+    store = Store(engine)
+    host = Func(store, FuncType([ValType.I32], [ValType.I32]), clobber)
+    inst = Instance(store, Module(engine, wat("""(module
+      (import "env" "h" (func $h (param i32) (result i32)))
+      (func $callee (param i32) (result i32) (call $h (local.get 0)))
+      (func (export "caller") (param i32) (result i32)
+        (local i32 i32 i32 i32 i32 i32 f64 f64) (local $k i32)
+        (local.set 1 (i32.add (local.get 0) (i32.const 1))) (local.set 2 (i32.add (local.get 0) (i32.const 2)))
+        (local.set 3 (i32.add (local.get 0) (i32.const 3))) (local.set 4 (i32.add (local.get 0) (i32.const 4)))
+        (local.set 5 (i32.add (local.get 0) (i32.const 5))) (local.set 6 (i32.add (local.get 0) (i32.const 6)))
+        (local.set 7 (f64.convert_i32_s (local.get 0))) (local.set 8 (f64.const 0.5))
+        (loop $l
+          (local.set $k (i32.add (local.get $k) (call $callee (i32.const 1))))
+          (br_if $l (i32.lt_u (local.get $k) (i32.const 3))))
+        (i32.add (local.get $k)
+          (i32.add (i32.add (i32.add (local.get 1) (local.get 2)) (i32.add (local.get 3) (local.get 4)))
+                   (i32.add (i32.add (local.get 5) (local.get 6))
+                            (i32.trunc_f64_s (f64.add (local.get 7) (local.get 8))))))))""")),
+        {"env": {"h": host}})
+    for x in (10, 1000, 77777):
+        assert inst.exports["caller"](x) == 3 + 6 * x + 21 + x
