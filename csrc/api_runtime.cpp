@@ -165,6 +165,7 @@ extern "C" int nvm_store_new(nvm_engine_t* engine, int64_t stack_budget, int gas
   s->ctx.gas_used = 0;
   s->ctx.gas_limit = ~uint64_t{0};
   s->ctx.stack_remaining = stack_budget;
+  s->stack_budget = stack_budget;
   s->ctx.activation = nullptr;
   s->gas_enabled = gas_enabled != 0;
   *out = reinterpret_cast<nvm_store_t*>(s);
@@ -173,6 +174,10 @@ extern "C" int nvm_store_new(nvm_engine_t* engine, int64_t stack_budget, int gas
 }
 
 extern "C" void nvm_store_free(nvm_store_t* store) { delete S(store); }
+
+extern "C" uint64_t nvm_store_native_stack_needed(nvm_store_t* store) {
+  return native_stack_needed(S(store)->stack_budget);
+}
 
 extern "C" nvm_store_counters* nvm_store_counters_ptr(nvm_store_t* store) {
   return reinterpret_cast<nvm_store_counters*>(&S(store)->ctx);

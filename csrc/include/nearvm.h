@@ -56,8 +56,13 @@ typedef enum nvm_status {
   NVM_ERR_PLATFORM = 6
 } nvm_status;
 
-/* nvm_call's result when the call could not run at all (see nvm_store_last_error). */
+/* nvm_call's result when the call could not run at all (see nvm_store_last_error), or could not
+ * run on this thread: NVM_CALL_NEEDS_STACK means the thread's native stack cannot hold the
+ * remaining stack budget's worth of wasm frames; nothing ran, the caller retries on a thread with
+ * a stack of at least nvm_store_native_stack_needed() bytes (the budget, not the native stack,
+ * must be what stops recursion). */
 typedef enum nvm_call_result {
+  NVM_CALL_NEEDS_STACK = 254,
   NVM_CALL_FAILED = 255
 } nvm_call_result;
 
@@ -183,6 +188,9 @@ void* nvm_func_new_host(nvm_store_t* store, uint32_t type_id, nvm_host_callback 
 uint32_t nvm_funcref_type_id(void* funcref);
 /* The nvm_host_callback data of a host funcref (also for per-instance wrappers), else NULL. */
 void* nvm_funcref_host_data(void* funcref);
+/* Native stack a thread needs to run this store's wasm with its whole stack budget. */
+uint64_t nvm_store_native_stack_needed(nvm_store_t* store);
+
 /* Host -> wasm call: 0, an NVM_TRAP_* code, or NVM_CALL_FAILED. args_results has n_slots =
  * max(n_params, n_results) 8-byte slots (at least 1). The GIL is released by cffi around this
  * call; host callbacks re-acquire it. */

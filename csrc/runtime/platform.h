@@ -16,6 +16,10 @@ namespace nvm::rt::platform {
 
 size_t page_size();
 
+// Bytes of native stack left below the caller's frame on this thread (stack grows down), or
+// SIZE_MAX when the OS cannot tell. The thread's bounds are looked up once per thread.
+size_t native_stack_remaining();
+
 // ---- linear-memory reservations ------------------------------------------------------------
 // Reserve `bytes` of address space, inaccessible (PROT_NONE / MEM_RESERVE), without committing
 // memory or swap. Returns nullptr on failure.

@@ -31,6 +31,31 @@
 
 namespace nvm::rt::platform {
 
+size_t native_stack_remaining() {
+  // The low end of this thread's stack, found once per thread (pthread_getattr_np reads
+  // /proc/self/maps for the main thread: far too slow for every call).
+  static thread_local uintptr_t stack_low = 0;
+  static thread_local bool known = false;
+  if (!known) {
+    known = true;
+#if defined(__APPLE__)
+    pthread_t self = pthread_self();
+    stack_low = reinterpret_cast<uintptr_t>(pthread_get_stackaddr_np(self)) - pthread_get_stacksize_np(self);
+#else
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* addr = nullptr;
+      size_t size = 0;
+      if (pthread_attr_getstack(&attr, &addr, &size) == 0) stack_low = reinterpret_cast<uintptr_t>(addr);
+      pthread_attr_destroy(&attr);
+    }
+#endif
+  }
+  if (stack_low == 0) return SIZE_MAX;
+  const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  return here > stack_low ? size_t(here - stack_low) : 0;
+}
+
 size_t page_size() {
   static const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return ps;

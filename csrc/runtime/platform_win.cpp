@@ -23,6 +23,13 @@
 
 namespace nvm::rt::platform {
 
+size_t native_stack_remaining() {
+  ULONG_PTR low = 0, high = 0;
+  GetCurrentThreadStackLimits(&low, &high);
+  const uintptr_t here = reinterpret_cast<uintptr_t>(&low);
+  return (low != 0 && here > low) ? size_t(here - low) : SIZE_MAX;
+}
+
 size_t page_size() {
   static const size_t ps = [] {
     SYSTEM_INFO si;

@@ -469,6 +469,11 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
                     (s->engine->stub_error.empty() ? std::string("no entry trampoline") : s->engine->stub_error);
     return NVM_CALL_FAILED;
   }
+  // The deterministic budget must stop recursion, never the native stack: refuse to start on a
+  // thread whose stack cannot hold the remaining budget's worth of frames (the caller retries on
+  // a big-stack thread). Checked on every entry, nested ones included.
+  if (platform::native_stack_remaining() < native_stack_needed(s->ctx.stack_remaining))
+    return NVM_CALL_NEEDS_STACK;
   std::string error;
   if (!platform::ensure_trap_handler(&error)) {
     s->last_error = "cannot install the trap handler: " + error;

@@ -152,6 +152,7 @@ struct InstanceImpl {
 struct StoreImpl {
   std::shared_ptr<EngineImpl> engine;
   VMStoreContext ctx{};
+  int64_t stack_budget = 0;  // the configured budget (ctx.stack_remaining starts here)
   bool gas_enabled = false;
   std::vector<std::unique_ptr<InstanceImpl>> instances;
   std::vector<std::unique_ptr<HostFuncImpl>> host_funcs;
@@ -166,9 +167,19 @@ struct StoreImpl {
 
 extern const RuntimeHelpers kHelpers;
 
+// Native stack needed to run wasm with `budget_bytes` of stack budget left. JIT frames use at most
+// about 2 native bytes per budgeted byte (8-byte slots for 4-byte values; the budget's fixed 64
+// bytes per frame cover the return address, frame pointer and saved registers); 4x plus a margin
+// for the entry trampoline, helpers and host-call glue keeps the native stack from ever being
+// what stops recursion.
+inline uint64_t native_stack_needed(int64_t budget_bytes) {
+  return uint64_t(budget_bytes > 0 ? budget_bytes : 0) * 4 + (256u << 10);
+}
+
 // Host -> wasm. Pushes an Activation, enters through `entry`, pops it; after a trap restores the
 // stack budget (and burns the gas on OUT_OF_GAS) and records store->last_trap. Returns 0, a trap
-// code, or NVM_CALL_FAILED (message in store->last_error).
+// code, NVM_CALL_NEEDS_STACK (nothing ran: this thread's native stack is too small for the
+// remaining budget) or NVM_CALL_FAILED (message in store->last_error).
 uint32_t invoke(StoreImpl* store, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
                 uint32_t n_slots);
 

@@ -27,6 +27,8 @@ UNLIMITED_GAS = 2**64 - 1
 
 _get_ident = threading.get_ident
 _nvm_call = lib.nvm_call
+_NEEDS_STACK = lib.NVM_CALL_NEEDS_STACK
+_BIG_STACK_LOCK = threading.Lock()
 
 
 class Store:
@@ -183,12 +185,46 @@ class Store:
         self._depth += 1
         try:
             code = _nvm_call(self._ptr, ref, buf, n_slots)
+            if code == _NEEDS_STACK:
+                code = self._call_on_big_stack(ref, buf, n_slots)
         finally:
             self._depth -= 1
             if not self._depth:
                 self._thread = None
         if code:
             self._raise_trap(code)
+
+    def _call_on_big_stack(self, ref: Any, buf: Any, n_slots: int) -> int:
+        """Run one call on a helper thread whose native stack holds the whole stack budget.
+
+        The calling thread's stack was too small (a small ``threading.stack_size``): results must
+        not depend on it, so the call moves to a thread with enough stack while this one waits. The
+        Store stays single-threaded: its owner is the helper thread for the duration of the call.
+        """
+        outcome: list[int] = []
+        failure: list[BaseException] = []
+        owner = self._thread
+
+        def run() -> None:
+            self._thread = threading.get_ident()
+            try:
+                outcome.append(_nvm_call(self._ptr, ref, buf, n_slots))
+            except BaseException as exc:  # pragma: no cover - nvm_call does not raise
+                failure.append(exc)
+
+        size = int(lib.nvm_store_native_stack_needed(self._ptr)) + (1 << 20)  # + Python host code
+        with _BIG_STACK_LOCK:  # threading.stack_size is process-wide
+            previous = threading.stack_size(size)
+            try:
+                worker = threading.Thread(target=run, name="nearvm-big-stack", daemon=True)
+                worker.start()
+            finally:
+                threading.stack_size(previous)
+        worker.join()
+        self._thread = owner
+        if failure:
+            raise failure[0]
+        return outcome[0]
 
     def _raise_trap(self, code: int) -> None:
         pending, self._pending = self._pending, None
