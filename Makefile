@@ -43,6 +43,7 @@ demo: build
 
 bench: build
 	$(VPY) -m pip install -q "wasmtime>=20" "matplotlib>=3.6"
+	-$(VPY) -m pip install -q pywasm3  # optional peer (builds from its sdist); MISSING in the report if it fails
 	$(VPY) -m benchmarks
 
 sdist: asmjit venv
