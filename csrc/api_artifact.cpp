@@ -12,30 +12,15 @@
 #include <utility>
 #include <vector>
 
+#include "api_common.h"
 #include "nearvm.h"
 #include "runtime/code_registry.h"
 #include "runtime/runtime.h"
 
 using namespace nvm::rt;
 
-// Same definitions as in api_runtime.cpp (identical token sequences: ODR-compatible).
-struct nvm_engine {
-  std::shared_ptr<EngineImpl> impl;
-};
-struct nvm_module {
-  std::shared_ptr<ModuleImpl> impl;
-};
-
 namespace {
 
-int afail(char* err, size_t errlen, int status, const std::string& msg) {
-  if (err && errlen) {
-    size_t n = msg.size() < errlen - 1 ? msg.size() : errlen - 1;
-    std::memcpy(err, msg.data(), n);
-    err[n] = 0;
-  }
-  return status;
-}
 
 constexpr uint32_t kMaxTrapCode = NVM_TRAP_HOST_ERROR;
 
@@ -45,12 +30,12 @@ extern "C" int nvm_module_export(nvm_module_t* module, nvm_artifact_sizes* sizes
                                  uint32_t* func_offsets, uint32_t* func_sizes, uint32_t funcs_cap,
                                  uint32_t* trap_sites, uint32_t sites_cap, char* err, size_t errlen) {
   try {
-    if (!module || !sizes) return afail(err, errlen, NVM_ERR_INVALID, "null argument");
+    if (!module || !sizes) return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "null argument");
     const ModuleImpl& m = *module->impl;
     const size_t n_local = m.func_offsets.size();
     const size_t n_sites = m.code ? m.code->sites.size() : 0;
     if (m.func_sizes.size() != n_local || (m.code_size && (!m.code || m.code->mem.size < m.code_size)))
-      return afail(err, errlen, NVM_ERR_INVALID, "module has no exportable code");
+      return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "module has no exportable code");
     sizes->code_size = m.code_size;
     sizes->n_local_funcs = static_cast<uint32_t>(n_local);
     sizes->n_imported_funcs = m.n_imported_funcs;
@@ -58,7 +43,7 @@ extern "C" int nvm_module_export(nvm_module_t* module, nvm_artifact_sizes* sizes
     if (!code && !func_offsets && !func_sizes && !trap_sites) return NVM_OK;  // sizes only
     if (code_cap < m.code_size || funcs_cap < n_local || sites_cap < n_sites || (m.code_size && !code) ||
         (n_local && (!func_offsets || !func_sizes)) || (n_sites && !trap_sites))
-      return afail(err, errlen, NVM_ERR_INVALID, "export buffers too small");
+      return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "export buffers too small");
     if (m.code_size) std::memcpy(code, m.code->mem.ptr, m.code_size);  // R+X memory is readable
     for (size_t i = 0; i < n_local; ++i) {
       func_offsets[i] = m.func_offsets[i];
@@ -73,9 +58,9 @@ extern "C" int nvm_module_export(nvm_module_t* module, nvm_artifact_sizes* sizes
     }
     return NVM_OK;
   } catch (const std::bad_alloc&) {
-    return afail(err, errlen, NVM_ERR_NOMEM, "out of memory");
+    return nvm::api::fail(err, errlen, NVM_ERR_NOMEM, "out of memory");
   } catch (...) {
-    return afail(err, errlen, NVM_ERR_INVALID, "internal error");
+    return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "internal error");
   }
 }
 
@@ -86,25 +71,25 @@ extern "C" int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size
                                  uint32_t n_funcs, const uint8_t* const* datas, const size_t* data_lens,
                                  uint32_t n_datas, nvm_module_t** out, char* err, size_t errlen) {
   try {
-    if (!engine || !out) return afail(err, errlen, NVM_ERR_INVALID, "null argument");
-    if (code_size > 0xFFFFFFFFu) return afail(err, errlen, NVM_ERR_LIMIT, "code larger than 4 GiB");
+    if (!engine || !out) return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "null argument");
+    if (code_size > 0xFFFFFFFFu) return nvm::api::fail(err, errlen, NVM_ERR_LIMIT, "code larger than 4 GiB");
     if (uint64_t{n_imported_funcs} + n_local_funcs != n_funcs)
-      return afail(err, errlen, NVM_ERR_INVALID, "function count mismatch between the code and the module");
+      return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "function count mismatch between the code and the module");
     if ((code_size && !code) || (n_local_funcs && (!func_offsets || !func_sizes)) || (n_trap_sites && !trap_sites) ||
         (n_types && !type_ids) || (n_funcs && !func_type_ids) || (n_datas && (!datas || !data_lens)))
-      return afail(err, errlen, NVM_ERR_INVALID, "null array");
+      return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "null array");
     // Functions: non-empty, inside the code, non-overlapping (sorted: O(n log n)).
     std::vector<std::pair<uint32_t, uint32_t>> spans(n_local_funcs);
     for (uint32_t i = 0; i < n_local_funcs; ++i) {
       uint64_t end = uint64_t{func_offsets[i]} + func_sizes[i];
       if (func_sizes[i] == 0 || end > code_size)
-        return afail(err, errlen, NVM_ERR_INVALID, "function code outside the code section");
+        return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "function code outside the code section");
       spans[i] = {func_offsets[i], func_sizes[i]};
     }
     std::sort(spans.begin(), spans.end());
     for (size_t i = 1; i < spans.size(); ++i)
       if (uint64_t{spans[i - 1].first} + spans[i - 1].second > spans[i].first)
-        return afail(err, errlen, NVM_ERR_INVALID, "overlapping functions");
+        return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "overlapping functions");
     auto blob = std::make_shared<CodeBlob>();
     blob->sites.resize(n_trap_sites);
     for (uint32_t i = 0; i < n_trap_sites; ++i) {
@@ -112,10 +97,10 @@ extern "C" int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size
       if (s.pc_offset >= code_size || s.trap_code > kMaxTrapCode /* 0: dynamic (helper) */ ||
           s.func_index < n_imported_funcs || s.func_index >= n_funcs ||
           (i && s.pc_offset < blob->sites[i - 1].pc_offset))
-        return afail(err, errlen, NVM_ERR_INVALID, "bad trap site");
+        return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "bad trap site");
       uint32_t li = s.func_index - n_imported_funcs;
       if (s.pc_offset < func_offsets[li] || s.pc_offset - func_offsets[li] >= func_sizes[li])
-        return afail(err, errlen, NVM_ERR_INVALID, "trap site outside its function");
+        return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "trap site outside its function");
       blob->sites[i] = s;
     }
     auto impl = std::make_shared<ModuleImpl>();
@@ -128,13 +113,13 @@ extern "C" int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size
     impl->func_type_ids.assign(func_type_ids, func_type_ids + n_funcs);
     impl->datas.resize(n_datas);
     for (uint32_t i = 0; i < n_datas; ++i) {
-      if (data_lens[i] && !datas[i]) return afail(err, errlen, NVM_ERR_INVALID, "null data segment");
+      if (data_lens[i] && !datas[i]) return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "null data segment");
       impl->datas[i].assign(datas[i], datas[i] + data_lens[i]);
     }
     if (code_size) {
       std::string error;
       if (!platform::map_code(code, code_size, &blob->mem, &error))
-        return afail(err, errlen, NVM_ERR_PLATFORM, "cannot map code: " + error);
+        return nvm::api::fail(err, errlen, NVM_ERR_PLATFORM, "cannot map code: " + error);
       CodeRange range;
       range.start = reinterpret_cast<uintptr_t>(blob->mem.ptr);
       range.end = range.start + code_size;
@@ -147,8 +132,8 @@ extern "C" int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size
     *out = new nvm_module{std::move(impl)};
     return NVM_OK;
   } catch (const std::bad_alloc&) {
-    return afail(err, errlen, NVM_ERR_NOMEM, "out of memory");
+    return nvm::api::fail(err, errlen, NVM_ERR_NOMEM, "out of memory");
   } catch (...) {
-    return afail(err, errlen, NVM_ERR_INVALID, "internal error");
+    return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "internal error");
   }
 }

@@ -5,29 +5,15 @@
 #include <new>
 #include <string>
 
+#include "api_common.h"
 #include "nearvm.h"
 #include "runtime/code_registry.h"
 #include "runtime/runtime.h"
 
 using namespace nvm::rt;
-
-struct nvm_engine {
-  std::shared_ptr<EngineImpl> impl;
-};
-struct nvm_module {
-  std::shared_ptr<ModuleImpl> impl;
-};
+using nvm::api::fail;
 
 namespace {
-
-int fail(char* err, size_t errlen, int status, const std::string& msg) {
-  if (err && errlen) {
-    size_t n = msg.size() < errlen - 1 ? msg.size() : errlen - 1;
-    std::memcpy(err, msg.data(), n);
-    err[n] = 0;
-  }
-  return status;
-}
 
 StoreImpl* S(nvm_store_t* s) { return reinterpret_cast<StoreImpl*>(s); }
 MemoryImpl* M(nvm_memory_t* m) { return reinterpret_cast<MemoryImpl*>(m); }
