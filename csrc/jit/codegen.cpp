@@ -37,9 +37,10 @@ StoreKind store_kind_of(uint8_t t) {
 }
 
 // Static use counts of each local in a body, weighted by loop depth (8x per enclosing loop,
-// capped), for choosing local homes. One linear pass over the code; returns false on anything
-// it cannot parse (the main pass then reports the error).
-bool count_local_uses(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses) {
+// capped), for choosing local homes, and whether the body calls a runtime helper (memory.grow,
+// bulk memory, table.grow/fill/init/copy, drops). One linear pass over the code; returns false
+// on anything it cannot parse (the main pass then reports the error).
+bool scan_body(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses, bool* calls_helpers) {
   ByteCursor c(code, code + size);
   std::vector<uint8_t> loops;  // per open frame: 1 if it is a loop
   uint32_t loop_depth = 0;
@@ -70,7 +71,8 @@ bool count_local_uses(const uint8_t* code, uint32_t size, std::vector<uint64_t>*
         (*uses)[l] += uint64_t(1) << (3 * std::min<uint32_t>(loop_depth, 6));
         break;
       }
-      case NVM_OP_MEMORY_SIZE: case NVM_OP_MEMORY_GROW: case NVM_OP_REF_NULL: c.u8(); break;
+      case NVM_OP_MEMORY_GROW: *calls_helpers = true; c.u8(); break;
+      case NVM_OP_MEMORY_SIZE: case NVM_OP_REF_NULL: c.u8(); break;
       case NVM_OP_I32_CONST: c.sleb32(); break;
       case NVM_OP_I64_CONST: c.sleb64(); break;
       case NVM_OP_F32_CONST: c.u32(); break;
@@ -80,6 +82,7 @@ bool count_local_uses(const uint8_t* code, uint32_t size, std::vector<uint64_t>*
       case NVM_PREFIX_FC: {
         uint32_t sub = c.uleb32();
         if (sub <= 7) break;
+        if (sub != NVM_FC_TABLE_SIZE) *calls_helpers = true;
         switch (sub) {
           case NVM_FC_MEMORY_INIT: c.uleb32(); c.u8(); break;
           case NVM_FC_MEMORY_COPY: c.u8(); c.u8(); break;
@@ -139,20 +142,25 @@ class CodeGen {
   }
 
   // ---- local homes ----------------------------------------------------------------------------
-  // The most used (loop-weighted) declared i32/i64 locals live in Regs::kLocalHomes for the whole
-  // body: no loads/stores for them and nothing to do at merges. Parameters are not homed: their
-  // slots are the caller's argument/result area, and a homed local's own slot holds the caller's
-  // value of its home register (restored at return).
+  // The most used (loop-weighted) i32/i64 locals live in Regs::kLocalHomes for the whole body,
+  // the f32/f64 ones in Regs::kFpLocalHomes: no loads/stores for them and nothing to do at
+  // merges. Home registers are callee-saved in the internal convention: the prologue saves the
+  // caller's value (a declared local's own slot, otherwise unused, holds it; a parameter's slot is
+  // the caller's argument area, so a homed parameter gets a save slot) and every return restores
+  // it. A parameter needs three (loop-weighted) uses to pay for its prologue load.
   void choose_homes() {
     std::vector<uint64_t> uses(hdr_.local_types.size(), 0);
-    if (!count_local_uses(hdr_.code, hdr_.code_size, &uses)) return;
+    if (!scan_body(hdr_.code, hdr_.code_size, &uses, &calls_helpers_)) {
+      calls_helpers_ = false;  // no save slots: a helper call then fails compilation loudly
+      return;  // the main pass reports the malformed op
+    }
     auto pick = [&](const Reg* regs, uint32_t n, bool fp) {
       for (uint32_t k = 0; k < n; ++k) {
         uint32_t best = ~0u;
-        for (uint32_t l = hdr_.n_params; l < uses.size(); ++l) {
+        for (uint32_t l = 0; l < uses.size(); ++l) {
           uint8_t t = hdr_.local_types[l];
           bool ok = fp ? is_float_type(t) : (t == NVM_TYPE_I32 || t == NVM_TYPE_I64);
-          if (!ok || home_of_[l] != kNoReg || uses[l] == 0) continue;
+          if (!ok || home_of_[l] != kNoReg || uses[l] < (l < hdr_.n_params ? 3u : 1u)) continue;
           if (best == ~0u || uses[l] > uses[best]) best = l;
         }
         if (best == ~0u) return;
@@ -162,44 +170,47 @@ class CodeGen {
     };
     pick(Regs::kLocalHomes, Regs::kNumLocalHomes, false);
     pick(Regs::kFpLocalHomes, Regs::kNumFpLocalHomes, true);
-    // Host-volatile homes get their own save slots for calls (the homed local's slot holds the
-    // caller's register value): the first slots of the save area; if-parameter saves follow.
+    // Save area: [0, P) the caller's values of homed parameters' registers, then (in bodies that
+    // call runtime helpers) one slot per host-volatile home register; if-parameter saves follow.
     for (uint32_t l : homes_)
-      if (host_volatile_home(l)) volatile_save_.push_back(l);
-    save_top_ = uint32_t(volatile_save_.size());
+      if (l < hdr_.n_params) param_home_slot_[l] = save_top_++;
+    helper_save_base_ = save_top_;
+    if (calls_helpers_) save_top_ += Regs::kNumHostVolatileHomes;
     frame_.need_save_slots(save_top_);
   }
   bool fp_home(uint32_t l) const { return home_of_[l] != kNoReg && reg_class(home_of_[l]) == RegClass::Fp; }
-  // Homes the host ABI does not preserve (float homes; r8/r9 on x64, see regs).
-  bool host_volatile_home(uint32_t l) const {
-    return fp_home(l) || ((Regs::kHostVolatileGpHomes >> home_of_[l]) & 1);
+  Address save_slot_addr(uint32_t k) const { return Address{Regs::kFramePointer, kNoReg, frame_.save_slot(k)}; }
+  // Where the caller's value of a homed local's register is kept while this function runs.
+  Address home_save_addr(uint32_t l) const {
+    return l < hdr_.n_params ? save_slot_addr(param_home_slot_.at(l)) : local_addr(l);
   }
-  // Around calls that can reach host code: host-volatile homes to their save slots and back.
-  Address volatile_save_slot(uint32_t k) const {
-    return Address{Regs::kFramePointer, kNoReg, frame_.save_slot(k)};
-  }
-  void save_fp_homes() {
-    for (uint32_t k = 0; k < volatile_save_.size(); ++k) {
-      uint32_t l = volatile_save_[k];
-      masm_.store(fp_home(l) ? StoreKind::F64 : StoreKind::B64, volatile_save_slot(k), home(l));
+  // Runtime helpers are host C functions: around them, the home registers the host ABI does not
+  // preserve are saved (all of them, homed here or not: a caller may keep its locals there).
+  void save_host_volatile_homes() {
+    for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
+      Reg r = Regs::kHostVolatileHomes[k];
+      masm_.store(reg_class(r) == RegClass::Fp ? StoreKind::F64 : StoreKind::B64, save_slot_addr(helper_save_base_ + k), r);
     }
   }
-  void reload_fp_homes() {
-    for (uint32_t k = 0; k < volatile_save_.size(); ++k) {
-      uint32_t l = volatile_save_[k];
-      masm_.load(fp_home(l) ? LoadKind::F64 : LoadKind::I64, home(l), volatile_save_slot(k));
+  void reload_host_volatile_homes() {
+    for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
+      Reg r = Regs::kHostVolatileHomes[k];
+      masm_.load(reg_class(r) == RegClass::Fp ? LoadKind::F64 : LoadKind::I64, r, save_slot_addr(helper_save_base_ + k));
     }
   }
   Reg home(uint32_t l) const { return home_of_[l]; }
-  void save_homes_and_zero() {
+  // Prologue: saves the caller's home registers, then loads homed parameters from the argument
+  // area and zeroes homed declared locals (spec §4.4.10: declared locals start at zero).
+  void save_homes_and_init() {
     for (uint32_t l : homes_) {
-      // Declared locals start at zero (spec §4.4.10).
-      if (fp_home(l)) { masm_.store(StoreKind::F64, local_addr(l), home(l)); masm_.fconst(FW::kF64, home(l), 0); }
-      else { masm_.store(StoreKind::B64, local_addr(l), home(l)); masm_.mov_imm(W::k32, home(l), 0); }
+      masm_.store(fp_home(l) ? StoreKind::F64 : StoreKind::B64, home_save_addr(l), home(l));
+      if (l < hdr_.n_params) masm_.load(load_kind_of(hdr_.local_types[l]), home(l), local_addr(l));
+      else if (fp_home(l)) masm_.fconst(FW::kF64, home(l), 0);
+      else masm_.mov_imm(W::k32, home(l), 0);
     }
   }
   void restore_homes() {
-    for (uint32_t l : homes_) masm_.load(fp_home(l) ? LoadKind::F64 : LoadKind::I64, home(l), local_addr(l));
+    for (uint32_t l : homes_) masm_.load(fp_home(l) ? LoadKind::F64 : LoadKind::I64, home(l), home_save_addr(l));
   }
 
   // ---- value stack + registers --------------------------------------------------------------
@@ -218,11 +229,13 @@ class CodeGen {
   bool push_const(uint8_t type, uint64_t bits) { Val v{type, Loc::Const}; v.bits = bits; return push(v); }
   bool push_spilled(uint8_t type) { Val v{type, Loc::Spilled}; return push(v); }
 
-  // Pops the top value; a register it held becomes a temporary the caller must free.
-  bool pop(Val* v) {
+  // Pops the top value; a register it held becomes a temporary the caller must free. A pending
+  // NaN canonicalisation is settled unless the consumer is NaN-agnostic (`settle_nan` false).
+  bool pop(Val* v, bool settle_nan = true) {
     if (stack_.size() <= cur_base()) return fail("operand stack underflow");
     *v = stack_.pop();
     if (v->loc == Loc::Reg) owner_[v->reg] = -1;
+    if (settle_nan) settle(*v);
     return true;
   }
   void discard_to(uint32_t n) {
@@ -254,7 +267,8 @@ class CodeGen {
   }
 
   // Writes value `v` (any location) as 8 bytes (or its type's size) to `dst`.
-  void store_val(const Val& v, Address dst) {
+  void store_val(Val& v, Address dst) {
+    settle(v);
     switch (v.loc) {
       case Loc::Reg: masm_.store(store_kind_of(v.type), dst, v.reg); break;
       case Loc::Const: {
@@ -303,6 +317,24 @@ class CodeGen {
       }
     }
     stack_.locals_clean_below = stack_.size();
+  }
+
+  // NaN canonicalisation (ARCHITECTURE.md "Determinism rules"), settled lazily: a float
+  // arithmetic result is pushed with `nan_pending` and the ucomis/jp check is emitted only where
+  // its bits can be observed — pop() by default, store_val (spills, merges, call arguments,
+  // branch values, local writes), returns. NaN-agnostic consumers pop it raw: float arithmetic
+  // (a NaN operand gives a NaN result, itself pending), comparisons (false/true whatever the
+  // payload), truncations (trap or 0), demote/promote. So `a * b + c` is checked once.
+  void settle(Val& v) {
+    if (v.loc == Loc::Reg && v.nan_pending) {
+      canonicalize_nan(fwidth_of(v.type), v.reg);
+      v.nan_pending = false;
+    }
+  }
+  bool push_reg_arith(uint8_t type, Reg r) {
+    Val v{type, Loc::Reg, r};
+    v.nan_pending = true;
+    return push(v);
   }
 
   // Puts a popped value in a register (its own if it has one).
@@ -447,31 +479,65 @@ class CodeGen {
       }
       return finish_home_update(hl, tee, type);
     }
-    if (imm_ok) {
-      Reg lhs;
-      if (!pop_reg(&lhs)) return false;
-      masm_.int_op_imm(op, w, lhs, lhs, int32_t(uint32_t(rhs.bits)));
-      return push_reg(type, lhs);
-    }
-    if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {  // `add r, home`: read in place
-      Reg lhs;
-      if (!pop_reg(&lhs)) return false;
-      masm_.int_op(op, w, lhs, lhs, home(rhs.local));
-      return push_reg(type, lhs);
+    // `op; local.set/tee y` with y an integer local homed in a register: computed straight into
+    // y's home. Otherwise into the lhs's register when it is a temporary, else a fresh one; a
+    // homed lhs is read in place (`lea dst, [home + imm]` rather than a copy and an add).
+    bool to_home = take_int_home_dst(type, &hl, &tee);
+    Val lv;
+    if (!pop(&lv)) return false;
+    uint32_t l_index = stack_.size();
+    Reg dst, src;
+    if (to_home) {
+      dst = home(hl);
+      if (lv.loc == Loc::Local && home(lv.local) != kNoReg) {
+        src = home(lv.local);
+      } else if (lv.loc == Loc::Reg || (rhs.loc == Loc::Local && rhs.local == hl)) {
+        src = to_reg(lv, l_index);  // the rhs reads y's home: do not overwrite it first
+      } else {
+        load_into(lv, l_index, dst);
+        src = dst;
+      }
+    } else if (lv.loc == Loc::Reg) {
+      dst = src = lv.reg;
+    } else if (lv.loc == Loc::Local && home(lv.local) != kNoReg) {
+      dst = alloc(RegClass::Gp);
+      src = home(lv.local);
+    } else {
+      dst = src = alloc(RegClass::Gp);
+      load_into(lv, l_index, dst);
     }
     Address m;
-    if (mem_operand(rhs, stack_.size(), &m)) {  // `add r, [slot]`: no register for the rhs
-      Reg lhs;
-      if (!pop_reg(&lhs)) return false;
-      masm_.int_op_mem(op, w, lhs, lhs, m);
-      return push_reg(type, lhs);
+    // The rhs was popped first: its index (a Spilled rhs's slot) is one above the lhs's.
+    if (imm_ok) {
+      masm_.int_op_imm(op, w, dst, src, int32_t(uint32_t(rhs.bits)));
+    } else if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {
+      masm_.int_op(op, w, dst, src, home(rhs.local));
+    } else if (mem_operand(rhs, l_index + 1, &m)) {
+      masm_.int_op_mem(op, w, dst, src, m);
+    } else {
+      Reg r = to_reg(rhs, l_index + 1);
+      masm_.int_op(op, w, dst, src, r);
+      if (r != dst) regs_.free(r);
     }
-    Reg r = to_reg(rhs, stack_.size());
-    Reg lhs;
-    if (!pop_reg(&lhs)) return false;
-    masm_.int_op(op, w, lhs, lhs, r);
-    regs_.free(r);
-    return push_reg(type, lhs);
+    if (src != dst) regs_.free(src);
+    if (to_home) return finish_home_update(hl, tee, type);
+    return push_reg(type, dst);
+  }
+  // `<int op>; local.set/tee y` with y homed: consumes the set and returns y (see op_int_binop).
+  bool take_int_home_dst(uint8_t type, uint32_t* local, bool* tee) {
+    ByteCursor peek = cursor_;
+    uint8_t next = peek.u8();
+    if (next != NVM_OP_LOCAL_SET && next != NVM_OP_LOCAL_TEE) return false;
+    uint32_t l = peek.uleb32();
+    if (!peek.ok() || l >= hdr_.local_types.size() || home(l) == kNoReg || fp_home(l) ||
+        hdr_.local_types[l] != type)
+      return false;
+    cursor_ = peek;
+    ++ctx_.out->ops_visited;
+    if (stack_.has_local_refs(l)) materialize_local_refs();
+    *local = l;
+    *tee = next == NVM_OP_LOCAL_TEE;
+    return true;
   }
   bool op_shift(ShiftOp op, W w, uint8_t type) {
     if (stack_.size() < cur_base() + 2) return fail("operand stack underflow");
@@ -648,70 +714,105 @@ class CodeGen {
     emit(r);
     return push_reg(result_type, r);
   }
+  // `op; local.set/tee x` with x an f32/f64 local homed in a register: the op is consumed and
+  // the caller computes straight into x's home (then settles its NaN: a local holds exact bits).
+  // Pending lazy reads of x are materialised first, before the home is overwritten.
+  bool take_fp_home_dst(uint8_t type, uint32_t* local, bool* tee) {
+    ByteCursor peek = cursor_;
+    uint8_t next = peek.u8();
+    if (next != NVM_OP_LOCAL_SET && next != NVM_OP_LOCAL_TEE) return false;
+    uint32_t l = peek.uleb32();
+    if (!peek.ok() || l >= hdr_.local_types.size() || !fp_home(l) || hdr_.local_types[l] != type) return false;
+    cursor_ = peek;
+    ++ctx_.out->ops_visited;
+    if (stack_.has_local_refs(l)) materialize_local_refs();
+    *local = l;
+    *tee = next == NVM_OP_LOCAL_TEE;
+    return true;
+  }
+  // Finishes an op whose result is in `r`: pushed as a pending arithmetic result, or, when the
+  // op was computed into a home (`to_home`), settled there and pushed as the local for a tee.
+  bool finish_fp_result(uint8_t type, Reg r, bool arith, bool to_home, uint32_t hl, bool tee) {
+    if (!to_home) return arith ? push_reg_arith(type, r) : push_reg(type, r);
+    if (arith) canonicalize_nan(fwidth_of(type), r);
+    return finish_home_update(hl, tee, type);
+  }
+  // The register an operand is read from without being written: its own (a temporary the caller
+  // frees), a homed local's home, or `tmp`/a fresh register loaded with it.
+  Reg fp_operand_reg(const Val& v, uint32_t index) {
+    if (v.loc == Loc::Reg) return v.reg;
+    if (v.loc == Loc::Local && fp_home(v.local)) return home(v.local);
+    Reg r = alloc(RegClass::Fp);
+    load_into(v, index, r);
+    return r;
+  }
   bool op_fp_binop(FpOp op, uint8_t type) {
-    // add/mul commute: a homed lhs is read in place into the rhs register.
-    if ((op == FpOp::Add || op == FpOp::Mul) && stack_.size() >= cur_base() + 2 &&
-        stack_.top().loc == Loc::Reg && stack_.top(1).loc == Loc::Local && fp_home(stack_.top(1).local)) {
-      Reg rhs;
-      if (!pop_reg(&rhs)) return false;
-      Val lv;
-      pop(&lv);
-      masm_.fp_op(op, fwidth_of(type), rhs, rhs, home(lv.local));
-      canonicalize_nan(fwidth_of(type), rhs);
-      return push_reg(type, rhs);
+    if (stack_.size() < cur_base() + 2) return fail("operand stack underflow");
+    const FW w = fwidth_of(type);
+    const bool arith = op != FpOp::Copysign;  // copysign moves bits: its operands are settled
+    const bool commutes = op == FpOp::Add || op == FpOp::Mul;  // bit-exact up to NaN payloads
+    const bool mem_rhs_ok = commutes || op == FpOp::Sub || op == FpOp::Div;
+    Val rv, lv;
+    pop(&rv, !arith);
+    uint32_t r_index = stack_.size();  // a Spilled operand's slot
+    pop(&lv, !arith);
+    uint32_t l_index = stack_.size();
+    uint32_t hl = 0;
+    bool tee = false;
+    const bool to_home = take_fp_home_dst(type, &hl, &tee);
+    // A register operand becomes the destination (for commutative ops either one), so the
+    // other operand can be read in place: a home, or a slot as a memory operand.
+    if (!to_home && commutes && lv.loc != Loc::Reg && rv.loc == Loc::Reg) {
+      std::swap(lv, rv);
+      std::swap(l_index, r_index);
     }
-    if (stack_.size() >= cur_base() + 2 && stack_.top().loc == Loc::Local && fp_home(stack_.top().local)) {
-      Val rv;
-      pop(&rv);  // a homed rhs is read in place
-      Reg lhs;
-      if (!pop_reg(&lhs)) return false;
-      masm_.fp_op(op, fwidth_of(type), lhs, lhs, home(rv.local));
-      if (op != FpOp::Copysign) canonicalize_nan(fwidth_of(type), lhs);
-      return push_reg(type, lhs);
+    Address m;
+    const bool r_mem = mem_rhs_ok && mem_operand(rv, r_index, &m);
+    Reg dst, l;
+    if (to_home) {
+      dst = home(hl);
+      l = fp_operand_reg(lv, l_index);
+    } else if (lv.loc == Loc::Reg) {
+      dst = l = lv.reg;
+    } else if (lv.loc == Loc::Local && fp_home(lv.local)) {
+      dst = alloc(RegClass::Fp);
+      l = home(lv.local);
+    } else {
+      dst = l = alloc(RegClass::Fp);
+      load_into(lv, l_index, dst);
     }
-    bool arith = op == FpOp::Add || op == FpOp::Sub || op == FpOp::Mul || op == FpOp::Div;
-    if (arith && stack_.size() >= cur_base() + 2) {
-      Address m;
-      // rhs read in place from its slot: `mulsd lhs, [slot]`.
-      if (mem_operand(stack_.top(), stack_.size() - 1, &m)) {
-        Val rv;
-        pop(&rv);
-        Reg lhs;
-        if (!pop_reg(&lhs)) return false;
-        masm_.fp_op_mem(op, fwidth_of(type), lhs, lhs, m);
-        canonicalize_nan(fwidth_of(type), lhs);
-        return push_reg(type, lhs);
-      }
-      // add/mul commute (bit-exactly, up to the NaN payload that is canonicalised anyway):
-      // an in-slot lhs is read in place into the rhs register.
-      if ((op == FpOp::Add || op == FpOp::Mul) && stack_.top().loc == Loc::Reg &&
-          mem_operand(stack_.top(1), stack_.size() - 2, &m)) {
-        Reg rhs;
-        if (!pop_reg(&rhs)) return false;
-        Val lv;
-        pop(&lv);
-        masm_.fp_op_mem(op, fwidth_of(type), rhs, rhs, m);
-        canonicalize_nan(fwidth_of(type), rhs);
-        return push_reg(type, rhs);
-      }
+    if (r_mem) {
+      masm_.fp_op_mem(op, w, dst, l, m);
+    } else {
+      Reg r = fp_operand_reg(rv, r_index);
+      masm_.fp_op(op, w, dst, l, r);
+      if (r != dst) regs_.free(r);
     }
-    Reg rhs, lhs;
-    if (!pop_reg(&rhs) || !pop_reg(&lhs)) return false;
-    masm_.fp_op(op, fwidth_of(type), lhs, lhs, rhs);
-    if (op != FpOp::Copysign) canonicalize_nan(fwidth_of(type), lhs);
-    regs_.free(rhs);
-    return push_reg(type, lhs);
+    if (l != dst) regs_.free(l);
+    return finish_fp_result(type, dst, arith, to_home, hl, tee);
   }
   bool op_fp_unop(FpUnOp op, uint8_t type) {
-    Reg r;
-    if (!pop_reg(&r)) return false;
-    masm_.fp_unop(op, fwidth_of(type), r, r);
-    if (op != FpUnOp::Abs && op != FpUnOp::Neg) canonicalize_nan(fwidth_of(type), r);
-    return push_reg(type, r);
+    const bool arith = op != FpUnOp::Abs && op != FpUnOp::Neg;  // abs/neg move bits
+    Val v;
+    if (!pop(&v, !arith)) return false;
+    uint32_t hl = 0;
+    bool tee = false;
+    const bool to_home = take_fp_home_dst(type, &hl, &tee);
+    Reg src = fp_operand_reg(v, stack_.size());
+    Reg dst = to_home ? home(hl) : regs_.is_allocatable(src) ? src : alloc(RegClass::Fp);
+    masm_.fp_unop(op, fwidth_of(type), dst, src);
+    if (src != dst) regs_.free(src);
+    return finish_fp_result(type, dst, arith, to_home, hl, tee);
   }
+  // Float compares: the result does not depend on a NaN's payload, so operands are read raw
+  // (homes in place).
   bool op_fp_compare(FpCond c, uint8_t type) {
-    Reg rhs, lhs;
-    if (!pop_reg(&rhs) || !pop_reg(&lhs)) return false;
+    Val rv, lv;
+    if (!pop(&rv, false)) return false;
+    uint32_t r_index = stack_.size();
+    if (!pop(&lv, false)) return false;
+    Reg rhs = fp_operand_reg(rv, r_index);
+    Reg lhs = fp_operand_reg(lv, stack_.size());
     Reg dst = alloc(RegClass::Gp);
     masm_.fp_compare(c, fwidth_of(type), dst, lhs, rhs);
     regs_.free(rhs);
@@ -719,8 +820,9 @@ class CodeGen {
     return push_reg(NVM_TYPE_I32, dst);
   }
   bool op_trunc(TruncKind k) {
-    Reg src;
-    if (!pop_reg(&src)) return false;
+    Val v;
+    if (!pop(&v, false)) return false;  // NaN traps (or gives 0) whatever its payload
+    Reg src = fp_operand_reg(v, stack_.size());
     Reg dst = alloc(RegClass::Gp);
     Label invalid, overflow;
     if (!k.saturating) { invalid = trap(NVM_TRAP_INVALID_CONVERSION); overflow = trap(NVM_TRAP_INTEGER_OVERFLOW); }
@@ -770,14 +872,34 @@ class CodeGen {
     }
     return pop_reg(r);
   }
+  // The effective address of a memory access whose index is popped here: a constant index
+  // folds into the displacement (clang addresses globals as `i32.const A; load offset=0`).
+  bool pop_memory_address(uint32_t offset, Address* addr, Reg* index_reg) {
+    *index_reg = kNoReg;
+    if (info_.n_memories == 0) return fail("memory access without memory");
+    if (stack_.size() > cur_base() && stack_.top().loc == Loc::Const) {
+      Val c;
+      pop(&c);
+      uint64_t ea = uint64_t(uint32_t(c.bits)) + offset;  // < 2^33: inside the 8 GiB reservation
+      if (ea <= 0x7FFFFFFFu) {
+        *addr = Address{Regs::kMemBase, kNoReg, int32_t(ea)};
+        return true;
+      }
+      masm_.mov_imm(W::k64, Regs::kScratch2, ea);
+      *addr = Address{Regs::kMemBase, Regs::kScratch2, 0};
+      return true;
+    }
+    if (!pop_reg_read_only(index_reg)) return false;
+    return memory_address(*index_reg, offset, addr);
+  }
   bool op_load(LoadKind k, uint8_t type) {
     cursor_.uleb32();
     uint32_t offset = cursor_.uleb32();
     Reg index;
-    if (!pop_reg_read_only(&index)) return false;
     Address addr;
-    if (!memory_address(index, offset, &addr)) return false;
-    Reg dst = is_float_type(type) ? alloc(RegClass::Fp) : regs_.is_allocatable(index) ? index : alloc(RegClass::Gp);
+    if (!pop_memory_address(offset, &addr, &index)) return false;
+    Reg dst = is_float_type(type) ? alloc(RegClass::Fp)
+              : index != kNoReg && regs_.is_allocatable(index) ? index : alloc(RegClass::Gp);
     record_memory_site();
     masm_.load(k, dst, addr);
     if (dst != index) regs_.free(index);
@@ -786,12 +908,22 @@ class CodeGen {
   bool op_store(StoreKind k) {
     cursor_.uleb32();
     uint32_t offset = cursor_.uleb32();
-    Reg value, index;
-    if (!pop_reg_read_only(&value) || !pop_reg_read_only(&index)) return false;
+    // A constant value is stored as an immediate (float constants as their bit pattern).
+    Val cv;
+    bool imm_value = false;
+    if (stack_.size() > cur_base() && stack_.top().loc == Loc::Const) {
+      uint64_t b = stack_.top().bits;
+      bool wide = k == StoreKind::B64 || k == StoreKind::F64;
+      imm_value = !wide || (int64_t(b) >= INT32_MIN && int64_t(b) <= INT32_MAX);
+      if (imm_value) pop(&cv);
+    }
+    Reg value = kNoReg, index;
+    if (!imm_value && !pop_reg_read_only(&value)) return false;
     Address addr;
-    if (!memory_address(index, offset, &addr)) return false;
+    if (!pop_memory_address(offset, &addr, &index)) return false;
     record_memory_site();
-    masm_.store(k, addr, value);
+    if (imm_value) masm_.store_imm(k, addr, int32_t(uint32_t(cv.bits)));
+    else masm_.store(k, addr, value);
     regs_.free(value);
     regs_.free(index);
     return true;
@@ -842,11 +974,8 @@ class CodeGen {
     const FuncType& type = info_.types[info_.func_types[func]];
     if (!prepare_call_args(type)) return false;
     spill_registers();
-    // Host-volatile homes are saved around every call, direct ones included: a local callee
-    // preserves only the homes it uses itself, and it can reach host code (an import, a helper)
-    // that clobbers the others. (Saving them only around import calls corrupted the caller's
-    // homed locals after a callee called the host.)
-    save_fp_homes();
+    // Home registers survive the call: every wasm-convention callee preserves them, the
+    // host-call stub included (docs/runtime-abi.md).
     if (func >= info_.n_imported_funcs) {
       // A local function shares this instance's vmctx: call it directly.
       masm_.call(func_labels_[func - info_.n_imported_funcs]);
@@ -856,7 +985,6 @@ class CodeGen {
       enter_callee_instance();
       masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
     }
-    reload_fp_homes();
     return finish_call(type, func >= info_.n_imported_funcs);
   }
   // Spec §4.4.8 call_indirect: out of table bounds -> "undefined element" (TABLE_OUT_OF_BOUNDS),
@@ -881,9 +1009,7 @@ class CodeGen {
     regs_.free(index);
     masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
     enter_callee_instance();
-    save_fp_homes();
     masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
-    reload_fp_homes();
     return finish_call(type, false);
   }
   // Helpers (RuntimeHelpers, host C ABI): `n` wasm operands popped into the argument area.
@@ -912,9 +1038,10 @@ class CodeGen {
     spill_registers();
     // Helpers are host C functions: vmctx and the memory base register are callee-saved in both
     // host ABIs (SysV, Win64), so neither is reloaded (memory.grow never moves the base).
-    save_fp_homes();
+    if (!calls_helpers_) return fail("helper call not found by the body scan (internal)");
+    save_host_volatile_homes();
     masm_.call_helper(helper_offset, total);
-    reload_fp_homes();
+    reload_host_volatile_homes();
     if (returns_value) {
       Reg r = alloc(RegClass::Gp);
       masm_.mov(W::k32, r, Masm::kReturnReg);
@@ -975,7 +1102,8 @@ class CodeGen {
     uint32_t first = stack_.size() - n;
     for (uint32_t j = 0; j < n; ++j) {
       Address dst{Regs::kFramePointer, kNoReg, frame_.result_offset(j)};
-      const Val& v = stack_.at(first + j);
+      Val& v = stack_.at(first + j);
+      settle(v);
       switch (v.loc) {
         case Loc::Const: store_val(v, dst); break;
         case Loc::Reg:
@@ -1192,7 +1320,9 @@ class CodeGen {
   int32_t owner_[32];
   std::vector<Reg> home_of_;     // per local: its home register or kNoReg
   std::vector<uint32_t> homes_;  // the homed locals
-  std::vector<uint32_t> volatile_save_;  // host-volatile homed locals, by save slot
+  std::unordered_map<uint32_t, uint32_t> param_home_slot_;  // homed parameter -> its save slot
+  uint32_t helper_save_base_ = 0;  // first of the host-volatile save slots (if calls_helpers_)
+  bool calls_helpers_ = false;
   uint32_t save_top_ = 0;
   uint32_t frame_cost_ = 0;
   uint32_t op_offset_ = 0;
@@ -1217,7 +1347,7 @@ bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
     for (uint32_t k = 0; k < n_decl; ++k)
       if (home(hdr_.n_params + k) == kNoReg) masm_.store_imm32(W::k64, local_addr(hdr_.n_params + k), 0);
   }
-  save_homes_and_zero();
+  save_homes_and_init();
   Frame fn{FrameKind::Function, info_.func_types[ctx_.body->func_index], 0, uint32_t(sig.results.size()), 0};
   fn.branch_target = masm_.new_label();
   fn.end_label = fn.branch_target;
@@ -1284,7 +1414,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       uint32_t table = cursor_.uleb32();
       return op_call_indirect(type_index, table);
     }
-    case NVM_OP_DROP: { Val v; if (!pop(&v)) return false; if (v.loc == Loc::Reg) regs_.free(v.reg); return true; }
+    case NVM_OP_DROP: { Val v; if (!pop(&v, false)) return false; if (v.loc == Loc::Reg) regs_.free(v.reg); return true; }
     case NVM_OP_SELECT: case NVM_OP_SELECT_T: {
       if (op == NVM_OP_SELECT_T) {
         if (cursor_.uleb32() != 1) return fail("select arity");
@@ -1494,11 +1624,24 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
   }
   switch (op) {
     case NVM_OP_I32_WRAP_I64:
+      if (stack_.size() > cur_base() && stack_.top().loc == Loc::Const) {
+        Val c;
+        pop(&c);
+        return push_const(NVM_TYPE_I32, c.bits & 0xFFFFFFFFu);
+      }
       return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.zero_extend_32(r, r); });
     case NVM_OP_I64_EXTEND_I32_S:
       return op_unary_gp(NVM_TYPE_I64, [&](Reg r) { masm_.sign_extend(W::k64, 32, r, r); });
-    case NVM_OP_I64_EXTEND_I32_U:
-      return op_unary_gp(NVM_TYPE_I64, [&](Reg r) { masm_.zero_extend_32(r, r); });
+    case NVM_OP_I64_EXTEND_I32_U: {
+      // An i32 in a register already has a zero upper half (every i32 producer writes a 32-bit
+      // register, which x64 zero-extends; memory addressing relies on the same invariant), and
+      // 32-bit loads zero-extend: the value only changes type.
+      Val v;
+      if (!pop(&v)) return false;
+      if (v.loc == Loc::Const) return push_const(NVM_TYPE_I64, v.bits & 0xFFFFFFFFu);
+      Reg r = to_reg(v, stack_.size());
+      return push_reg(NVM_TYPE_I64, r);
+    }
     case NVM_OP_I32_EXTEND8_S:
       return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.sign_extend(W::k32, 8, r, r); });
     case NVM_OP_I32_EXTEND16_S:
@@ -1526,13 +1669,13 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
     case NVM_OP_F64_CONVERT_I64_S: return op_convert(FW::kF64, W::k64, true);
     case NVM_OP_F64_CONVERT_I64_U: return op_convert(FW::kF64, W::k64, false);
     case NVM_OP_F32_DEMOTE_F64: case NVM_OP_F64_PROMOTE_F32: {
-      Reg r;
-      if (!pop_reg(&r)) return false;
+      Val v;
+      if (!pop(&v, false)) return false;  // NaN in, NaN out: canonicalised (lazily) below
+      Reg src = fp_operand_reg(v, stack_.size());
+      Reg r = regs_.is_allocatable(src) ? src : alloc(RegClass::Fp);
       bool demote = op == NVM_OP_F32_DEMOTE_F64;
-      if (demote) masm_.demote(r, r); else masm_.promote(r, r);
-      FW w = demote ? FW::kF32 : FW::kF64;
-      canonicalize_nan(w, r);
-      return push_reg(demote ? NVM_TYPE_F32 : NVM_TYPE_F64, r);
+      if (demote) masm_.demote(r, src); else masm_.promote(r, src);
+      return push_reg_arith(demote ? NVM_TYPE_F32 : NVM_TYPE_F64, r);
     }
     case NVM_OP_I32_REINTERPRET_F32: return op_reinterpret(false, FW::kF32);
     case NVM_OP_I64_REINTERPRET_F64: return op_reinterpret(false, FW::kF64);

@@ -20,6 +20,9 @@ struct Val {
   Reg reg = kNoReg;
   uint32_t local = 0;
   uint64_t bits = 0;  // constant bit pattern
+  // A float arithmetic result (in a register) whose NaN canonicalisation is still owed: codegen
+  // settles it where its bits become observable (codegen.cpp "NaN canonicalisation").
+  bool nan_pending = false;
 };
 
 inline bool is_float_type(uint8_t t) { return t == 0x7D || t == 0x7C; }
@@ -58,6 +61,7 @@ class ValueStack {
     if (v.loc == Loc::Local) --local_refs_[v.local];
     v.loc = loc;
     v.reg = reg;
+    v.nan_pending = false;  // callers settle before moving a value out of its register
   }
   bool has_local_refs(uint32_t local) const { return local_refs_[local] != 0; }
 

@@ -85,8 +85,9 @@ __all__ = [
 MAGIC = b"\x7fNVMART\n"
 #: Bumped whenever stored machine code would no longer link with this runtime's code:
 #: 1 = first x64 JIT; 2 = x64 calling convention with callee-saved local homes and the memory base
-#: in r15 set by whoever enters an instance (docs/runtime-abi.md).
-FORMAT_VERSION = 2
+#: in r15 set by whoever enters an instance (docs/runtime-abi.md); 3 = every wasm-convention
+#: callee (host-call stub included) preserves every home register, so callers save none.
+FORMAT_VERSION = 3
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
 _SECTION = struct.Struct("<IIQ")

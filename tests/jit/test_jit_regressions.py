@@ -514,3 +514,94 @@ def test_caller_homes_survive_a_local_callee_that_calls_the_host() -> None:
         {"env": {"h": host}})
     for x in (10, 1000, 77777):
         assert inst.exports["caller"](x) == 3 + 6 * x + 21 + x
+
+
+def test_caller_homes_survive_callees_that_call_helpers_or_the_host_indirectly() -> None:
+    # Internal convention: every wasm-convention callee preserves every home register. A callee
+    # with no homes of its own that calls runtime helpers (memory.grow, memory.fill, table.grow:
+    # host C code) must still preserve the caller's r8/r9/xmm12/xmm13, and so must the host-call
+    # stub reached through call_indirect. (Callers no longer save homes around calls.)
+    import math
+
+    from nearvm import Func, FuncType, ValType
+
+    def clobber(x: int) -> int:
+        return x + int(sum(math.sin(i * 0.1) for i in range(64)) * 0) + len(bytes(4096).hex()) * 0
+
+    engine = Engine()
+    store = Store(engine)
+    host = Func(store, FuncType([ValType.I32], [ValType.I32]), clobber)
+    inst = Instance(store, Module(engine, wat("""(module
+      (import "env" "h" (func $h (param i32) (result i32)))
+      (type $t (func (param i32) (result i32)))
+      (memory 1 100)
+      (table 4 funcref)
+      (elem (i32.const 0) $h $helpers)
+      (func $helpers (param i32) (result i32)
+        (drop (memory.grow (i32.const 1)))
+        (memory.fill (i32.const 0) (local.get 0) (i32.const 4096))
+        (drop (table.grow (ref.null func) (i32.const 1)))
+        (i32.load8_u (i32.const 7)))
+      (func (export "caller") (param i32) (result i32)
+        (local i32 i32 i32 i32 i32 i32 f64 f64) (local $k i32)
+        (local.set 1 (i32.add (local.get 0) (i32.const 1))) (local.set 2 (i32.add (local.get 0) (i32.const 2)))
+        (local.set 3 (i32.add (local.get 0) (i32.const 3))) (local.set 4 (i32.add (local.get 0) (i32.const 4)))
+        (local.set 5 (i32.add (local.get 0) (i32.const 5))) (local.set 6 (i32.add (local.get 0) (i32.const 6)))
+        (local.set 7 (f64.convert_i32_s (local.get 0))) (local.set 8 (f64.const 0.5))
+        (loop $l
+          (local.set $k (i32.add (local.get $k) (call $helpers (i32.const 1))))
+          (local.set $k (i32.add (local.get $k) (call_indirect (type $t) (i32.const 0) (i32.const 0))))
+          (local.set $k (i32.add (local.get $k) (call_indirect (type $t) (i32.const 1) (i32.const 1))))
+          (br_if $l (i32.lt_u (local.get $k) (i32.const 6))))
+        (i32.add (local.get $k)
+          (i32.add (i32.add (i32.add (local.get 1) (local.get 2)) (i32.add (local.get 3) (local.get 4)))
+                   (i32.add (i32.add (local.get 5) (local.get 6))
+                            (i32.trunc_f64_s (f64.add (local.get 7) (local.get 8))))))))""")),
+        {"env": {"h": host}})
+    for x in (10, 1000, 77777):
+        assert inst.exports["caller"](x) == 6 + 6 * x + 21 + x
+
+
+def test_homed_parameters_are_loaded_saved_and_restored() -> None:
+    # Parameters used in loops live in home registers: loaded in the prologue, written by
+    # local.set, returned (also as several results), and the caller's home registers come back
+    # intact through recursion.
+    engine = Engine()
+    store = Store(engine)
+    inst = Instance(store, Module(engine, wat("""(module
+      (func $sum (export "sum") (param $n i32) (param $step i64) (param $scale f64) (result i64 f64 i32)
+        (local $acc i64) (local $f f64)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $acc (i64.add (local.get $acc) (local.get $step)))
+          (local.set $f (f64.add (local.get $f) (local.get $scale)))
+          (local.set $step (i64.add (local.get $step) (i64.const 1)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (local.get $acc) (local.get $f) (local.get $n))
+      (func $rec (export "rec") (param $d i32) (param $x i64) (result i64)
+        (local $i i32) (local $s i64)
+        (loop $l
+          (local.set $s (i64.add (local.get $s) (i64.mul (local.get $x) (i64.extend_i32_u (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $d))))
+        (if (result i64) (i32.gt_u (local.get $d) (i32.const 1))
+          (then (i64.add (local.get $s)
+                  (i64.add (call $rec (i32.sub (local.get $d) (i32.const 1)) (i64.add (local.get $x) (i64.const 3)))
+                           (i64.mul (local.get $x) (i64.extend_i32_u (local.get $d))))))
+          (else (local.get $s)))))""")))
+
+    def py_sum(n: int, step: int, scale: float) -> tuple[int, float, int]:
+        acc, f = 0, 0.0
+        while n:
+            acc, f, step, n = acc + step, f + scale, step + 1, n - 1
+        return acc, f, 0
+
+    def py_rec(d: int, x: int) -> int:
+        s = sum(x * i for i in range(max(d, 1)))
+        return s + py_rec(d - 1, x + 3) + x * d if d > 1 else s
+
+    assert inst.exports["sum"](10, 5, 0.25) == py_sum(10, 5, 0.25)
+    assert inst.exports["sum"](0, 5, 0.25) == (0, 0.0, 0)
+    for d in (1, 2, 7, 40):
+        assert inst.exports["rec"](d, 11) == py_rec(d, 11) & (2**64 - 1)

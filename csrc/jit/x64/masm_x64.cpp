@@ -109,6 +109,15 @@ void MasmX64::store(StoreKind k, Address m, Reg src) {
   }
 }
 
+void MasmX64::store_imm(StoreKind k, Address m, int32_t imm) {
+  switch (k) {
+    case StoreKind::B8: a_.mov(mem(m, 1), Imm(int8_t(imm))); break;
+    case StoreKind::B16: a_.mov(mem(m, 2), Imm(int16_t(imm))); break;
+    case StoreKind::B32: case StoreKind::F32: a_.mov(mem(m, 4), Imm(imm)); break;
+    case StoreKind::B64: case StoreKind::F64: a_.mov(mem(m, 8), Imm(imm)); break;  // sign-extended
+  }
+}
+
 void MasmX64::store_imm32(W w, Address m, int32_t imm) {
   a_.mov(mem(m, w == W::k64 ? 8 : 4), Imm(imm));
 }
@@ -121,6 +130,11 @@ void MasmX64::copy_slot(Address dst, Address src) {
 }
 
 void MasmX64::int_op(IntOp op, W w, Reg dst, Reg lhs, Reg rhs) {
+  if (op == IntOp::Add && dst != lhs && dst != rhs) {
+    // Three-operand add without the copy; a 32-bit lea wraps and zero-extends like `add r32`.
+    a_.lea(gpw(w, dst), x86::ptr(gp(lhs), gp(rhs)));
+    return;
+  }
   bool commutative = op != IntOp::Sub;
   if (dst != lhs && dst == rhs) {
     if (commutative) std::swap(lhs, rhs);
@@ -141,6 +155,13 @@ void MasmX64::int_op(IntOp op, W w, Reg dst, Reg lhs, Reg rhs) {
 void MasmX64::int_op_imm(IntOp op, W w, Reg dst, Reg lhs, int32_t imm) {
   auto d = gpw(w, dst);
   if (op == IntOp::Mul) { a_.imul(d, gpw(w, lhs), Imm(imm)); return; }
+  // dst = lhs +/- imm without the copy (`lea`; 32-bit: wraps and zero-extends like `add r32`).
+  // -INT32_MIN has no imm32 form in 64-bit arithmetic.
+  if (dst != lhs && (op == IntOp::Add || (op == IntOp::Sub && (w == W::k32 || imm != INT32_MIN)))) {
+    int32_t disp = op == IntOp::Add ? imm : int32_t(0u - uint32_t(imm));
+    a_.lea(d, x86::ptr(gp(lhs), disp));
+    return;
+  }
   if (dst != lhs) a_.mov(d, gpw(w, lhs));
   switch (op) {
     case IntOp::Add: a_.add(d, Imm(imm)); break;

@@ -35,6 +35,8 @@ class MasmX64 {
   void load(LoadKind k, Reg dst, Address a);
   void store(StoreKind k, Address a, Reg src);
   void store_imm32(W w, Address a, int32_t imm);  // 64-bit: sign-extended
+  // A store of k's width from an immediate (B64/F64: the sign-extended imm32).
+  void store_imm(StoreKind k, Address a, int32_t imm);
   void load_ptr(Reg dst, Address a) { load(LoadKind::I64, dst, a); }
   void lea(Reg dst, Address a);
   void copy_slot(Address dst, Address src);  // 8 bytes through the scratch register

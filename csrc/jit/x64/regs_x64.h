@@ -36,20 +36,24 @@ struct RegsX64 {
   // (a function saves the caller's value in the homed local's own frame slot, which is otherwise
   // unused, and restores it before returning). rbx/r12/r13 are callee-saved in both host ABIs
   // too (so host helpers and the host-call stub preserve them). Never allocatable.
-  // r8/r9 are volatile in the host ABIs (and helper argument registers): like the float homes
-  // below they are stored around calls that can reach host code (kHostVolatileGpHomes).
+  // r8/r9 and the float homes are volatile in a host ABI (kHostVolatileHomes): the host-call
+  // stub preserves them for its wasm caller, and codegen saves them around runtime-helper calls,
+  // so every wasm-convention callee preserves every home register.
   static constexpr Reg kLocalHomes[] = {rbx, r12, r13, r8, r9};
   static constexpr uint32_t kNumLocalHomes = 5;
-  static constexpr uint32_t kHostVolatileGpHomes = (1u << r8) | (1u << r9);
-  // Float local homes (f32/f64). Callee-saved between wasm functions like the GP homes, but
-  // caller-saved in the SysV host ABI: codegen stores them to their slots around every call
-  // that can reach host code (helpers, imports, call_indirect) and reloads them after.
-  static constexpr Reg kFpLocalHomes[] = {xmm(12), xmm(13)};
-  static constexpr uint32_t kNumFpLocalHomes = 2;
-  // Allocatable: every GP except rsp, rbp, r10, r11, r14 and the local homes; xmm0..xmm11.
+  // Float local homes (f32/f64), callee-saved between wasm functions like the GP homes. Float
+  // code keeps many values in locals (clang's output for a loop nest of f64 math has dozens), so
+  // six registers are homes and eight stay allocatable for the operand stack.
+  static constexpr Reg kFpLocalHomes[] = {xmm(13), xmm(12), xmm(11), xmm(10), xmm(9), xmm(8)};
+  static constexpr uint32_t kNumFpLocalHomes = 6;
+  // Home registers a host C function may clobber (SysV: all of these; Win64 keeps xmm6-15, but
+  // one list for both ABIs keeps the generated code identical across OSes).
+  static constexpr Reg kHostVolatileHomes[] = {r8, r9, xmm(8), xmm(9), xmm(10), xmm(11), xmm(12), xmm(13)};
+  static constexpr uint32_t kNumHostVolatileHomes = 8;
+  // Allocatable: every GP except rsp, rbp, r10, r11, r14 and the local homes; xmm0..xmm7.
   static constexpr uint32_t kGpAllocatable =
       (1u << rax) | (1u << rcx) | (1u << rdx) | (1u << rsi) | (1u << rdi) | (1u << r15);
-  static constexpr uint32_t kFpAllocatable = 0x0FFFu;  // xmm0..xmm11 (bit i = xmm i)
+  static constexpr uint32_t kFpAllocatable = 0x00FFu;  // xmm0..xmm7 (bit i = xmm i)
   // Fixed registers required by instructions, reserved through the allocator.
   static constexpr Reg kDivDividend = rax;   // div/idiv: rdx:rax / r -> quotient rax
   static constexpr Reg kDivRemainder = rdx;  //                        remainder rdx

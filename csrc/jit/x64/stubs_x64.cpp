@@ -113,13 +113,26 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
 
 // Internal convention in (vmctx register = HostCallContext*, args area at [sp + 8]); calls
 // ctx->dispatch(ctx, args_area) in the host C ABI; a non-zero result is a trap code.
+//
+// The stub is a callee of the internal convention, so it preserves the home registers the host
+// ABI does not (RegsX64::kHostVolatileHomes): wasm callers keep homed locals in them across
+// calls without saving (docs/runtime-abi.md).
 void emit_host_call(x86::Assembler& a, HostAbi abi) {
   using namespace x86;
+  using Regs = x64::RegsX64;
   Label trap = a.newLabel();
   a.push(rbp);
   a.mov(rbp, rsp);
+  // One save slot per register, rounded to keep sp 16-byte aligned; Win64 adds its 32-byte
+  // shadow space below them.
+  const int32_t save_bytes = int32_t((8 * Regs::kNumHostVolatileHomes + 15) & ~15u);
+  a.sub(rsp, Imm(save_bytes + (abi == HostAbi::Win64 ? 32 : 0)));
+  auto slot = [&](uint32_t k) { return qword_ptr(rbp, -8 * int32_t(k + 1)); };
+  for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
+    jit::Reg r = Regs::kHostVolatileHomes[k];
+    if (r >= 16) a.movsd(slot(k), x64::MasmX64::xmm(r)); else a.mov(slot(k), x64::MasmX64::gp(r));
+  }
   if (abi == HostAbi::Win64) {
-    a.sub(rsp, Imm(32));  // shadow space
     a.mov(rcx, r14);
     a.lea(rdx, ptr(rbp, 16));
   } else {
@@ -129,6 +142,10 @@ void emit_host_call(x86::Assembler& a, HostAbi abi) {
   a.call(qword_ptr(r14, rt::kHostCtxDispatchOffset));  // r14 is callee-saved in both ABIs
   a.test(eax, eax);
   a.jnz(trap);
+  for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
+    jit::Reg r = Regs::kHostVolatileHomes[k];
+    if (r >= 16) a.movsd(x64::MasmX64::xmm(r), slot(k)); else a.mov(x64::MasmX64::gp(r), slot(k));
+  }
   a.mov(rsp, rbp);
   a.pop(rbp);
   a.ret();
