@@ -892,9 +892,60 @@ class CodeGen {
     if (!pop_reg_read_only(index_reg)) return false;
     return memory_address(*index_reg, offset, addr);
   }
+  // `load; <binop>` where the binop takes the loaded value as its rhs: one instruction with a
+  // memory operand (`addsd xmm0, [membase + index + offset]`, `add eax, [...]`). Full-width loads
+  // with f32/f64 add/sub/mul/div or i32/i64 add/sub/mul/and/or/xor; the trap site is the fused
+  // instruction and keeps the load's bytecode offset.
+  bool try_fused_load_op(LoadKind k, uint8_t type, uint32_t offset) {
+    if (cursor_.remaining() == 0 || stack_.size() < cur_base() + 2) return false;
+    uint8_t next = *cursor_.position();
+    bool fp = is_float_type(type);
+    FpOp fop = FpOp::Add;
+    IntOp iop = IntOp::Add;
+    if (k == LoadKind::F64 || k == LoadKind::F32) {
+      uint8_t base = k == LoadKind::F64 ? NVM_OP_F64_ADD : NVM_OP_F32_ADD;  // add, sub, mul, div
+      if (next < base || next > base + 3) return false;
+      static const FpOp ops[] = {FpOp::Add, FpOp::Sub, FpOp::Mul, FpOp::Div};
+      fop = ops[next - base];
+    } else if (k == LoadKind::I32 || k == LoadKind::I64) {
+      uint8_t add = k == LoadKind::I32 ? NVM_OP_I32_ADD : NVM_OP_I64_ADD;
+      uint8_t and_ = k == LoadKind::I32 ? NVM_OP_I32_AND : NVM_OP_I64_AND;
+      if (next == add) iop = IntOp::Add;
+      else if (next == add + 1) iop = IntOp::Sub;
+      else if (next == add + 2) iop = IntOp::Mul;
+      else if (next == and_) iop = IntOp::And;
+      else if (next == and_ + 1) iop = IntOp::Or;
+      else if (next == and_ + 2) iop = IntOp::Xor;
+      else return false;
+    } else {
+      return false;
+    }
+    if (stack_.at(stack_.size() - 2).type != type) return false;  // validated; keeps it safe
+    cursor_.u8();
+    ++ctx_.out->ops_visited;
+    Reg index;
+    Address addr;
+    if (!pop_memory_address(offset, &addr, &index)) return false;
+    Val lv;
+    if (!pop(&lv, !fp)) return false;  // float arithmetic reads a pending NaN raw
+    Reg dst;
+    if (lv.loc == Loc::Reg) {
+      dst = lv.reg;
+    } else {
+      dst = alloc(fp ? RegClass::Fp : RegClass::Gp);
+      load_into(lv, stack_.size(), dst);
+    }
+    record_memory_site();
+    if (fp) masm_.fp_op_mem(fop, fwidth_of(type), dst, dst, addr);
+    else masm_.int_op_mem(iop, width_of(type), dst, dst, addr);
+    regs_.free(index);
+    return fp ? push_reg_arith(type, dst) : push_reg(type, dst);
+  }
   bool op_load(LoadKind k, uint8_t type) {
     cursor_.uleb32();
     uint32_t offset = cursor_.uleb32();
+    if (try_fused_load_op(k, type, offset)) return true;
+    if (failed_) return false;
     Reg index;
     Address addr;
     if (!pop_memory_address(offset, &addr, &index)) return false;
@@ -1133,8 +1184,7 @@ class CodeGen {
       }
     }
     restore_homes();
-    masm_.stack_release(frame_cost_);
-    masm_.epilogue_return();
+    masm_.epilogue_return();  // the budget slot dies with the frame: nothing to give back
   }
   bool check_branch(uint32_t depth, uint32_t arity, uint32_t height, Frame** target) {
     if (depth >= ctrl_.size()) return fail("branch depth");
@@ -1342,7 +1392,7 @@ bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
   // Declared locals start at zero (spec §4.4.10 "invoke"); many locals: one rep stosq.
   uint32_t n_decl = frame_.n_declared_locals();
   if (n_decl > 8) {
-    masm_.zero_fill(Address{Regs::kFramePointer, kNoReg, -int32_t(8 * (1 + n_decl))}, n_decl);
+    masm_.zero_fill(Address{Regs::kFramePointer, kNoReg, frame_.declared_locals_base()}, n_decl);
   } else {
     for (uint32_t k = 0; k < n_decl; ++k)
       if (home(hdr_.n_params + k) == kNoReg) masm_.store_imm32(W::k64, local_addr(hdr_.n_params + k), 0);

@@ -86,7 +86,8 @@ MAGIC = b"\x7fNVMART\n"
 #: Bumped whenever stored machine code would no longer link with this runtime's code:
 #: 1 = first x64 JIT; 2 = x64 calling convention with callee-saved local homes and the memory base
 #: in r15 set by whoever enters an instance (docs/runtime-abi.md); 3 = every wasm-convention
-#: callee (host-call stub included) preserves every home register, so callers save none.
+#: callee (host-call stub included) preserves every home register, so callers save none, and the
+#: stack budget lives in each frame's [fp - 16] slot instead of a Store counter.
 FORMAT_VERSION = 3
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size

@@ -226,3 +226,40 @@ def test_constant_addresses_and_immediate_stores(ints: Instance) -> None:
         with pytest.raises(Trap) as t:
             e[name]()
         assert t.value.code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+# ---- loads fused into the consuming op ------------------------------------------------------
+
+FUSED = """(module
+  (memory 1)
+  (data (i32.const 0) "\\00\\00\\00\\00\\00\\00\\00\\40")  ;; f64 2.0 at 0
+  (data (i32.const 8) "\\05\\00\\00\\00\\00\\00\\00\\00")  ;; i64 5 at 8
+  (func (export "fsub") (param f64 i32) (result f64) (f64.sub (local.get 0) (f64.load (local.get 1))))
+  (func (export "fdiv") (param f64 i32) (result f64) (f64.div (local.get 0) (f64.load (local.get 1))))
+  (func (export "fmul_nan") (param f64 i32) (result f64) (f64.neg (f64.mul (local.get 0) (f64.load (local.get 1)))))
+  (func (export "isub32") (param i32 i32) (result i32) (i32.sub (local.get 0) (i32.load (local.get 1))))
+  (func (export "isub64") (param i64 i32) (result i64) (i64.sub (local.get 0) (i64.load offset=8 (local.get 1))))
+  (func (export "ixor64_const") (param i64) (result i64) (i64.xor (local.get 0) (i64.load (i32.const 8))))
+  (func (export "imul32_oob") (param i32 i32) (result i32) (i32.mul (local.get 0) (i32.load offset=65532 (local.get 1)))))"""
+
+
+@pytest.fixture(scope="module")
+def fused() -> Instance:
+    return instance(FUSED)
+
+
+def test_loads_fused_into_binops_keep_operand_order(fused: Instance) -> None:
+    e = fused.exports
+    assert e["fsub"](7.0, 0) == 5.0
+    assert e["fdiv"](7.0, 0) == 3.5
+    assert e["fmul_nan"].call_raw([PAYLOAD64, 0]) == [CANON64 | 1 << 63]
+    assert e["isub32"](3, 8) == -2
+    assert e["isub64"](3, 0) == -2
+    assert e["ixor64_const"](6) == 3
+
+
+def test_fused_load_traps_out_of_bounds(fused: Instance) -> None:
+    assert fused.exports["imul32_oob"](3, 0) == 0
+    with pytest.raises(Trap) as e:
+        fused.exports["imul32_oob"](3, 1)
+    assert e.value.code == TrapCode.MEMORY_OUT_OF_BOUNDS

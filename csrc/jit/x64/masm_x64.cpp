@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "jit/frame_layout.h"
 #include "runtime/vmctx.h"
 
 namespace nvm::jit::x64 {
@@ -606,19 +607,19 @@ void MasmX64::trap_exit_with_code_in_eax() {
   a_.jmp(x86::qword_ptr(kS, rt_offsets::kLanding));
 }
 
-// STACK (ARCHITECTURE.md): take frame_cost from store->stack_remaining; trap without taking it
-// when the budget would go below zero.
+// STACK (ARCHITECTURE.md): this frame's budget = the caller's budget - frame_cost, trapping
+// (without taking it) when that would go below zero. The budget lives in each frame's
+// kBudgetSlot, not in one store counter: a counter updated on every call and return was one
+// serial chain through memory (store-forwarding latency twice per call), the dominant cost of
+// call-heavy code. Nothing is given back at return: the slot dies with the frame. The entry
+// trampoline seeds its own slot from store->stack_remaining, and the host-call stub publishes
+// its caller's budget there for re-entrant calls (stubs_x64.cpp).
 void MasmX64::stack_check(uint32_t frame_cost, const Label& overflow) {
-  a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));
-  a_.mov(kS2, x86::qword_ptr(kS, rt_offsets::kStackRemaining));
+  a_.mov(kS, x86::qword_ptr(x86::rbp));  // the caller's frame (a wasm function or a stub)
+  a_.mov(kS2, x86::qword_ptr(kS, FrameLayout::kBudgetSlot));
   a_.sub(kS2, Imm(int64_t(frame_cost)));
   a_.jl(overflow);
-  a_.mov(x86::qword_ptr(kS, rt_offsets::kStackRemaining), kS2);
-}
-
-void MasmX64::stack_release(uint32_t frame_cost) {
-  a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));
-  a_.add(x86::qword_ptr(kS, rt_offsets::kStackRemaining), Imm(int32_t(frame_cost)));
+  a_.mov(x86::qword_ptr(x86::rbp, FrameLayout::kBudgetSlot), kS2);
 }
 
 // GAS: gas_used + cost must neither carry nor exceed gas_limit; the charge is exact for any u64.

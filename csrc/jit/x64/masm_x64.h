@@ -94,7 +94,6 @@ class MasmX64 {
   void trap_exit(uint32_t trap_code, bool out_of_gas);  // expects the trap pc in kScratch2
   void trap_exit_with_code_in_eax();                     // expects the trap pc in kScratch2
   void stack_check(uint32_t frame_cost, const Label& overflow);
-  void stack_release(uint32_t frame_cost);
   void charge_gas(uint64_t cost, const Label& out_of_gas);
   void prologue();
   void epilogue_return();

@@ -5,6 +5,7 @@
 // the u32 that compile_program places right before every function's entry (kEntryPrefix).
 #include <asmjit/x86.h>
 
+#include "jit/frame_layout.h"
 #include "jit/jit.h"
 #include "jit/x64/masm_x64.h"
 #include "runtime/vmctx.h"
@@ -38,6 +39,9 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
 
   a.push(rbp);
   a.mov(rbp, rsp);
+  // [rbp - 16] is the budget slot every wasm frame has (FrameLayout::kBudgetSlot): the callee
+  // reads its caller's budget there. 16 bytes keep the alignment.
+  a.sub(rsp, Imm(16));
   for (int i = 0; i < n_saved; ++i) a.push(saved(i));
   if (win) {
     a.sub(rsp, Imm(xmm_area + 8));  // keeps the act push below 16-byte aligned
@@ -48,7 +52,7 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   // Wasm code may use every register but rsp/rbp (docs/runtime-abi.md), so the args pointer
   // (r12) and slot count (r13) are kept in two frame slots below act across the call
   // (16 bytes: the alignment is unchanged). Both exit paths reset rsp to entry_sp.
-  const int32_t act_slot = -(8 * n_saved + (win ? xmm_area + 8 : 0) + 8);
+  const int32_t act_slot = -(16 + 8 * n_saved + (win ? xmm_area + 8 : 0) + 8);
   a.sub(rsp, Imm(16));
   a.lea(rax, ptr(landing));
   a.mov(qword_ptr(arg_act, rt::kActivationLandingOffset), rax);
@@ -77,6 +81,9 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.bind(copied_in);
   a.mov(r14, qword_ptr(rbx, rt::kFuncRefVmctxOffset));
   a.mov(r15, qword_ptr(r14, rt::kVmctxMemoryBaseOffset));  // pinned memory base (regs_x64.h)
+  a.mov(r11, qword_ptr(r14, rt::kVmctxStoreOffset));       // budget: store->stack_remaining
+  a.mov(r11, qword_ptr(r11, rt::kStoreStackRemainingOffset));
+  a.mov(qword_ptr(rbp, jit::FrameLayout::kBudgetSlot), r11);
   a.call(qword_ptr(rbx, rt::kFuncRefCodeOffset));
   a.mov(r12, qword_ptr(rbp, act_slot - 8));
   a.mov(r13, qword_ptr(rbp, act_slot - 16));
@@ -107,6 +114,7 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
     a.add(rsp, Imm(xmm_area + 8));
   }
   for (int i = n_saved - 1; i >= 0; --i) a.pop(saved(i));
+  a.add(rsp, Imm(16));
   a.pop(rbp);
   a.ret();
 }
@@ -116,18 +124,27 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
 //
 // The stub is a callee of the internal convention, so it preserves the home registers the host
 // ABI does not (RegsX64::kHostVolatileHomes): wasm callers keep homed locals in them across
-// calls without saving (docs/runtime-abi.md).
+// calls without saving (docs/runtime-abi.md). It also publishes its caller's stack budget in
+// store->stack_remaining for the host function's re-entrant calls, and puts the previous value
+// back afterwards (after a trap the runtime restores it from the activation).
 void emit_host_call(x86::Assembler& a, HostAbi abi) {
   using namespace x86;
   using Regs = x64::RegsX64;
   Label trap = a.newLabel();
   a.push(rbp);
   a.mov(rbp, rsp);
-  // One save slot per register, rounded to keep sp 16-byte aligned; Win64 adds its 32-byte
-  // shadow space below them.
-  const int32_t save_bytes = int32_t((8 * Regs::kNumHostVolatileHomes + 15) & ~15u);
+  // Frame: [rbp - 8] the previous store->stack_remaining, [rbp - 16] the budget slot (unused:
+  // the stub calls no wasm directly), then one save slot per register, rounded to keep sp
+  // 16-byte aligned; Win64 adds its 32-byte shadow space below them.
+  const int32_t save_bytes = 16 + int32_t((8 * Regs::kNumHostVolatileHomes + 15) & ~15u);
   a.sub(rsp, Imm(save_bytes + (abi == HostAbi::Win64 ? 32 : 0)));
-  auto slot = [&](uint32_t k) { return qword_ptr(rbp, -8 * int32_t(k + 1)); };
+  auto slot = [&](uint32_t k) { return qword_ptr(rbp, -8 * int32_t(k + 3)); };
+  a.mov(r10, qword_ptr(rbp));                                // the caller's frame
+  a.mov(r10, qword_ptr(r10, jit::FrameLayout::kBudgetSlot));
+  a.mov(r11, qword_ptr(r14, rt::kVmctxStoreOffset));
+  a.mov(rax, qword_ptr(r11, rt::kStoreStackRemainingOffset));  // rax: caller-saved here
+  a.mov(qword_ptr(rbp, -8), rax);
+  a.mov(qword_ptr(r11, rt::kStoreStackRemainingOffset), r10);
   for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
     jit::Reg r = Regs::kHostVolatileHomes[k];
     if (r >= 16) a.movsd(slot(k), x64::MasmX64::xmm(r)); else a.mov(slot(k), x64::MasmX64::gp(r));
@@ -142,6 +159,9 @@ void emit_host_call(x86::Assembler& a, HostAbi abi) {
   a.call(qword_ptr(r14, rt::kHostCtxDispatchOffset));  // r14 is callee-saved in both ABIs
   a.test(eax, eax);
   a.jnz(trap);
+  a.mov(r11, qword_ptr(r14, rt::kVmctxStoreOffset));        // r14: callee-saved in both ABIs
+  a.mov(r10, qword_ptr(rbp, -8));
+  a.mov(qword_ptr(r11, rt::kStoreStackRemainingOffset), r10);
   for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
     jit::Reg r = Regs::kHostVolatileHomes[k];
     if (r >= 16) a.movsd(x64::MasmX64::xmm(r), slot(k)); else a.mov(x64::MasmX64::gp(r), slot(k));

@@ -150,10 +150,12 @@ void test_frame_layout_slots_fixed_at_push() {
   CHECK(f.n_declared_locals() == 3);
   CHECK(f.local_offset(0) == 16 && f.local_offset(1) == 24);         // caller's argument area
   CHECK(f.result_offset(0) == 16 && f.result_offset(1) == 24);       // results alias params
-  CHECK(f.local_offset(2) == -16 && f.local_offset(4) == -32);       // below the vmctx slot
-  CHECK(FrameLayout::kVmctxSlot == -8);
+  CHECK(f.local_offset(2) == -24 && f.local_offset(4) == -40);       // below vmctx and budget
+  CHECK(FrameLayout::kVmctxSlot == -8 && FrameLayout::kBudgetSlot == -16);
+  CHECK(f.declared_locals_base() == f.local_offset(4));                // zero-fill start
   // Operand slot i depends only on i: distinct, 8-byte spaced, below every local, above saves.
-  std::set<int32_t> used{FrameLayout::kVmctxSlot, f.local_offset(2), f.local_offset(3), f.local_offset(4)};
+  std::set<int32_t> used{FrameLayout::kVmctxSlot, FrameLayout::kBudgetSlot, f.local_offset(2), f.local_offset(3),
+                         f.local_offset(4)};
   for (uint32_t i = 0; i < 4; ++i) {
     CHECK(f.operand_slot(i) < f.local_offset(4));
     CHECK(f.operand_slot(i) % 8 == 0);
@@ -163,12 +165,12 @@ void test_frame_layout_slots_fixed_at_push() {
   f.need_save_slots(2);
   CHECK(f.save_slot(0) == f.operand_slot(3) - 8);
   CHECK(used.insert(f.save_slot(1)).second);
-  // frame_size covers vmctx + locals + operands + saves + outgoing, 16-byte aligned.
+  // frame_size covers vmctx + budget + locals + operands + saves + outgoing, 16-byte aligned.
   f.need_outgoing_slots(3);
   f.need_outgoing_slots(1);  // the maximum wins
   uint64_t fs = f.frame_size();
   CHECK(fs % 16 == 0);
-  CHECK(fs >= 8 * (1 + 3 + 4 + 2 + 3));
+  CHECK(fs >= 8 * (2 + 3 + 4 + 2 + 3));
   CHECK(uint64_t(-f.save_slot(1)) <= fs - 8 * 3);  // outgoing area [sp, sp+24) not overlapped
 }
 }  // namespace
