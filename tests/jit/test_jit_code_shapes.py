@@ -240,7 +240,8 @@ FUSED = """(module
   (func (export "isub32") (param i32 i32) (result i32) (i32.sub (local.get 0) (i32.load (local.get 1))))
   (func (export "isub64") (param i64 i32) (result i64) (i64.sub (local.get 0) (i64.load offset=8 (local.get 1))))
   (func (export "ixor64_const") (param i64) (result i64) (i64.xor (local.get 0) (i64.load (i32.const 8))))
-  (func (export "imul32_oob") (param i32 i32) (result i32) (i32.mul (local.get 0) (i32.load offset=65532 (local.get 1)))))"""
+  (func (export "imul32_oob") (param i32 i32) (result i32)
+    (i32.mul (local.get 0) (i32.load offset=65532 (local.get 1)))))"""
 
 
 @pytest.fixture(scope="module")
