@@ -94,9 +94,14 @@ extern "C" int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size
     blob->sites.resize(n_trap_sites);
     for (uint32_t i = 0; i < n_trap_sites; ++i) {
       nvm::jit::TrapSite s{trap_sites[4 * i], trap_sites[4 * i + 1], trap_sites[4 * i + 2], trap_sites[4 * i + 3]};
-      if (s.pc_offset >= code_size || s.trap_code > kMaxTrapCode /* 0: dynamic (helper) */ ||
+      // Codes: NVM_TRAP_* (0: dynamic, a helper's) or a call site; sorted as sort_trap_sites
+      // does (by pc, a trap site before a call site at the same pc).
+      const bool call_site = s.trap_code == nvm::jit::kCallSiteCode;
+      if (s.pc_offset >= code_size || (s.trap_code > kMaxTrapCode && !call_site) ||
           s.func_index < n_imported_funcs || s.func_index >= n_funcs ||
-          (i && s.pc_offset < blob->sites[i - 1].pc_offset))
+          (i && s.pc_offset < blob->sites[i - 1].pc_offset) ||
+          (i && s.pc_offset == blob->sites[i - 1].pc_offset && !call_site &&
+           blob->sites[i - 1].trap_code == nvm::jit::kCallSiteCode))
         return nvm::api::fail(err, errlen, NVM_ERR_INVALID, "bad trap site");
       uint32_t li = s.func_index - n_imported_funcs;
       if (s.pc_offset < func_offsets[li] || s.pc_offset - func_offsets[li] >= func_sizes[li])

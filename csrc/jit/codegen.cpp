@@ -405,6 +405,10 @@ class CodeGen {
       else masm_.trap_exit(code, code == NVM_TRAP_OUT_OF_GAS);
     }
   }
+  // After a call instruction: its return address -> this call op (backtraces, jit.h).
+  void record_call_site() {
+    ctx_.out->trap_sites.push_back(TrapSite{masm_.offset(), kCallSiteCode, ctx_.body->func_index, op_offset_});
+  }
   void record_memory_site() {
     ctx_.out->trap_sites.push_back(
         TrapSite{masm_.offset(), NVM_TRAP_MEMORY_OUT_OF_BOUNDS, ctx_.body->func_index, op_offset_});
@@ -1030,11 +1034,13 @@ class CodeGen {
     if (func >= info_.n_imported_funcs) {
       // A local function shares this instance's vmctx: call it directly.
       masm_.call(func_labels_[func - info_.n_imported_funcs]);
+      record_call_site();
     } else {
       load_vm_table_entry(rt::kVmctxFuncsOffset, func);
       masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
       enter_callee_instance();
       masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+      record_call_site();
     }
     return finish_call(type, func >= info_.n_imported_funcs);
   }
@@ -1061,6 +1067,7 @@ class CodeGen {
     masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
     enter_callee_instance();
     masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+    record_call_site();
     return finish_call(type, false);
   }
   // Helpers (RuntimeHelpers, host C ABI): `n` wasm operands popped into the argument area.

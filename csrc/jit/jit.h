@@ -27,6 +27,10 @@ struct TrapSite {
   // i.e. counted from the first op (STACK), after the locals/limits header.
   uint32_t bytecode_offset;
 };
+// trap_code of a *call site*: pc_offset is a call's return address and bytecode_offset the call
+// op's, so a backtrace's outer frames get offsets too. Never a trap: fault and trap lookups skip
+// it (sort_trap_sites puts a real site first where both share a pc).
+inline constexpr uint32_t kCallSiteCode = 0x100;
 
 struct CompileOptions {
   Isa isa = host_isa();

@@ -91,7 +91,9 @@ bool registry_lookup(uintptr_t pc, const jit::TrapSite** site, uintptr_t* range_
     size_t mid = a + (b - a) / 2;
     if (cr.sites[mid].pc_offset < off) a = mid + 1; else b = mid;
   }
-  if (a < cr.n_sites && cr.sites[a].pc_offset == off) *site = &cr.sites[a];
+  // Call sites (jit::kCallSiteCode) say where a call returns, not what a fault there means.
+  if (a < cr.n_sites && cr.sites[a].pc_offset == off && cr.sites[a].trap_code != jit::kCallSiteCode)
+    *site = &cr.sites[a];
   return true;
 }
 

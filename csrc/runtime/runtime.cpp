@@ -432,6 +432,20 @@ bool resolve_pc(const std::vector<CodeSpan>& spans, uintptr_t pc, InstanceImpl**
   return true;
 }
 
+// The bytecode offset of the call op returning to `ret` (a jit::kCallSiteCode site), or unknown.
+uint32_t call_site_offset(const ModuleImpl& m, uintptr_t ret) {
+  if (!m.code || !m.code->mem.ptr) return kUnknownOffset;
+  const std::vector<jit::TrapSite>& sites = m.code->sites;
+  uintptr_t start = reinterpret_cast<uintptr_t>(m.code->mem.ptr);
+  if (ret < start || ret - start > UINT32_MAX) return kUnknownOffset;
+  uint32_t off = static_cast<uint32_t>(ret - start);
+  auto it = std::lower_bound(sites.begin(), sites.end(), off,
+                             [](const jit::TrapSite& s, uint32_t pc) { return s.pc_offset < pc; });
+  for (; it != sites.end() && it->pc_offset == off; ++it)
+    if (it->trap_code == jit::kCallSiteCode) return it->bytecode_offset;
+  return kUnknownOffset;
+}
+
 NVM_NOINLINE void capture_backtrace(StoreImpl* s, const Activation& act, const jit::TrapSite* site) {
   std::vector<nvm_frame>& out = s->last_backtrace;
   out.clear();
@@ -452,7 +466,7 @@ NVM_NOINLINE void capture_backtrace(StoreImpl* s, const Activation& act, const j
     const uintptr_t ret = reinterpret_cast<const uintptr_t*>(fp)[1];
     // ret - 1: the call instruction (a call at a function's very end returns past it).
     if (!resolve_pc(spans, ret - 1, &inst, &func_index)) break;  // the entry trampoline
-    out.push_back(nvm_frame{inst, func_index, kUnknownOffset});
+    out.push_back(nvm_frame{inst, func_index, call_site_offset(*inst->module, ret)});
     if (next <= fp) break;
     fp = next;
   }

@@ -143,6 +143,7 @@ _CONST_BITS = {"i32.const": 32, "i64.const": 64, "f32.const": 32, "f64.const": 6
 _ELEM_MODES = ("active", "passive", "declarative")
 _DATA_MODES = ("active", "passive")
 _N_TRAP_CODES = 11  # NVM_TRAP_UNREACHABLE .. NVM_TRAP_HOST_ERROR
+_CALL_SITE_CODE = 0x100  # jit::kCallSiteCode: a call's return address (backtrace offsets)
 
 
 # ---- data model ---------------------------------------------------------------------------------
@@ -874,8 +875,10 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
         pcs, codes, fidx = raw[0::4], raw[1::4], raw[2::4]
         if list(pcs) != sorted(pcs):
             raise traps.fail("trap sites not sorted")
-        if max(codes) > _N_TRAP_CODES:  # 0: a helper's trap, its code known only at run time (codegen.cpp)
-            raise traps.fail(f"bad trap code {max(codes)}")
+        # 0: a helper's trap, its code known only at run time (codegen.cpp).
+        bad = set(codes).difference(range(_N_TRAP_CODES + 1), (_CALL_SITE_CODE,))
+        if bad:
+            raise traps.fail(f"bad trap code {max(bad)}")
         if min(fidx) < n_imported or max(fidx) >= n_funcs:
             raise traps.fail("trap site function out of range")
         local = list(map(operator.sub, fidx, itertools.repeat(n_imported)))

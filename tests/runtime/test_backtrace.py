@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 from rt_helpers import wat
 
+from nearvm.bytecode.disasm import disassemble_code, parse_program
+from nearvm.config import Config
 from nearvm.errors import Frame, StackOverflow, Trap, TrapCode
 from nearvm.runtime import Engine, Func, Instance, Module, Store
+from nearvm.wasm import translate
 from nearvm.wasm.types import FuncType, ValType
 
 pytestmark = pytest.mark.usefixtures("needs_jit")
@@ -67,7 +70,11 @@ def test_nested_calls_every_frame_innermost_first(arg: int, code: TrapCode) -> N
     assert _names(trap) == ["leaf", "middle", "outer"]
     assert all(isinstance(f, Frame) for f in trap.backtrace)
     assert trap.backtrace[0].offset is not None  # the trap site's bytecode offset
-    assert trap.backtrace[1].offset is None and trap.backtrace[2].offset is None
+    # Outer frames: the offset of the call op they are in (a call site, jit.h kCallSiteCode).
+    bodies = parse_program(bytes(translate(wat(NESTED), Config()).program))["bodies"]
+    for frame in trap.backtrace[1:]:
+        ops = dict(disassemble_code(bodies[frame.func_index - 1]["code"]))
+        assert ops[frame.offset].split()[0] == "call", (frame, ops)
     # A normal call afterwards still works, and the next trap has its own backtrace.
     assert inst.exports["outer"](5) == 7
     with pytest.raises(Trap) as ei2:
@@ -94,7 +101,10 @@ def test_host_error_backtrace_is_the_wasm_callers() -> None:
         inst.exports["outer"](3)
     assert ei.value.code == TrapCode.HOST_ERROR
     assert _names(ei.value) == ["leaf", "middle", "outer"]
-    assert ei.value.backtrace[0].offset is None
+    # The innermost wasm frame is at the call op that called the host function.
+    bodies = parse_program(bytes(translate(wat(NESTED), Config()).program))["bodies"]
+    frame = ei.value.backtrace[0]
+    assert dict(disassemble_code(bodies[frame.func_index - 1]["code"]))[frame.offset].split()[0] == "call"
 
 
 def test_deep_recursion_backtrace_has_every_frame() -> None:
@@ -157,3 +167,47 @@ def test_backtrace_after_many_traps_is_stable() -> None:
         with pytest.raises(Trap) as ei:
             inst.exports["outer"](i % 3)
         assert _names(ei.value) == ["leaf", "middle", "outer"]
+
+
+def test_outer_frames_point_at_their_call_ops_across_instances_and_indirect_calls() -> None:
+    # Direct calls, an import of another instance's function, call_indirect and a host function
+    # re-entering wasm: every outer frame's offset is the call op (call / call_indirect) it is in.
+    engine = Engine()
+    store = Store(engine)
+    lib_text = """(module (func $crash (export "crash") (param i32) (result i32) unreachable))"""
+    lib_inst = Instance(store, Module(engine, wat(lib_text)), {})
+    main_text = """(module
+      (import "lib" "crash" (func $imported_crash (param i32) (result i32)))
+      (import "env" "reenter" (func $reenter (param i32) (result i32)))
+      (type $t (func (param i32) (result i32)))
+      (table 2 funcref)
+      (elem (i32.const 0) $via $imported_crash)
+      (func $via (param i32) (result i32) (i32.add (i32.const 1) (call $imported_crash (local.get 0))))
+      (func $ind (param i32) (result i32)
+        (drop (i32.const 5))
+        (call_indirect (type $t) (local.get 0) (local.get 0)))
+      (func (export "go") (param i32) (result i32) (nop) (call $ind (local.get 0)))
+      (func (export "go_host") (param i32) (result i32) (call $reenter (local.get 0))))"""
+    main = Module(engine, wat(main_text))
+
+    def reenter(x: int) -> int:
+        return int(lib_inst.exports["crash"](x))
+
+    inst = Instance(store, main, {"lib": {"crash": lib_inst.exports["crash"]},
+                                  "env": {"reenter": Func(store, FuncType([I32], [I32]), reenter)}})
+    bodies = parse_program(bytes(translate(wat(main_text), Config()).program))["bodies"]
+
+    def op_at(frame: Frame) -> str:
+        return dict(disassemble_code(bodies[frame.func_index - 2]["code"]))[frame.offset].split()[0]
+
+    for arg, names in ((0, ["crash", "via", "ind", "go"]), (1, ["crash", "ind", "go"])):
+        with pytest.raises(Trap) as ei:
+            inst.exports["go"](arg)
+        bt = ei.value.backtrace
+        assert _names(ei.value) == names
+        # go: call $ind; ind: call_indirect; via (arg 0): call $imported_crash
+        assert [op_at(f) for f in bt[1:]] == (["call"] if arg == 0 else []) + ["call_indirect", "call"]
+    with pytest.raises(Trap) as ei:
+        inst.exports["go_host"](1)
+    assert _names(ei.value) == ["crash", "go_host"]
+    assert op_at(ei.value.backtrace[1]) == "call"
