@@ -154,6 +154,7 @@ extern "C" int nvm_store_new(nvm_engine_t* engine, int64_t stack_budget, int gas
   s->stack_budget = stack_budget;
   s->ctx.activation = nullptr;
   s->gas_enabled = gas_enabled != 0;
+  s->ctx.gas_metered = s->gas_enabled ? 1 : 0;
   *out = reinterpret_cast<nvm_store_t*>(s);
   return NVM_OK;
   NVM_CATCH(err, errlen)

@@ -83,6 +83,7 @@ typedef struct nvm_store_counters {
   void* activation;
   uint64_t bulk_base;
   uint64_t bulk_per_unit;
+  uint64_t gas_metered;
 } nvm_store_counters;
 
 /* Where the last trap of a store happened (func_index/bytecode_offset valid if has_site). */

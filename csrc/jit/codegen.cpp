@@ -154,8 +154,10 @@ class CodeGen {
       calls_helpers_ = false;  // no save slots: a helper call then fails compilation loudly
       return;  // the main pass reports the malformed op
     }
+    const bool metered = info_.flags & NVM_BYTECODE_FLAG_GAS;
     auto pick = [&](const Reg* regs, uint32_t n, bool fp) {
       for (uint32_t k = 0; k < n; ++k) {
+        if (metered && regs[k] == Regs::kGasReg) continue;  // holds the gas left
         uint32_t best = ~0u;
         for (uint32_t l = 0; l < uses.size(); ++l) {
           uint8_t t = hdr_.local_types[l];
@@ -1098,7 +1100,10 @@ class CodeGen {
     // host ABIs (SysV, Win64), so neither is reloaded (memory.grow never moves the base).
     if (!calls_helpers_) return fail("helper call not found by the body scan (internal)");
     save_host_volatile_homes();
+    const bool metered = info_.flags & NVM_BYTECODE_FLAG_GAS;
+    if (metered) masm_.gas_to_store();  // helpers charge bulk fees to the Store's counter
     masm_.call_helper(helper_offset, total);
+    if (metered) masm_.gas_from_store();
     reload_host_volatile_homes();
     if (returns_value) {
       Reg r = alloc(RegClass::Gp);

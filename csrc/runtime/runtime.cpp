@@ -17,6 +17,7 @@ static_assert(offsetof(nvm_store_counters, stack_remaining) == kStoreStackRemain
 static_assert(offsetof(nvm_store_counters, activation) == kStoreActivationOffset);
 static_assert(offsetof(nvm_store_counters, bulk_base) == offsetof(VMStoreContext, bulk_base));
 static_assert(offsetof(nvm_store_counters, bulk_per_unit) == offsetof(VMStoreContext, bulk_per_unit));
+static_assert(offsetof(nvm_store_counters, gas_metered) == offsetof(VMStoreContext, gas_metered));
 static_assert(offsetof(HostCtx, base) == 0);
 
 // ---- engine / module -------------------------------------------------------------------------

@@ -53,6 +53,10 @@ struct VMStoreContext {
   // element), charged by the runtime helpers before their bounds check; both 0 without metering.
   uint64_t bulk_base;
   uint64_t bulk_per_unit;
+  // Nonzero when the Store meters gas. Metered code keeps the gas left (gas_limit - gas_used) in
+  // a register (x64 r13, RegsX64::kGasReg) while wasm runs; gas_used is current only while no
+  // wasm runs, during host calls and around runtime helpers (docs/runtime-abi.md "Gas").
+  uint64_t gas_metered;
 };
 
 // One entry from the host into wasm, pushed by the runtime's invoke and read by the trap
@@ -126,6 +130,10 @@ static_assert(offsetof(VMStoreContext, gas_used) == kStoreGasUsedOffset);
 static_assert(offsetof(VMStoreContext, gas_limit) == kStoreGasLimitOffset);
 static_assert(offsetof(VMStoreContext, stack_remaining) == kStoreStackRemainingOffset);
 static_assert(offsetof(VMStoreContext, activation) == kStoreActivationOffset);
+inline constexpr int32_t kStoreGasMeteredOffset = 48;
+static_assert(offsetof(VMStoreContext, gas_metered) == kStoreGasMeteredOffset);
+inline constexpr int32_t kActivationStoreOffset = 40;
+static_assert(offsetof(Activation, store) == kActivationStoreOffset);
 
 inline constexpr int32_t kActivationEntrySpOffset = 0;
 inline constexpr int32_t kActivationLandingOffset = 8;

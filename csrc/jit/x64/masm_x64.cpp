@@ -584,11 +584,9 @@ void MasmX64::zero_fill(Address start, uint32_t n_qwords) {
 // act->trap_pc = r10; sp = act->entry_sp; jump act->landing. Out of gas additionally sets
 // gas_used = gas_limit (ARCHITECTURE.md "Gas and stack semantics").
 void MasmX64::trap_exit(uint32_t trap_code, bool out_of_gas) {
+  // Out of gas: nothing left (the trampoline's landing writes gas_used = gas_limit - kGasReg).
+  if (out_of_gas) a_.xor_(gp32(RegsX64::kGasReg), gp32(RegsX64::kGasReg));
   a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));
-  if (out_of_gas) {
-    a_.mov(x86::rax, x86::qword_ptr(kS, rt_offsets::kGasLimit));
-    a_.mov(x86::qword_ptr(kS, rt_offsets::kGasUsed), x86::rax);
-  }
   a_.mov(kS, x86::qword_ptr(kS, rt_offsets::kActivation));
   a_.mov(x86::dword_ptr(kS, rt_offsets::kTrapCode), Imm(trap_code));
   a_.mov(x86::qword_ptr(kS, rt_offsets::kTrapPc), kS2);
@@ -622,20 +620,32 @@ void MasmX64::stack_check(uint32_t frame_cost, const Label& overflow) {
   a_.mov(x86::qword_ptr(x86::rbp, FrameLayout::kBudgetSlot), kS2);
 }
 
-// GAS: gas_used + cost must neither carry nor exceed gas_limit; the charge is exact for any u64.
+// GAS: the gas left is in kGasReg; a block costing more than is left traps OUT_OF_GAS without
+// being charged (the runtime then sets gas_used = gas_limit). Exact for any u64 cost.
 void MasmX64::charge_gas(uint64_t cost, const Label& out_of_gas) {
-  a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));
+  auto g = gp(RegsX64::kGasReg);
   if (cost <= 0x7FFFFFFFull) {
-    a_.mov(kS2, x86::qword_ptr(kS, rt_offsets::kGasUsed));
-    a_.add(kS2, Imm(int32_t(cost)));
+    a_.sub(g, Imm(int32_t(cost)));
   } else {
-    a_.mov(kS2, Imm(int64_t(cost)));
-    a_.add(kS2, x86::qword_ptr(kS, rt_offsets::kGasUsed));
+    a_.mov(kS, Imm(int64_t(cost)));
+    a_.sub(g, kS);
   }
-  a_.jc(out_of_gas);
-  a_.cmp(kS2, x86::qword_ptr(kS, rt_offsets::kGasLimit));
-  a_.ja(out_of_gas);
+  a_.jb(out_of_gas);  // borrow: cost > gas left
+}
+
+// Around runtime helpers (which read and charge the Store's gas): publish gas_used, reload after.
+void MasmX64::gas_to_store() {
+  a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));
+  a_.mov(kS2, x86::qword_ptr(kS, rt_offsets::kGasLimit));
+  a_.sub(kS2, gp(RegsX64::kGasReg));
   a_.mov(x86::qword_ptr(kS, rt_offsets::kGasUsed), kS2);
+}
+
+void MasmX64::gas_from_store() {
+  auto g = gp(RegsX64::kGasReg);
+  a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));
+  a_.mov(g, x86::qword_ptr(kS, rt_offsets::kGasLimit));
+  a_.sub(g, x86::qword_ptr(kS, rt_offsets::kGasUsed));
 }
 
 void MasmX64::prologue() {

@@ -41,6 +41,10 @@ struct RegsX64 {
   // so every wasm-convention callee preserves every home register.
   static constexpr Reg kLocalHomes[] = {rbx, r12, r13, r8, r9};
   static constexpr uint32_t kNumLocalHomes = 5;
+  // Metered code (bytecode GAS flag) keeps the gas left (gas_limit - gas_used) here for the whole
+  // execution instead of charging a Store counter in memory: it is then not a local home. Callee-
+  // saved in both host ABIs, so host code preserves it (docs/runtime-abi.md "Gas").
+  static constexpr Reg kGasReg = r13;
   // Float local homes (f32/f64), callee-saved between wasm functions like the GP homes. Float
   // code keeps many values in locals (clang's output for a loop nest of f64 math has dozens), so
   // six registers are homes and eight stay allocatable for the operand stack.

@@ -17,6 +17,29 @@ using namespace asmjit;
 
 enum class HostAbi { SysV, Win64 };
 
+// Metered stores (VMStoreContext::gas_metered) keep the gas left in RegsX64::kGasReg while wasm
+// runs (docs/runtime-abi.md "Gas"). `store` holds the VMStoreContext*.
+void gas_into_register(x86::Assembler& a, const x86::Gp& store) {
+  using namespace x86;
+  Label skip = a.newLabel();
+  a.cmp(qword_ptr(store, rt::kStoreGasMeteredOffset), Imm(0));
+  a.je(skip);
+  auto g = x64::MasmX64::gp(x64::RegsX64::kGasReg);
+  a.mov(g, qword_ptr(store, rt::kStoreGasLimitOffset));
+  a.sub(g, qword_ptr(store, rt::kStoreGasUsedOffset));
+  a.bind(skip);
+}
+void gas_from_register(x86::Assembler& a, const x86::Gp& store, const x86::Gp& tmp) {
+  using namespace x86;
+  Label skip = a.newLabel();
+  a.cmp(qword_ptr(store, rt::kStoreGasMeteredOffset), Imm(0));
+  a.je(skip);
+  a.mov(tmp, qword_ptr(store, rt::kStoreGasLimitOffset));
+  a.sub(tmp, x64::MasmX64::gp(x64::RegsX64::kGasReg));
+  a.mov(qword_ptr(store, rt::kStoreGasUsedOffset), tmp);
+  a.bind(skip);
+}
+
 class RecordingErrorHandler : public ErrorHandler {
  public:
   void handleError(Error err, const char* message, BaseEmitter*) override {
@@ -81,10 +104,14 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.bind(copied_in);
   a.mov(r14, qword_ptr(rbx, rt::kFuncRefVmctxOffset));
   a.mov(r15, qword_ptr(r14, rt::kVmctxMemoryBaseOffset));  // pinned memory base (regs_x64.h)
-  a.mov(r11, qword_ptr(r14, rt::kVmctxStoreOffset));       // budget: store->stack_remaining
-  a.mov(r11, qword_ptr(r11, rt::kStoreStackRemainingOffset));
-  a.mov(qword_ptr(rbp, jit::FrameLayout::kBudgetSlot), r11);
+  a.mov(r11, qword_ptr(r14, rt::kVmctxStoreOffset));
+  a.mov(r10, qword_ptr(r11, rt::kStoreStackRemainingOffset));  // budget: store->stack_remaining
+  a.mov(qword_ptr(rbp, jit::FrameLayout::kBudgetSlot), r10);
+  gas_into_register(a, r11);
   a.call(qword_ptr(rbx, rt::kFuncRefCodeOffset));
+  a.mov(rcx, qword_ptr(rbp, act_slot));  // act -> store: the gas left back to gas_used
+  a.mov(rcx, qword_ptr(rcx, rt::kActivationStoreOffset));
+  gas_from_register(a, rcx, rdx);
   a.mov(r12, qword_ptr(rbp, act_slot - 8));
   a.mov(r13, qword_ptr(rbp, act_slot - 16));
   Label copy_out = a.newLabel(), copied_out = a.newLabel();
@@ -107,6 +134,10 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.bind(landing);
   a.mov(rcx, qword_ptr(rsp));
   a.mov(eax, dword_ptr(rcx, rt::kActivationTrapCodeOffset));
+  // The gas left in the register back to gas_used. At a trap the register is as the trapping
+  // code left it (a fault's context rewrite keeps it; the out-of-gas exit zeroes it).
+  a.mov(rcx, qword_ptr(rcx, rt::kActivationStoreOffset));
+  gas_from_register(a, rcx, rdx);
   a.bind(restore);
   a.add(rsp, Imm(8));
   if (win) {
@@ -145,6 +176,7 @@ void emit_host_call(x86::Assembler& a, HostAbi abi) {
   a.mov(rax, qword_ptr(r11, rt::kStoreStackRemainingOffset));  // rax: caller-saved here
   a.mov(qword_ptr(rbp, -8), rax);
   a.mov(qword_ptr(r11, rt::kStoreStackRemainingOffset), r10);
+  gas_from_register(a, r11, r10);  // the host function (and its re-entrant calls) see gas_used
   for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
     jit::Reg r = Regs::kHostVolatileHomes[k];
     if (r >= 16) a.movsd(slot(k), x64::MasmX64::xmm(r)); else a.mov(slot(k), x64::MasmX64::gp(r));
@@ -157,9 +189,10 @@ void emit_host_call(x86::Assembler& a, HostAbi abi) {
     a.lea(rsi, ptr(rbp, 16));
   }
   a.call(qword_ptr(r14, rt::kHostCtxDispatchOffset));  // r14 is callee-saved in both ABIs
+  a.mov(r11, qword_ptr(r14, rt::kVmctxStoreOffset));
+  gas_into_register(a, r11);  // host charges and nested calls: also before a trap exit (landing)
   a.test(eax, eax);
   a.jnz(trap);
-  a.mov(r11, qword_ptr(r14, rt::kVmctxStoreOffset));        // r14: callee-saved in both ABIs
   a.mov(r10, qword_ptr(rbp, -8));
   a.mov(qword_ptr(r11, rt::kStoreStackRemainingOffset), r10);
   for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
