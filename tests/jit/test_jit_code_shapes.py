@@ -264,3 +264,20 @@ def test_fused_load_traps_out_of_bounds(fused: Instance) -> None:
     with pytest.raises(Trap) as e:
         fused.exports["imul32_oob"](3, 1)
     assert e.value.code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+# ---- prologue zero-fill of declared locals ---------------------------------------------------
+
+@pytest.mark.parametrize("n", [9, 10, 17, 63, 64, 65, 70])
+def test_declared_locals_start_at_zero_on_a_dirty_stack(n: int) -> None:
+    # `dirty` leaves -1 in the stack area the next sibling call's frame reuses; `clean` must still
+    # see every declared local as zero (unrolled 16-byte stores up to 64 locals, rep stos beyond).
+    sets = "".join(f"(local.set {i} (i64.const -1))" for i in range(80))
+    ors = "(i64.const 0)"
+    for i in range(n):
+        ors = f"(i64.or {ors} (local.get {i}))"
+    inst = instance(f"""(module
+      (func $dirty (local {"i64 " * 80}) {sets})
+      (func $clean (result i64) (local {"i64 " * n}) {ors})
+      (func (export "run") (result i64) (call $dirty) (call $clean)))""")
+    assert inst.exports["run"]() == 0

@@ -573,6 +573,15 @@ void MasmX64::add_mem_imm(W w, Address m, int32_t imm) { a_.add(mem(m, w == W::k
 void MasmX64::sub_mem_imm(W w, Address m, int32_t imm) { a_.sub(mem(m, w == W::k64 ? 8 : 4), Imm(imm)); }
 
 void MasmX64::zero_fill(Address start, uint32_t n_qwords) {
+  if (n_qwords <= 64) {
+    // Unrolled 16-byte stores of a zeroed scratch register: `rep stos` costs tens of cycles to
+    // start, paid on every call of a function with many locals.
+    a_.xorps(kX, kX);
+    uint32_t k = 0;
+    for (; k + 2 <= n_qwords; k += 2) a_.movups(x86::xmmword_ptr(gp(start.base), start.disp + int32_t(8 * k)), kX);
+    if (k < n_qwords) a_.movsd(x86::qword_ptr(gp(start.base), start.disp + int32_t(8 * k)), kX);
+    return;
+  }
   a_.lea(x86::rdi, mem(start));
   a_.mov(x86::ecx, Imm(n_qwords));
   a_.xor_(x86::eax, x86::eax);

@@ -90,7 +90,7 @@ class MasmX64 {
   uint32_t sub_sp_patchable();
   void add_mem_imm(W w, Address a, int32_t imm);
   void sub_mem_imm(W w, Address a, int32_t imm);
-  void zero_fill(Address start, uint32_t n_qwords);  // prologue only: clobbers rax, rcx, rdi
+  void zero_fill(Address start, uint32_t n_qwords);  // prologue only: clobbers rax, rcx, rdi, xmm15
   void trap_exit(uint32_t trap_code, bool out_of_gas);  // expects the trap pc in kScratch2
   void trap_exit_with_code_in_eax();                     // expects the trap pc in kScratch2
   void stack_check(uint32_t frame_cost, const Label& overflow);
