@@ -597,10 +597,58 @@ class CodeGen {
     int32_t imm = 0;
     Address mem{kNoReg};
   };
+  // The next op consumes an i32 condition: br_if / if (cmp; jcc) or select (cmp; cmov).
   bool next_op_branches_on_i32() const {
     if (cursor_.remaining() == 0) return false;
     uint8_t next = *cursor_.position();
-    return next == NVM_OP_BR_IF || next == NVM_OP_IF;
+    return next == NVM_OP_BR_IF || next == NVM_OP_IF || next == NVM_OP_SELECT || next == NVM_OP_SELECT_T;
+  }
+  // A pending compare as a 0/1 register (a float select consumes it that way).
+  Reg materialize_condition(const PendingCond& pc) {
+    Reg lhs = pc.lhs;
+    Reg dst = regs_.is_allocatable(lhs) ? lhs : alloc(RegClass::Gp);
+    switch (pc.kind) {
+      case PendingCond::Rhs::Imm: masm_.compare_imm(pc.cond, pc.w, dst, lhs, pc.imm); break;
+      case PendingCond::Rhs::Mem: masm_.compare_mem(pc.cond, pc.w, dst, lhs, pc.mem); break;
+      case PendingCond::Rhs::Reg: masm_.compare(pc.cond, pc.w, dst, lhs, pc.rhs); regs_.free(pc.rhs); break;
+    }
+    return dst;
+  }
+  // select (spec §4.4.4.2): cond ? a : b. After a fused integer compare: `cmp; cmov`.
+  bool op_select() {
+    if (pending_.valid) {
+      PendingCond pc = pending_;
+      pending_.valid = false;
+      Reg b, a;
+      uint8_t ta, tb;
+      if (!pop_reg(&b, &tb) || !pop_reg(&a, &ta)) return false;
+      if (ta != tb) return fail("select types");
+      if (is_float_type(ta)) {
+        Reg cond = materialize_condition(pc);
+        masm_.fselect(a, cond, a, b);
+        regs_.free(cond);
+      } else {
+        // Operands are in registers before the compare: nothing may touch the flags after it.
+        switch (pc.kind) {
+          case PendingCond::Rhs::Imm: masm_.cmp_flags_imm(pc.w, pc.lhs, pc.imm); break;
+          case PendingCond::Rhs::Mem: masm_.cmp_flags_mem(pc.w, pc.lhs, pc.mem); break;
+          case PendingCond::Rhs::Reg: masm_.cmp_flags(pc.w, pc.lhs, pc.rhs); break;
+        }
+        masm_.cmov(negate(pc.cond), width_of(ta), a, b);  // condition false: b
+        release_condition(pc);
+      }
+      regs_.free(b);
+      return push_reg(ta, a);
+    }
+    Reg cond, b, a;
+    uint8_t ta, tb;
+    if (!pop_reg(&cond) || !pop_reg(&b, &tb) || !pop_reg(&a, &ta)) return false;
+    if (ta != tb) return fail("select types");
+    if (is_float_type(ta)) masm_.fselect(a, cond, a, b);
+    else masm_.select(width_of(ta), a, cond, a, b);
+    regs_.free(cond);
+    regs_.free(b);
+    return push_reg(ta, a);
   }
   static bool fits_imm32(W w, uint64_t bits) {
     return w == W::k32 || (int64_t(bits) >= INT32_MIN && int64_t(bits) <= INT32_MAX);
@@ -1482,15 +1530,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
         if (cursor_.uleb32() != 1) return fail("select arity");
         if (!is_value_type(cursor_.u8())) return fail("select type");
       }
-      Reg cond, b, a;
-      uint8_t ta, tb;
-      if (!pop_reg(&cond) || !pop_reg(&b, &tb) || !pop_reg(&a, &ta)) return false;
-      if (ta != tb) return fail("select types");
-      if (is_float_type(ta)) masm_.fselect(a, cond, a, b);
-      else masm_.select(width_of(ta), a, cond, a, b);
-      regs_.free(cond);
-      regs_.free(b);
-      return push_reg(ta, a);
+      return op_select();
     }
     case NVM_OP_LOCAL_GET: {
       uint32_t l = cursor_.uleb32();

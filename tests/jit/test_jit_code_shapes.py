@@ -281,3 +281,48 @@ def test_declared_locals_start_at_zero_on_a_dirty_stack(n: int) -> None:
       (func $clean (result i64) (local {"i64 " * n}) {ors})
       (func (export "run") (result i64) (call $dirty) (call $clean)))""")
     assert inst.exports["run"]() == 0
+
+
+# ---- compare fused into select (cmp; cmov) ---------------------------------------------------
+
+SELECTS = """(module
+  (func (export "lt_s_reg") (param i32 i32 i64 i64) (result i64)
+    (select (local.get 2) (local.get 3) (i32.lt_s (local.get 0) (local.get 1))))
+  (func (export "ge_u_imm") (param i32 i32 i32) (result i32)
+    (select (local.get 1) (local.get 2) (i32.ge_u (local.get 0) (i32.const 100))))
+  (func (export "eq_mem") (param i64 i64 i32 i32) (result i32) (local $k i64)
+    (local.set $k (local.get 1))
+    (select (local.get 2) (local.get 3) (i64.eq (local.get 0) (local.get $k))))
+  (func (export "eqz") (param i32 i32 i32) (result i32)
+    (select (local.get 1) (local.get 2) (i32.eqz (local.get 0))))
+  (func (export "gt_u64_const_vals") (param i64) (result i64)
+    (select (i64.const -1) (i64.const 7) (i64.gt_u (local.get 0) (i64.const 0x100000000))))
+  (func (export "float_vals") (param i32 f64 f64) (result f64)
+    (select (local.get 1) (local.get 2) (i32.le_s (local.get 0) (i32.const 0))))
+  (func (export "in_loop") (param i32) (result i32) (local $i i32) (local $m i32)
+    (loop $l
+      (local.set $m (select (local.get $i) (local.get $m)
+        (i32.gt_u (i32.rem_u (i32.mul (local.get $i) (i32.const 7919)) (i32.const 101)) (local.get $m))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get 0))))
+    (local.get $m)))"""
+
+
+def test_compare_fused_into_select() -> None:
+    e = instance(SELECTS).exports
+    assert e["lt_s_reg"](-1, 0, 10, 20) == 10 and e["lt_s_reg"](0, -1, 10, 20) == 20
+    assert e["ge_u_imm"](100, 1, 2) == 1 and e["ge_u_imm"](99, 1, 2) == 2 and e["ge_u_imm"](-1, 1, 2) == 1
+    assert e["eq_mem"](5, 5, 1, 2) == 1 and e["eq_mem"](5, 6, 1, 2) == 2
+    assert e["eqz"](0, 1, 2) == 1 and e["eqz"](3, 1, 2) == 2
+    assert e["gt_u64_const_vals"](2**32 + 1) == -1 and e["gt_u64_const_vals"](2**32) == 7
+    assert e["float_vals"](0, 1.5, 2.5) == 1.5 and e["float_vals"](1, 1.5, 2.5) == 2.5
+
+    def ref(n: int) -> int:
+        m = i = 0
+        while True:
+            m = i if ((i * 7919) & 0xFFFFFFFF) % 101 > m else m
+            i += 1
+            if not i < n:
+                return m
+
+    for n in (1, 50, 1000):
+        assert e["in_loop"](n) == ref(n)

@@ -315,6 +315,13 @@ void MasmX64::fselect(Reg dst, Reg cond, Reg if_true, Reg if_false) {
 
 void MasmX64::branch_zero(W w, Reg r, const Label& l) { a_.test(gpw(w, r), gpw(w, r)); a_.jz(l); }
 void MasmX64::branch_nonzero(W w, Reg r, const Label& l) { a_.test(gpw(w, r), gpw(w, r)); a_.jnz(l); }
+void MasmX64::cmp_flags(W w, Reg lhs, Reg rhs) { a_.cmp(gpw(w, lhs), gpw(w, rhs)); }
+void MasmX64::cmp_flags_imm(W w, Reg lhs, int32_t imm) {
+  if (imm == 0) a_.test(gpw(w, lhs), gpw(w, lhs)); else a_.cmp(gpw(w, lhs), Imm(imm));
+}
+void MasmX64::cmp_flags_mem(W w, Reg lhs, Address rhs) { a_.cmp(gpw(w, lhs), mem(rhs, w == W::k64 ? 8 : 4)); }
+void MasmX64::cmov(Cond c, W w, Reg dst, Reg src) { a_.cmov(cc_of(c), gpw(w, dst), gpw(w, src)); }
+
 void MasmX64::branch_cmp(Cond c, W w, Reg lhs, Reg rhs, const Label& l) {
   a_.cmp(gpw(w, lhs), gpw(w, rhs));
   a_.j(cc_of(c), l);

@@ -59,6 +59,11 @@ class MasmX64 {
   void sign_extend(W w, unsigned from_bits, Reg dst, Reg src);
   void zero_extend_32(Reg dst, Reg src);
   void select(W w, Reg dst, Reg cond, Reg if_true, Reg if_false);  // dst may equal if_true
+  // Flags only (a fused compare), then a conditional move on them.
+  void cmp_flags(W w, Reg lhs, Reg rhs);
+  void cmp_flags_imm(W w, Reg lhs, int32_t imm);
+  void cmp_flags_mem(W w, Reg lhs, Address rhs);
+  void cmov(Cond c, W w, Reg dst, Reg src);
   void fselect(Reg dst, Reg cond, Reg if_true, Reg if_false);
 
   // Branches.
