@@ -430,12 +430,23 @@ void MasmX64::fp_unop(FpUnOp op, FW w, Reg dst, Reg src) {
         a_.movq(d, kS);
       }
       break;
-    case FpUnOp::Sqrt: f32 ? a_.sqrtss(d, s) : a_.sqrtsd(d, s); break;
+    case FpUnOp::Sqrt:
+      if (dst != src) a_.xorps(d, d);  // sqrts/rounds write the low lane only: no false dependency
+      f32 ? a_.sqrtss(d, s) : a_.sqrtsd(d, s);
+      break;
     // roundss immediates: bit 3 suppresses the precision exception; low bits = mode.
-    case FpUnOp::Ceil: f32 ? a_.roundss(d, s, Imm(0x0A)) : a_.roundsd(d, s, Imm(0x0A)); break;
-    case FpUnOp::Floor: f32 ? a_.roundss(d, s, Imm(0x09)) : a_.roundsd(d, s, Imm(0x09)); break;
-    case FpUnOp::Trunc: f32 ? a_.roundss(d, s, Imm(0x0B)) : a_.roundsd(d, s, Imm(0x0B)); break;
-    case FpUnOp::Nearest: f32 ? a_.roundss(d, s, Imm(0x08)) : a_.roundsd(d, s, Imm(0x08)); break;
+    case FpUnOp::Ceil:
+      if (dst != src) a_.xorps(d, d);
+      f32 ? a_.roundss(d, s, Imm(0x0A)) : a_.roundsd(d, s, Imm(0x0A)); break;
+    case FpUnOp::Floor:
+      if (dst != src) a_.xorps(d, d);
+      f32 ? a_.roundss(d, s, Imm(0x09)) : a_.roundsd(d, s, Imm(0x09)); break;
+    case FpUnOp::Trunc:
+      if (dst != src) a_.xorps(d, d);
+      f32 ? a_.roundss(d, s, Imm(0x0B)) : a_.roundsd(d, s, Imm(0x0B)); break;
+    case FpUnOp::Nearest:
+      if (dst != src) a_.xorps(d, d);
+      f32 ? a_.roundss(d, s, Imm(0x08)) : a_.roundsd(d, s, Imm(0x08)); break;
   }
 }
 
@@ -482,8 +493,14 @@ void MasmX64::fp_compare(FpCond c, FW w, Reg dst, Reg lhs, Reg rhs) {
   a_.movzx(gp32(dst), d8);
 }
 
-void MasmX64::promote(Reg dst, Reg src) { a_.cvtss2sd(xmm(dst), xmm(src)); }
-void MasmX64::demote(Reg dst, Reg src) { a_.cvtsd2ss(xmm(dst), xmm(src)); }
+void MasmX64::promote(Reg dst, Reg src) {
+  if (dst != src) a_.xorps(xmm(dst), xmm(dst));  // low-lane write: no false dependency on dst
+  a_.cvtss2sd(xmm(dst), xmm(src));
+}
+void MasmX64::demote(Reg dst, Reg src) {
+  if (dst != src) a_.xorps(xmm(dst), xmm(dst));
+  a_.cvtsd2ss(xmm(dst), xmm(src));
+}
 
 void MasmX64::int_to_fp(FW to, W from, bool is_signed, Reg dst, Reg src) {
   bool f32 = to == FW::kF32;
