@@ -52,11 +52,20 @@ uint64_t registry_register(const CodeRange& range) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   auto next = std::make_unique<Snapshot>();
-  if (r.current) next->entries = r.current->entries;
   uint64_t token = r.next_token++;
+  // Copy the current snapshot with the new entry inserted at its sorted place: O(n), no sort
+  // (loading a module must not cost O(n log n) in the number of modules already loaded).
+  const std::vector<Entry>* cur = r.current ? &r.current->entries : nullptr;
+  size_t n = cur ? cur->size() : 0;
+  size_t at = cur ? static_cast<size_t>(std::upper_bound(cur->begin(), cur->end(), range.start,
+                                                         [](uintptr_t start, const Entry& e) {
+                                                           return start < e.range.start;
+                                                         }) - cur->begin())
+                  : 0;
+  next->entries.reserve(n + 1);
+  if (cur) next->entries.insert(next->entries.end(), cur->begin(), cur->begin() + at);
   next->entries.push_back(Entry{range, token});
-  std::sort(next->entries.begin(), next->entries.end(),
-            [](const Entry& a, const Entry& b) { return a.range.start < b.range.start; });
+  if (cur) next->entries.insert(next->entries.end(), cur->begin() + at, cur->end());
   publish_locked(r, std::move(next));
   return token;
 }
@@ -66,6 +75,7 @@ void registry_unregister(uint64_t token) {
   std::lock_guard<std::mutex> lock(r.mutex);
   if (!r.current) return;
   auto next = std::make_unique<Snapshot>();
+  next->entries.reserve(r.current->entries.size());
   for (const Entry& e : r.current->entries)
     if (e.token != token) next->entries.push_back(e);
   publish_locked(r, std::move(next));

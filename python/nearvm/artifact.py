@@ -570,13 +570,17 @@ def sections_of(blob: bytes) -> dict[int, bytes]:
 # ---- decoding -----------------------------------------------------------------------------------
 
 class _R:
-    __slots__ = ("b", "p", "end", "what")
+    __slots__ = ("b", "p", "end", "what", "func_types_at", "data_at")
 
     def __init__(self, b: bytes | memoryview, what: str) -> None:
         self.b = b
         self.p = 0
         self.end = len(b)
         self.what = what
+        # Filled by _decode_module for the C loader: where the function type indices and each
+        # data segment's bytes are, relative to the section.
+        self.func_types_at = 0
+        self.data_at: list[int] = []
 
     def fail(self, msg: str) -> ArtifactError:
         return ArtifactError(f"artifact {self.what} section: {msg} (at byte {self.p})")
@@ -646,131 +650,315 @@ class _R:
             raise self.fail(f"{self.end - self.p} trailing bytes")
 
 
-def _r_valtype(r: _R, refs_only: bool = False) -> ValType:
-    v = r.u8()
-    if v not in (_REFTYPES if refs_only else _VALTYPES):
-        raise r.fail(f"bad value type 0x{v:02x}")
-    return ValType(v)
+_U32 = struct.Struct("<I").unpack_from
+_U32U8 = struct.Struct("<IB").unpack_from
+_CONST = struct.Struct("<BQ").unpack_from
+_CONST_SIZE = 9
+#: Value types by encoding (V128 excluded: no SIMD), and the reference types alone.
+_VT = {int(v): v for v in ValType if v is not ValType.V128}
+_RT = {int(v): v for v in (ValType.FUNCREF, ValType.EXTERNREF)}
+
+# Interned type objects (all frozen): a module's types decode to shared instances, so loading
+# builds no new FuncType/MemoryType/... for types seen before. Bounded: cleared when large.
+_INTERN_MAX = 4096
+_FUNC_TYPES: dict[bytes, FuncType] = {}
+_OTHER_TYPES: dict[tuple[int, ...], Any] = {}
 
 
-def _r_functype(r: _R) -> FuncType:
-    params = r.raw(MAX_ITEMS)
-    results = r.raw(MAX_ITEMS)
-    for v in params + results:
-        if v not in _VALTYPES:
-            raise r.fail(f"bad value type 0x{v:02x}")
-    return FuncType([ValType(v) for v in params], [ValType(v) for v in results])
+def _intern_functype(key: bytes, params: bytes, results: bytes) -> FuncType | None:
+    """The FuncType of raw param/result value types, or None if one is not a value type."""
+    t = _FUNC_TYPES.get(key)
+    if t is None:
+        vt = _VT
+        if not all(v in vt for v in params) or not all(v in vt for v in results):
+            return None
+        t = FuncType([vt[v] for v in params], [vt[v] for v in results])
+        if len(_FUNC_TYPES) >= _INTERN_MAX:
+            _FUNC_TYPES.clear()
+        _FUNC_TYPES[key] = t
+    return t
 
 
-def _r_limits(r: _R, cap: int) -> tuple[int, int | None]:
-    lo = r.u32()
-    hi = r.opt32()
-    if lo > cap or (hi is not None and not lo <= hi <= cap):
-        raise r.fail(f"bad limits {lo}..{hi}")
-    return lo, hi
+def _intern(key: tuple[int, ...], make: Any) -> Any:
+    t = _OTHER_TYPES.get(key)
+    if t is None:
+        t = make()
+        if len(_OTHER_TYPES) >= _INTERN_MAX:
+            _OTHER_TYPES.clear()
+        _OTHER_TYPES[key] = t
+    return t
 
 
-def _r_type(r: _R, kind: str) -> TableType | MemoryType | GlobalType:
-    if kind == "table":
-        el = _r_valtype(r, refs_only=True)
-        lo, hi = _r_limits(r, MAX_TABLE_SIZE)
-        return TableType(el, lo, hi)
-    if kind == "memory":
-        lo, hi = _r_limits(r, MAX_PAGES)
-        return MemoryType(lo, hi)
-    vt = _r_valtype(r)
-    return GlobalType(vt, r.flag())
-
-
-def _r_const(r: _R) -> ConstExpr:
-    op = r.u8()
-    v = r.u64()
-    if op >= len(_CONST_OPS):
-        raise r.fail(f"bad constant expression op {op}")
-    name = _CONST_OPS[op]
-    if name in _CONST_BITS:
-        if v >> _CONST_BITS[name]:
-            raise r.fail(f"{name} value out of range")
-        return (name, v)
-    if name == "ref.null":
-        if v not in _REFTYPES:
-            raise r.fail("bad ref.null type")
-        return (name, ValType(v))
-    if v > 0xFFFF_FFFF:
-        raise r.fail(f"{name} index out of range")
-    return (name, v)
+class _Fail(Exception):
+    """Internal: a decoding failure at a position (becomes an ArtifactError)."""
 
 
 def _decode_module(r: _R) -> ModuleInfo:
-    m = ModuleInfo()
-    m.types = [_r_functype(r) for _ in range(r.count(8))]
-    n_imports = r.count(11)
-    imports: list[tuple[str, str, str, Any]] = []
-    for _ in range(n_imports):
-        mod, name = r.str(), r.str()
-        k = r.u8()
-        if k >= len(_KINDS):
-            raise r.fail(f"bad import kind {k}")
-        kind = _KINDS[k]
-        if kind == "func":
-            ti = r.u32()
-            if ti >= len(m.types):
-                raise r.fail(f"import type index {ti} out of range")
-            imports.append((mod, name, kind, m.types[ti]))
+    """Decode and check the module section (one flat pass: this runs on every Module.deserialize).
+
+    Fixed-width reads go through ``struct.unpack_from``, which raises on a read past the end
+    (reported as truncation); every count is checked against what remains (count x the smallest
+    encoding of an item) before any loop, every variable-length read explicitly.
+    """
+    b = r.b if isinstance(r.b, bytes) else bytes(r.b)
+    try:
+        m = _decode_module_body(b, r)
+    except (struct.error, IndexError):
+        raise r.fail("truncated") from None
+    except _Fail as e:
+        raise r.fail(str(e)) from None
+    _check_module(m, r)
+    return m
+
+
+def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat decoder, on purpose)
+    end = len(b)
+    u32 = _U32
+    vt_of = _VT
+    p = 0
+
+    def count(min_size: int) -> int:
+        n: int = u32(b, p)[0]
+        if n > MAX_ITEMS or n * min_size > end - p - 4:
+            raise _Fail(f"count {n} exceeds the section")
+        return n
+
+    def limits(q: int, cap: int) -> tuple[int, int | None, int]:
+        lo, flag = _U32U8(b, q)
+        q += 5
+        if flag == 0:
+            hi = None
+        elif flag == 1:
+            hi = u32(b, q)[0]
+            q += 4
         else:
-            imports.append((mod, name, kind, _r_type(r, kind)))
-    m.imports = [Import(mod, name, kind, t) for mod, name, kind, t in imports]  # type: ignore[arg-type]
-    m.func_types = list(r.u32s())
-    m.tables = [_r_type(r, "table") for _ in range(r.count(6))]  # type: ignore[misc]
-    m.memories = [_r_type(r, "memory") for _ in range(r.count(5))]  # type: ignore[misc]
-    m.globals = [_r_type(r, "global") for _ in range(r.count(2))]  # type: ignore[misc]
-    m.global_inits = [_r_const(r) for _ in range(r.count(9))]
+            raise _Fail(f"bad flag byte {flag}")
+        if lo > cap or (hi is not None and not lo <= hi <= cap):
+            raise _Fail(f"bad limits {lo}..{hi}")
+        return lo, hi, q
+
+    def table_type(q: int) -> tuple[TableType, int]:
+        el = _RT.get(b[q])  # IndexError past the end: caught by the caller's guard
+        if el is None:
+            raise _Fail(f"bad value type 0x{b[q]:02x}")
+        lo, hi, q = limits(q + 1, MAX_TABLE_SIZE)
+        return _intern((1, el, lo, -1 if hi is None else hi), lambda: TableType(el, lo, hi)), q
+
+    def memory_type(q: int) -> tuple[MemoryType, int]:
+        lo, hi, q = limits(q, MAX_PAGES)
+        return _intern((2, lo, -1 if hi is None else hi), lambda: MemoryType(lo, hi)), q
+
+    def global_type(q: int) -> tuple[GlobalType, int]:
+        vt = vt_of.get(b[q])
+        if vt is None:
+            raise _Fail(f"bad value type 0x{b[q]:02x}")
+        mut = b[q + 1]
+        if mut > 1:
+            raise _Fail(f"bad flag byte {mut}")
+        return _intern((3, vt, mut), lambda: GlobalType(vt, mut == 1)), q + 2
+
+    def const(q: int) -> ConstExpr:
+        op, v = _CONST(b, q)
+        if op < 4:  # i32/i64/f32/f64.const: the value fits the type
+            if v >> (64 if op & 1 else 32):
+                raise _Fail(f"{_CONST_OPS[op]} value out of range")
+            return (_CONST_OPS[op], v)
+        if op == 4:
+            rt = _RT.get(v)
+            if rt is None:
+                raise _Fail("bad ref.null type")
+            return ("ref.null", rt)
+        if op > 6:
+            raise _Fail(f"bad constant expression op {op}")
+        if v > 0xFFFF_FFFF:
+            raise _Fail(f"{_CONST_OPS[op]} index out of range")
+        return (_CONST_OPS[op], v)
+
+    def string(q: int) -> tuple[str, int]:
+        n = u32(b, q)[0]
+        q += 4
+        if n > MAX_STRING or n > end - q:
+            raise _Fail(f"string length {n} exceeds the section")
+        try:
+            return b[q:q + n].decode("utf-8"), q + n
+        except UnicodeDecodeError:
+            raise _Fail("invalid UTF-8 in a name") from None
+
+    def opt32(q: int) -> tuple[int | None, int]:
+        flag = b[q]
+        if flag == 0:
+            return None, q + 1
+        if flag == 1:
+            return u32(b, q + 1)[0], q + 5
+        raise _Fail(f"bad flag byte {flag}")
+
+    m = ModuleInfo()
+    # types: params and results as length-prefixed value-type bytes
+    types: list[FuncType] = []
+    n = count(8)
+    p += 4
+    for _ in range(n):
+        np_ = u32(b, p)[0]
+        if np_ > MAX_ITEMS or np_ > end - p - 8:
+            raise _Fail("function type exceeds the section")
+        q = p + 4 + np_
+        nr = u32(b, q)[0]
+        if nr > MAX_ITEMS or nr > end - q - 4:
+            raise _Fail("function type exceeds the section")
+        e = q + 4 + nr
+        t = _intern_functype(b[p:e], b[p + 4:q], b[q + 4:e])
+        if t is None:
+            raise _Fail("bad value type in a function type")
+        types.append(t)
+        p = e
+    m.types = types
+    ntypes = len(types)
+    # imports
+    imports = []
+    n = count(11)
+    p += 4
+    for _ in range(n):
+        mod, p = string(p)
+        name, p = string(p)
+        k = b[p]
+        p += 1
+        if k == 0:
+            ti = u32(b, p)[0]
+            p += 4
+            if ti >= ntypes:
+                raise _Fail(f"import type index {ti} out of range")
+            imports.append(Import(mod, name, "func", types[ti]))
+        elif k == 1:
+            tt, p = table_type(p)
+            imports.append(Import(mod, name, "table", tt))
+        elif k == 2:
+            mt, p = memory_type(p)
+            imports.append(Import(mod, name, "memory", mt))
+        elif k == 3:
+            gt, p = global_type(p)
+            imports.append(Import(mod, name, "global", gt))
+        else:
+            raise _Fail(f"bad import kind {k}")
+    m.imports = imports
+    # function type indices (their position is handed to the C loader)
+    n = count(4)
+    r.func_types_at = p + 4
+    m.func_types = list(struct.unpack_from(f"<{n}I", b, p + 4))
+    p += 4 + 4 * n
+    n = count(6)
+    p += 4
+    tables = []
+    for _ in range(n):
+        tt, p = table_type(p)
+        tables.append(tt)
+    m.tables = tables
+    n = count(5)
+    p += 4
+    memories = []
+    for _ in range(n):
+        mt, p = memory_type(p)
+        memories.append(mt)
+    m.memories = memories
+    n = count(2)
+    p += 4
+    globals_ = []
+    for _ in range(n):
+        gt, p = global_type(p)
+        globals_.append(gt)
+    m.globals = globals_
+    n = count(_CONST_SIZE)
+    p += 4
+    inits = []
+    for _ in range(n):
+        inits.append(const(p))
+        p += _CONST_SIZE
+    m.global_inits = inits
+    # exports
+    n = count(9)
+    p += 4
     exports = []
-    for _ in range(r.count(9)):
-        name = r.str()
-        k = r.u8()
-        if k >= len(_KINDS):
-            raise r.fail(f"bad export kind {k}")
-        exports.append(Export(name, _KINDS[k], r.u32()))  # type: ignore[arg-type]
+    for _ in range(n):
+        name, p = string(p)
+        k, idx = b[p], u32(b, p + 1)[0]
+        if k > 3:
+            raise _Fail(f"bad export kind {k}")
+        exports.append(Export(name, _KINDS[k], idx))  # type: ignore[arg-type]
+        p += 5
     m.exports = exports
-    m.start = r.opt32()
+    m.start, p = opt32(p)
+    # element segments: mode, type, table, optional offset, items
+    n = count(11)
+    p += 4
     elems = []
-    for _ in range(r.count(11)):  # smallest: empty passive segment
-        mode = r.u8()
-        if mode >= len(_ELEM_MODES):
-            raise r.fail(f"bad element segment mode {mode}")
-        et = _r_valtype(r, refs_only=True)
-        ti = r.u32()
-        off = _r_const(r) if r.flag() else None
-        items = tuple(_r_const(r) for _ in range(r.count(9)))
+    for _ in range(n):
+        mode, et_raw = b[p], b[p + 1]
+        if mode > 2:
+            raise _Fail(f"bad element segment mode {mode}")
+        et = _RT.get(et_raw)
+        if et is None:
+            raise _Fail(f"bad value type 0x{et_raw:02x}")
+        ti = u32(b, p + 2)[0]
+        has_off = b[p + 6]
+        p += 7
+        if has_off > 1:
+            raise _Fail(f"bad flag byte {has_off}")
+        off = None
+        if has_off:
+            off = const(p)
+            p += _CONST_SIZE
+        ni = count(_CONST_SIZE)
+        p += 4
+        items = tuple([const(p + _CONST_SIZE * i) for i in range(ni)])
+        p += _CONST_SIZE * ni
         elems.append(ElemSegment(_ELEM_MODES[mode], et, items, ti, off))  # type: ignore[arg-type]
     m.elems = elems
+    # data segments (their positions are handed to the C loader)
+    n = count(10)
+    p += 4
     datas = []
-    for _ in range(r.count(10)):
-        mode = r.u8()
-        if mode >= len(_DATA_MODES):
-            raise r.fail(f"bad data segment mode {mode}")
-        mi = r.u32()
-        off = _r_const(r) if r.flag() else None
-        datas.append(DataSegment(_DATA_MODES[mode], r.raw(), mi, off))  # type: ignore[arg-type]
+    data_at = r.data_at
+    for _ in range(n):
+        mode = b[p]
+        if mode > 1:
+            raise _Fail(f"bad data segment mode {mode}")
+        mi = u32(b, p + 1)[0]
+        has_off = b[p + 5]
+        p += 6
+        if has_off > 1:
+            raise _Fail(f"bad flag byte {has_off}")
+        off = None
+        if has_off:
+            off = const(p)
+            p += _CONST_SIZE
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > end - p:
+            raise _Fail(f"data segment length {ln} exceeds the section")
+        data_at += (p, ln)
+        datas.append(DataSegment(_DATA_MODES[mode], b[p:p + ln], mi, off))  # type: ignore[arg-type]
+        p += ln
     m.datas = datas
-    m.data_count = r.opt32()
+    m.data_count, p = opt32(p)
+    # function names, sorted by index
+    n = count(8)
+    p += 4
     names: dict[int, str] = {}
     last = -1
-    for _ in range(r.count(8)):
-        idx = r.u32()
+    for _ in range(n):
+        idx = u32(b, p)[0]
         if idx <= last:
-            raise r.fail("function names not sorted")
+            raise _Fail("function names not sorted")
         last = idx
-        names[idx] = r.str()
+        names[idx], p = string(p + 4)
     m.func_names = names
-    m.num_imported_funcs = r.u32()
-    m.num_imported_tables = r.u32()
-    m.num_imported_memories = r.u32()
-    m.num_imported_globals = r.u32()
-    m.body_offsets = list(r.u32s())
-    r.done()
-    _check_module(m, r)
+    (m.num_imported_funcs, m.num_imported_tables, m.num_imported_memories,
+     m.num_imported_globals) = struct.unpack_from("<4I", b, p)
+    p += 16
+    n = count(4)
+    m.body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
+    p += 4 + 4 * n
+    if p != end:
+        raise _Fail(f"{end - p} trailing bytes")
     return m
 
 
@@ -779,11 +967,12 @@ def _check_module(m: ModuleInfo, r: _R) -> None:
     nt = len(m.types)
     nf, ntab, nmem, ng = len(m.func_types), len(m.tables), len(m.memories), len(m.globals)
     counts = {"func": 0, "table": 0, "memory": 0, "global": 0}
+    spaces: dict[str, list[Any]] = {"func": m.func_types, "table": m.tables, "memory": m.memories,
+                                    "global": m.globals}
     for imp in m.imports:
         i = counts[imp.kind]
         counts[imp.kind] += 1
-        space: list[Any] = {"func": m.func_types, "table": m.tables, "memory": m.memories,
-                            "global": m.globals}[imp.kind]
+        space = spaces[imp.kind]
         if i >= len(space):
             raise r.fail(f"imported {imp.kind} {i} missing from its index space")
         want = m.types[space[i]] if imp.kind == "func" and space[i] < nt else space[i]
@@ -792,9 +981,8 @@ def _check_module(m: ModuleInfo, r: _R) -> None:
     if (counts["func"], counts["table"], counts["memory"], counts["global"]) != (
             m.num_imported_funcs, m.num_imported_tables, m.num_imported_memories, m.num_imported_globals):
         raise r.fail("import counts disagree with the imports")
-    for ti in m.func_types:
-        if ti >= nt:
-            raise r.fail(f"function type index {ti} out of range")
+    if m.func_types and max(m.func_types) >= nt:
+        raise r.fail(f"function type index {max(m.func_types)} out of range")
     if len(m.global_inits) != ng - m.num_imported_globals:
         raise r.fail("global initialisers do not match the globals")
 
@@ -837,9 +1025,8 @@ def _check_module(m: ModuleInfo, r: _R) -> None:
             raise r.fail("passive data segment with a memory/offset")
     if m.data_count is not None and m.data_count != len(m.datas):
         raise r.fail("data count disagrees with the data segments")
-    for idx in m.func_names:
-        if idx >= nf:
-            raise r.fail(f"function name for index {idx} out of range")
+    if m.func_names and max(m.func_names) >= nf:  # keys ascend: the last is the largest
+        raise r.fail(f"function name for index {max(m.func_names)} out of range")
     if m.num_imported_funcs > nf or len(m.body_offsets) != nf - m.num_imported_funcs:
         raise r.fail("body offsets do not match the local functions")
 
@@ -882,6 +1069,10 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
         if not all(map(operator.le, starts, pcs)) or not all(
                 map(operator.lt, pcs, map(operator.add, starts, lens))):
             raise traps.fail("trap site pc outside its function")
+    return offsets, sizes, table, _decode_exec(exe, n_local), nimp
+
+
+def _decode_exec(exe: _R, n_local: int) -> ExecMeta:
     gas = exe.u32()
     if gas > 1:
         raise exe.fail("bad gas flag")
@@ -891,7 +1082,7 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
     exe.done()
     if len(frame_costs) not in (0, n_local) or len(max_stacks) not in (0, n_local):
         raise exe.fail("frame metadata does not match the local functions")
-    return offsets, sizes, table, ExecMeta(gas == 1, budget, frame_costs, max_stacks), nimp
+    return ExecMeta(gas == 1, budget, frame_costs, max_stacks)
 
 
 def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
@@ -911,7 +1102,8 @@ def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
     if total < HEADER_SIZE + trailer:
         raise ArtifactError("artifact truncated")
     body_end = total - trailer
-    if not hmac.compare_digest(hashlib.sha256(blob[:body_end]).digest(), bytes(blob[body_end:body_end + _DIGEST])):
+    if not hmac.compare_digest(hashlib.sha256(memoryview(blob)[:body_end]).digest(),
+                               bytes(blob[body_end:body_end + _DIGEST])):
         raise ArtifactError("artifact checksum mismatch (corrupted)")
     try:
         version = bytes(ver).rstrip(b"\0").decode("ascii")
@@ -926,14 +1118,13 @@ def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
                           bytes(code_hash), bool(flags & FLAG_HMAC), total)
 
 
-def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
-    body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+def _section_spans(blob: bytes | memoryview, body_end: int) -> list[int]:
+    """(offset, length) of each section's payload, in _SECTIONS order, flattened."""
     nsec = struct.unpack_from("<I", blob, 20)[0]
     if nsec != len(_SECTIONS):
         raise ArtifactError(f"artifact has {nsec} sections, expected {len(_SECTIONS)}")
     pos = HEADER_SIZE
-    views: dict[int, memoryview] = {}
-    mv = memoryview(blob)
+    spans: list[int] = []
     for want in _SECTIONS:
         if body_end - pos < _SECTION.size:
             raise ArtifactError("artifact section table truncated")
@@ -943,10 +1134,18 @@ def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
             raise ArtifactError(f"artifact section {sid} where {want} was expected")
         if length > body_end - pos:
             raise ArtifactError(f"artifact section {sid} overruns the blob")
-        views[sid] = mv[pos:pos + length]
+        spans += (pos, length)
         pos += length
     if pos != body_end:
         raise ArtifactError("trailing bytes after the last artifact section")
+    return spans
+
+
+def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
+    body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+    spans = _section_spans(blob, body_end)
+    mv = memoryview(blob)
+    views = {sid: mv[spans[2 * i]:spans[2 * i] + spans[2 * i + 1]] for i, sid in enumerate(_SECTIONS)}
     info = _decode_module(_R(views[SEC_MODULE], "module"))
     code = bytes(views[SEC_CODE])
     offs, sizes, table, meta, nimp = _decode_code_meta(
@@ -960,12 +1159,16 @@ def read_header(blob: bytes | memoryview) -> ArtifactHeader:
     return _guard(lambda: _parse_header(blob))
 
 
+#: What a decoder bug on hostile input could raise; _guard turns it into an ArtifactError.
+_DECODE_ERRORS = (struct.error, ValueError, TypeError, IndexError, KeyError, OverflowError, MemoryError)
+
+
 def _guard(fn: Any) -> Any:
     try:
         return fn()
     except ArtifactError:
         raise
-    except (struct.error, ValueError, TypeError, IndexError, KeyError, OverflowError, MemoryError) as e:
+    except _DECODE_ERRORS as e:
         # Defence in depth: every path above checks bounds explicitly; this only stops a missed
         # case from surfacing as anything but an ArtifactError.
         raise ArtifactError(f"malformed artifact: {type(e).__name__}: {e}") from None
@@ -980,15 +1183,28 @@ def load_artifact(blob: bytes | bytearray | memoryview, *, config_hash: bytes | 
     byte is interpreted. ``config_hash``: the loading engine's (None skips the check, for tools).
     ``target``: defaults to this machine's ISA and OS ABI (the baseline is the artifact's own);
     ``cpu_features``: defaults to :func:`host_cpu_features`. ``nearvm_version``: None accepts any.
+
+    This is the reference decoder (tools, tests): it builds every table as Python objects.
+    ``Module.deserialize`` takes the fast path (:func:`deserialize_module`), which applies the same
+    checks but leaves the code, function and trap-site tables to the C loader.
     """
     if not isinstance(blob, bytes):
         blob = bytes(blob)
+    h = _checked_header(blob, config_hash=config_hash, key=key, target=target, cpu_features=cpu_features,
+                        nearvm_version=nearvm_version)
+    art: Artifact = _guard(lambda: _decode_sections(blob, h))
+    return art
+
+
+def _checked_header(blob: bytes, *, config_hash: bytes | None, key: bytes | None, target: Target | None,
+                    cpu_features: Iterable[str] | None, nearvm_version: str | None) -> ArtifactHeader:
+    """HMAC (when keyed), size, checksum and every header field against what the loader expects."""
     if len(blob) > MAX_BLOB:
         raise ArtifactError("artifact too large")
     if key is not None:
         if len(blob) < HEADER_SIZE + 2 * _DIGEST:
             raise ArtifactError("artifact truncated (no HMAC)")
-        mac = hmac.new(key, blob[:-_DIGEST], hashlib.sha256).digest()
+        mac = hmac.digest(key, memoryview(blob)[:-_DIGEST], "sha256")
         if not hmac.compare_digest(mac, blob[-_DIGEST:]):
             raise ArtifactError("artifact HMAC mismatch (wrong key, unsigned, or tampered)")
     h: ArtifactHeader = _guard(lambda: _parse_header(blob))
@@ -1013,8 +1229,7 @@ def load_artifact(blob: bytes | bytearray | memoryview, *, config_hash: bytes | 
     if missing:
         names = sorted(n for n, b in CPU_FEATURES.items() if missing >> b & 1)
         raise ArtifactError(f"this CPU lacks features the artifact needs: {', '.join(names)}")
-    art: Artifact = _guard(lambda: _decode_sections(blob, h))
-    return art
+    return h
 
 
 # ---- program metadata ---------------------------------------------------------------------------
@@ -1108,50 +1323,112 @@ def serialize_module(module: Any) -> bytes:
     info: ModuleInfo = module._info
     meta = getattr(module, "_exec_meta", None)
     if meta is None:
-        meta = exec_meta_from_program(bytes(info.program), int(getattr(config, "stack_budget", 0)))
+        raw = getattr(module, "_exec_raw", None)  # a deserialized module: checked when it was loaded
+        if raw is not None:
+            meta = _decode_exec(_R(raw, "exec"), len(info.func_types) - info.num_imported_funcs)
+        else:
+            meta = exec_meta_from_program(bytes(info.program), int(getattr(config, "stack_budget", 0)))
     code_hash = getattr(module, "_code_hash", None) or bytes(_DIGEST)
     return build_artifact(info, export_compiled(module), config_hash=config_hash_of(config), code_hash=code_hash,
                           target=host_target(config), exec_meta=meta, key=engine.artifact_key)
 
 
+class _LoadContext:
+    """What loading artifacts into one engine needs, computed once per engine and Config."""
+
+    __slots__ = ("config", "key", "config_hash", "target", "fixed_lo", "fixed_hi", "host_ok", "error")
+
+    def __init__(self, engine: Any) -> None:
+        ffi, lib = _native()
+        self.config = config = engine.config
+        self.key = engine.artifact_key
+        self.config_hash = config_hash_of(config)
+        self.target = target = host_target(config)
+        native_isa = ffi.string(lib.nvm_host_isa()).decode()
+        self.error = None if native_isa == target.isa else f"this nearvm executes {native_isa}, not {target.isa}"
+        # The header bytes a loadable artifact must have, except flags, n_sections, total_size and
+        # code_hash (bytes 16..32 and 96..128): _checked_header accepts exactly these values.
+        ver = __version__.encode("ascii")
+        self.fixed_lo = _HEADER.pack(MAGIC, FORMAT_VERSION, HEADER_SIZE, 0, 0, 0, ver, 0, 0, 0, 0, 0, 0,
+                                     bytes(_DIGEST), bytes(_DIGEST))[:16]
+        self.fixed_hi = struct.pack("<16sBBBBIQ32s", ver, ISAS[target.isa], OS_ABIS[target.os_abi],
+                                    BASELINES[target.baseline][0], 0, 0, target.features, self.config_hash)
+        self.host_ok = not target.features & ~_features_bits(host_cpu_features())
+
+
+_FLAGS_TOTAL = struct.Struct("<IIQ")  # flags, n_sections, total_size at byte 16
+
+
+def _load_context(engine: Any) -> _LoadContext:
+    ctx: _LoadContext | None = getattr(engine, "_artifact_ctx", None)
+    if ctx is None or ctx.config is not engine.config or ctx.key is not engine.artifact_key:
+        ctx = _LoadContext(engine)
+        engine._artifact_ctx = ctx
+    return ctx
+
+
 def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
-    """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable."""
+    """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable.
+
+    The same checks as :func:`load_artifact`, in the same order (HMAC first when the engine has a
+    key, then size and checksum, then the header, then every section), but only the module
+    section becomes Python objects: the code, function, trap-site and exec sections go to C as
+    byte ranges of the blob (``nvm_module_import_artifact`` bounds-checks and cross-checks them).
+    """
     from .runtime._ffi import check, new_err
 
     if cls is None:
         from .runtime import Module as cls
-    if not isinstance(blob, (bytes, bytearray, memoryview)):
-        raise TypeError("Module.deserialize(engine, blob): blob must be bytes")
-    ffi, lib = _native()
-    config = engine.config
-    target = host_target(config)
-    native_isa = ffi.string(lib.nvm_host_isa()).decode()
-    if native_isa != target.isa:
-        raise ArtifactError(f"this nearvm executes {native_isa}, not {target.isa}")
-    art = load_artifact(blob, config_hash=config_hash_of(config), key=engine.artifact_key, target=target)
-    info, cc = art.info, art.compiled
-    type_ids = [engine._type_id(t) for t in info.types]
-    func_type_ids = [type_ids[t] for t in info.func_types]
-    datas = [d.data for d in info.datas]
-    data_keep = [ffi.from_buffer(d) for d in datas]
-    data_ptrs = ffi.new("uint8_t*[]", max(1, len(datas)))
-    for i, p in enumerate(data_keep):
-        data_ptrs[i] = ffi.cast("uint8_t*", p)
-    data_lens = ffi.new("size_t[]", [len(d) for d in datas] or [0])
-    n_local = len(cc.func_offsets)
+    if type(blob) is not bytes:
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise TypeError("Module.deserialize(engine, blob): blob must be bytes")
+        blob = bytes(blob)
+    ctx = _load_context(engine)
+    if ctx.error is not None:
+        raise ArtifactError(ctx.error)
     if sys.byteorder != "little":  # the stored tables are little-endian
         raise ArtifactError("artifacts are only loadable on little-endian hosts")
-    n_sites = cc.n_trap_sites
+    n = len(blob)
+    key = ctx.key
+    mv = memoryview(blob)
+    if key is not None:  # before any other byte is looked at
+        if n < HEADER_SIZE + 2 * _DIGEST:
+            raise ArtifactError("artifact truncated (no HMAC)")
+        if not hmac.compare_digest(hmac.digest(key, mv[:-_DIGEST], "sha256"), blob[-_DIGEST:]):
+            raise ArtifactError("artifact HMAC mismatch (wrong key, unsigned, or tampered)")
+    ok = HEADER_SIZE + _DIGEST <= n <= MAX_BLOB
+    if ok:
+        flags, _nsec, total = _FLAGS_TOTAL.unpack_from(blob, 16)
+        body_end = n - (2 * _DIGEST if flags == FLAG_HMAC else _DIGEST)
+        ok = (total == n and (flags == FLAG_HMAC if key is not None else flags <= FLAG_HMAC)
+              and body_end >= HEADER_SIZE
+              and hmac.compare_digest(hashlib.sha256(mv[:body_end]).digest(), blob[body_end:body_end + _DIGEST])
+              and blob[:16] == ctx.fixed_lo and blob[32:96] == ctx.fixed_hi and ctx.host_ok)
+    if not ok:  # the reference checks say precisely what is wrong (and accept what they accept)
+        h = _checked_header(blob, config_hash=ctx.config_hash, key=key, target=ctx.target, cpu_features=None,
+                            nearvm_version=__version__)
+        body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+    spans = _section_spans(blob, body_end)
+    r = _R(mv[spans[0]:spans[0] + spans[1]], "module")
+    try:
+        info = _decode_module(r)
+    except ArtifactError:
+        raise
+    except _DECODE_ERRORS as e:
+        raise ArtifactError(f"malformed artifact: {type(e).__name__}: {e}") from None
+    ffi, lib = _native()
+    type_ids = [engine._type_id(t) for t in info.types]
+    base = spans[0]
+    layout = ffi.new("nvm_artifact_layout*", (spans[2], spans[3], spans[4], spans[5], spans[6], spans[7], spans[8],
+                                              spans[9], base + r.func_types_at, len(info.func_types),
+                                              info.num_imported_funcs))
+    data_at = r.data_at
+    n_datas = len(data_at) // 2
+    data_spans = ffi.new("uint64_t[]", [v + base if i % 2 == 0 else v for i, v in enumerate(data_at)] or [0])
     out = ffi.new("nvm_module_t**")
     err = new_err()
-    status = lib.nvm_module_import(
-        engine._ptr, cc.code, len(cc.code),
-        ffi.new("uint32_t[]", list(cc.func_offsets) or [0]), ffi.new("uint32_t[]", list(cc.func_sizes) or [0]),
-        n_local, cc.n_imported_funcs,
-        ffi.from_buffer("uint32_t[]", cc.trap_table) if n_sites else ffi.new("uint32_t[]", 1), n_sites,
-        ffi.new("uint32_t[]", type_ids or [0]), len(type_ids),
-        ffi.new("uint32_t[]", func_type_ids or [0]), len(func_type_ids),
-        data_ptrs, data_lens, len(datas), out, err, len(err))
+    status = lib.nvm_module_import_artifact(engine._ptr, blob, n, layout, ffi.new("uint32_t[]", type_ids or [0]),
+                                            len(type_ids), data_spans, n_datas, out, err, len(err))
     if status in (lib.NVM_ERR_INVALID, lib.NVM_ERR_LIMIT):
         raise ArtifactError("artifact rejected by the loader: " + ffi.string(err).decode("utf-8", "replace"))
     check(status, err, "cannot load artifact")
@@ -1160,8 +1437,9 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
     module._info = info
     module._ptr = ffi.gc(out[0], lib.nvm_module_free)
     module._type_ids = type_ids
-    module._exec_meta = art.exec_meta
-    module._code_hash = art.header.code_hash
+    module._exec_meta = None  # decoded from _exec_raw if the module is serialized again
+    module._exec_raw = blob[spans[8]:spans[8] + spans[9]]
+    module._code_hash = blob[96:128]
     return module
 
 
