@@ -23,6 +23,11 @@ namespace {
 
 
 constexpr uint32_t kMaxTrapCode = NVM_TRAP_HOST_ERROR;
+// The artifact container (python/nearvm/artifact.py): header size, where it records the number of
+// sections, and how many there are (ids 1 module, 2 code, 3 funcs, 4 traps, 5 exec).
+constexpr uint64_t kHeaderSize = 128;
+constexpr size_t kSectionCountAt = 20;
+constexpr uint32_t kNumSections = 5;
 
 }  // namespace
 
@@ -228,21 +233,40 @@ extern "C" int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size
   }
 }
 
-extern "C" int nvm_module_import_artifact(nvm_engine_t* engine, const uint8_t* blob, size_t blob_size,
-                                          const nvm_artifact_layout* layout, const uint32_t* type_ids,
-                                          uint32_t n_types, const uint64_t* data_spans, uint32_t n_datas,
-                                          nvm_module_t** out, char* err, size_t errlen) {
+extern "C" int nvm_module_import_artifact(nvm_engine_t* engine, const uint8_t* blob, size_t body_end,
+                                          uint64_t func_types_off, uint32_t n_funcs, uint32_t n_imported,
+                                          const uint32_t* type_ids, uint32_t n_types, const uint64_t* data_spans,
+                                          uint32_t n_datas, uint64_t* exec_span, nvm_module_t** out, char* err,
+                                          size_t errlen) {
   try {
-    if (!engine || !blob || !layout || !out || (n_types && !type_ids) || (n_datas && !data_spans))
+    if (!engine || !blob || !out || (n_types && !type_ids) || (n_datas && !data_spans))
       return invalid(err, errlen, "null argument");
-    const nvm_artifact_layout& L = *layout;
-    if (!span_ok(L.code_off, L.code_len, blob_size) || !span_ok(L.funcs_off, L.funcs_len, blob_size) ||
-        !span_ok(L.traps_off, L.traps_len, blob_size) || !span_ok(L.exec_off, L.exec_len, blob_size) ||
-        L.n_funcs > (blob_size / 4) || !span_ok(L.func_types_off, uint64_t{L.n_funcs} * 4, blob_size))
-      return invalid(err, errlen, "artifact layout outside the blob");
+    // The section table (artifact.py: header, then id u32, reserved u32, length u64, payload;
+    // ids 1..5 in order, nothing after the last one).
+    if (body_end < kHeaderSize || le32(blob + kSectionCountAt) != kNumSections)
+      return invalid(err, errlen, "artifact section table: bad section count");
+    uint64_t sec_off[kNumSections + 1], sec_len[kNumSections + 1];
+    uint64_t pos = kHeaderSize;
+    for (uint32_t id = 1; id <= kNumSections; ++id) {
+      if (body_end - pos < 16) return invalid(err, errlen, "artifact section table truncated");
+      uint64_t len = le64(blob + pos + 8);
+      if (le32(blob + pos) != id || le32(blob + pos + 4) != 0)
+        return invalid(err, errlen, "artifact section table: section " + std::to_string(id) + " expected");
+      pos += 16;
+      if (len > body_end - pos) return invalid(err, errlen, "artifact section overruns the blob");
+      sec_off[id] = pos;
+      sec_len[id] = len;
+      pos += len;
+    }
+    if (pos != body_end) return invalid(err, errlen, "trailing bytes after the last artifact section");
+    struct {
+      uint64_t code_off, code_len, funcs_off, funcs_len, traps_off, traps_len, exec_off, exec_len;
+    } L{sec_off[2], sec_len[2], sec_off[3], sec_len[3], sec_off[4], sec_len[4], sec_off[5], sec_len[5]};
+    // The function type indices lie in the module section.
+    if (n_funcs > sec_len[1] / 4 || func_types_off < sec_off[1] ||
+        func_types_off - sec_off[1] > sec_len[1] - uint64_t{n_funcs} * 4)
+      return invalid(err, errlen, "function types outside the module section");
     if (L.code_len > 0xFFFFFFFFu) return nvm::api::fail(err, errlen, NVM_ERR_LIMIT, "code larger than 4 GiB");
-    const uint32_t n_funcs = L.n_funcs;
-    const uint32_t n_imported = L.n_imported_funcs;
     if (n_imported > n_funcs) return invalid(err, errlen, "more imported functions than functions");
     const uint32_t n_local = n_funcs - n_imported;
 
@@ -285,7 +309,7 @@ extern "C" int nvm_module_import_artifact(nvm_engine_t* engine, const uint8_t* b
 
     // Function types: module type index of every function -> canonical id.
     std::vector<uint32_t> func_type_ids(n_funcs);
-    const uint8_t* ft = blob + L.func_types_off;
+    const uint8_t* ft = blob + func_types_off;
     for (uint32_t i = 0; i < n_funcs; ++i) {
       uint32_t ti = le32(ft + 4 * size_t{i});
       if (ti >= n_types) return invalid(err, errlen, "function type index out of range");
@@ -294,8 +318,13 @@ extern "C" int nvm_module_import_artifact(nvm_engine_t* engine, const uint8_t* b
     std::vector<std::vector<uint8_t>> datas(n_datas);
     for (uint32_t i = 0; i < n_datas; ++i) {
       uint64_t off = data_spans[2 * i], len = data_spans[2 * i + 1];
-      if (!span_ok(off, len, blob_size)) return invalid(err, errlen, "data segment outside the blob");
+      if (off < sec_off[1] || !span_ok(off - sec_off[1], len, sec_len[1]))
+        return invalid(err, errlen, "data segment outside the module section");
       datas[i].assign(blob + off, blob + off + len);
+    }
+    if (exec_span) {
+      exec_span[0] = L.exec_off;
+      exec_span[1] = L.exec_len;
     }
     return build_module(engine, blob + L.code_off, L.code_len, std::move(offsets), std::move(sizes), n_imported,
                         std::move(sites), type_ids, n_types, std::move(func_type_ids), std::move(datas), out, err,

@@ -1370,24 +1370,19 @@ def _load_context(engine: Any) -> _LoadContext:
 def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
     """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable.
 
-    The same checks as :func:`load_artifact`, in the same order (HMAC first when the engine has a
-    key, then size and checksum, then the header, then every section), but only the module
-    section becomes Python objects: the code, function, trap-site and exec sections go to C as
-    byte ranges of the blob (``nvm_module_import_artifact`` bounds-checks and cross-checks them).
+    The same checks as :func:`load_artifact` (HMAC first when the engine has a key, then size and
+    checksum, then the header, then every section), but only the module section becomes Python
+    objects: the section table and the code, function, trap-site and exec sections are checked
+    and loaded by C straight from the blob (``nvm_module_import_artifact``).
     """
-    from .runtime._ffi import check, new_err
-
-    if cls is None:
-        from .runtime import Module as cls
     if type(blob) is not bytes:
         if not isinstance(blob, (bytes, bytearray, memoryview)):
             raise TypeError("Module.deserialize(engine, blob): blob must be bytes")
         blob = bytes(blob)
+    rt = _RT_API or _runtime_api()
     ctx = _load_context(engine)
     if ctx.error is not None:
         raise ArtifactError(ctx.error)
-    if sys.byteorder != "little":  # the stored tables are little-endian
-        raise ArtifactError("artifacts are only loadable on little-endian hosts")
     n = len(blob)
     key = ctx.key
     mv = memoryview(blob)
@@ -1408,39 +1403,72 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
         h = _checked_header(blob, config_hash=ctx.config_hash, key=key, target=ctx.target, cpu_features=None,
                             nearvm_version=__version__)
         body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
-    spans = _section_spans(blob, body_end)
-    r = _R(mv[spans[0]:spans[0] + spans[1]], "module")
+    # The module section comes first; C walks and checks the whole section table again.
+    if body_end - HEADER_SIZE < _SECTION.size:
+        raise ArtifactError("artifact section table truncated")
+    sid, reserved, length = _SECTION.unpack_from(blob, HEADER_SIZE)
+    start = HEADER_SIZE + _SECTION.size
+    if sid != SEC_MODULE or reserved or length > body_end - start:
+        _section_spans(blob, body_end)  # raises the precise error
+        raise ArtifactError("bad artifact section table")
+    r = _R(blob[start:start + length], "module")
     try:
         info = _decode_module(r)
     except ArtifactError:
         raise
     except _DECODE_ERRORS as e:
         raise ArtifactError(f"malformed artifact: {type(e).__name__}: {e}") from None
-    ffi, lib = _native()
-    type_ids = [engine._type_id(t) for t in info.types]
-    base = spans[0]
-    layout = ffi.new("nvm_artifact_layout*", (spans[2], spans[3], spans[4], spans[5], spans[6], spans[7], spans[8],
-                                              spans[9], base + r.func_types_at, len(info.func_types),
-                                              info.num_imported_funcs))
+    ffi, lib, new_err = rt
+    type_id = engine._type_id
+    type_ids = [type_id(t) for t in info.types]
     data_at = r.data_at
-    n_datas = len(data_at) // 2
-    data_spans = ffi.new("uint64_t[]", [v + base if i % 2 == 0 else v for i, v in enumerate(data_at)] or [0])
+    if data_at:
+        data_spans = ffi.new("uint64_t[]", [v + start if i % 2 == 0 else v for i, v in enumerate(data_at)])
+    else:
+        data_spans = ffi.NULL
     out = ffi.new("nvm_module_t**")
+    exec_span = ffi.new("uint64_t[2]")
     err = new_err()
-    status = lib.nvm_module_import_artifact(engine._ptr, blob, n, layout, ffi.new("uint32_t[]", type_ids or [0]),
-                                            len(type_ids), data_spans, n_datas, out, err, len(err))
-    if status in (lib.NVM_ERR_INVALID, lib.NVM_ERR_LIMIT):
-        raise ArtifactError("artifact rejected by the loader: " + ffi.string(err).decode("utf-8", "replace"))
-    check(status, err, "cannot load artifact")
+    status = lib.nvm_module_import_artifact(engine._ptr, blob, body_end, start + r.func_types_at,
+                                            len(info.func_types), info.num_imported_funcs,
+                                            ffi.new("uint32_t[]", type_ids) if type_ids else ffi.NULL, len(type_ids),
+                                            data_spans, len(data_at) // 2, exec_span, out, err, len(err))
+    if status:
+        _import_failed(status, err)
+    if cls is None:
+        from .runtime import Module as cls
     module = cls.__new__(cls)
     module.engine = engine
     module._info = info
     module._ptr = ffi.gc(out[0], lib.nvm_module_free)
     module._type_ids = type_ids
-    module._exec_meta = None  # decoded from _exec_raw if the module is serialized again
-    module._exec_raw = blob[spans[8]:spans[8] + spans[9]]
+    module._exec_meta = None  # decoded from _exec_raw if the module is serialized again (checked by C)
+    module._exec_raw = blob[exec_span[0]:exec_span[0] + exec_span[1]]
     module._code_hash = blob[96:128]
     return module
+
+
+def _import_failed(status: int, err: Any) -> None:
+    from .runtime._ffi import check
+
+    ffi, lib, _ = _RT_API or _runtime_api()
+    if status in (lib.NVM_ERR_INVALID, lib.NVM_ERR_LIMIT):
+        raise ArtifactError("artifact rejected by the loader: " + ffi.string(err).decode("utf-8", "replace"))
+    check(status, err, "cannot load artifact")
+    raise ArtifactError(f"artifact rejected by the loader (status {status})")
+
+
+_RT_API: tuple[Any, Any, Any] | None = None
+
+
+def _runtime_api() -> tuple[Any, Any, Any]:
+    """(ffi, lib, new_err) of the native runtime, imported on first use (the format code above
+    works without the native module)."""
+    global _RT_API
+    from .runtime._ffi import ffi, lib, new_err
+
+    _RT_API = (ffi, lib, new_err)
+    return _RT_API
 
 
 def write_file_atomic(path: str | Any, data: bytes) -> None:
