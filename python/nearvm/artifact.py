@@ -653,7 +653,11 @@ class _R:
 _U32 = struct.Struct("<I").unpack_from
 _U32U8 = struct.Struct("<IB").unpack_from
 _CONST = struct.Struct("<BQ").unpack_from
+_CONST_ITER = struct.Struct("<BQ").iter_unpack
 _CONST_SIZE = 9
+_U8U32 = struct.Struct("<BI").unpack_from
+_U32X2 = struct.Struct("<II").unpack_from
+_U32X4 = struct.Struct("<IIII").unpack_from
 #: Value types by encoding (V128 excluded: no SIMD), and the reference types alone.
 _VT = {int(v): v for v in ValType if v is not ValType.V128}
 _RT = {int(v): v for v in (ValType.FUNCREF, ValType.EXTERNREF)}
@@ -690,113 +694,112 @@ def _intern(key: tuple[int, ...], make: Any) -> Any:
 
 
 class _Fail(Exception):
-    """Internal: a decoding failure at a position (becomes an ArtifactError)."""
+    """Internal: a decoding failure (becomes an ArtifactError naming the section)."""
 
 
 def _decode_module(r: _R) -> ModuleInfo:
-    """Decode and check the module section (one flat pass: this runs on every Module.deserialize).
+    """Decode and check the module section: one flat pass, checks included (it runs on every
+    ``Module.deserialize``).
 
     Fixed-width reads go through ``struct.unpack_from``, which raises on a read past the end
     (reported as truncation); every count is checked against what remains (count x the smallest
-    encoding of an item) before any loop, every variable-length read explicitly.
+    encoding of an item) before its loop, every variable-length read explicitly. Cross-checks:
+    every index in range, the import index spaces consistent with the imports.
     """
     b = r.b if isinstance(r.b, bytes) else bytes(r.b)
     try:
-        m = _decode_module_body(b, r)
+        return _decode_module_body(b, r)
     except (struct.error, IndexError):
         raise r.fail("truncated") from None
+    except UnicodeDecodeError:
+        raise r.fail("invalid UTF-8 in a name") from None
     except _Fail as e:
         raise r.fail(str(e)) from None
-    _check_module(m, r)
-    return m
+
+
+def _limits(b: bytes, q: int, cap: int) -> tuple[int, int | None, int]:
+    lo, flag = _U32U8(b, q)
+    q += 5
+    if flag == 0:
+        hi = None
+    elif flag == 1:
+        hi = _U32(b, q)[0]
+        q += 4
+    else:
+        raise _Fail(f"bad flag byte {flag}")
+    if lo > cap or (hi is not None and not lo <= hi <= cap):
+        raise _Fail(f"bad limits {lo}..{hi}")
+    return lo, hi, q
+
+
+def _table_type(b: bytes, q: int) -> tuple[TableType, int]:
+    el = _RT.get(b[q])
+    if el is None:
+        raise _Fail(f"bad value type 0x{b[q]:02x}")
+    lo, hi, q = _limits(b, q + 1, MAX_TABLE_SIZE)
+    return _intern((1, el, lo, -1 if hi is None else hi), lambda: TableType(el, lo, hi)), q
+
+
+def _memory_type(b: bytes, q: int) -> tuple[MemoryType, int]:
+    lo, hi, q = _limits(b, q, MAX_PAGES)
+    return _intern((2, lo, -1 if hi is None else hi), lambda: MemoryType(lo, hi)), q
+
+
+def _global_type(b: bytes, q: int) -> tuple[GlobalType, int]:
+    vt = _VT.get(b[q])
+    if vt is None:
+        raise _Fail(f"bad value type 0x{b[q]:02x}")
+    mut = b[q + 1]
+    if mut > 1:
+        raise _Fail(f"bad flag byte {mut}")
+    return _intern((3, vt, mut), lambda: GlobalType(vt, mut == 1)), q + 2
+
+
+def _const(b: bytes, q: int, n_funcs: int, n_globals: int) -> ConstExpr:
+    """A constant expression (9 bytes at q): ref.func < n_funcs, global.get < n_globals."""
+    op, v = _CONST(b, q)
+    if op < 4:  # i32/i64/f32/f64.const: the value fits the type
+        if v >> (64 if op & 1 else 32):
+            raise _Fail(f"{_CONST_OPS[op]} value out of range")
+        return (_CONST_OPS[op], v)
+    if op == 4:
+        rt = _RT.get(v)
+        if rt is None:
+            raise _Fail("bad ref.null type")
+        return ("ref.null", rt)
+    if op == 5:
+        if v >= n_funcs:
+            raise _Fail(f"ref.func {v} out of range")
+        return ("ref.func", v)
+    if op == 6:
+        if v >= n_globals:
+            raise _Fail(f"global.get {v} out of range")
+        return ("global.get", v)
+    raise _Fail(f"bad constant expression op {op}")
+
+
+def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[ConstExpr, ...]:
+    """n constant expressions at p (bounds already checked). Element segments are mostly long
+    runs of ref.func: those are checked in bulk."""
+    if n > 1:
+        raw = b[p:p + _CONST_SIZE * n]
+        if raw[0::_CONST_SIZE].count(5) == n:
+            vals = [v for _, v in _CONST_ITER(raw)]
+            if max(vals) >= n_funcs:
+                raise _Fail(f"ref.func {max(vals)} out of range")
+            return tuple([("ref.func", v) for v in vals])
+    return tuple([_const(b, p + _CONST_SIZE * i, n_funcs, n_globals) for i in range(n)])
 
 
 def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat decoder, on purpose)
     end = len(b)
     u32 = _U32
-    vt_of = _VT
-    p = 0
-
-    def count(min_size: int) -> int:
-        n: int = u32(b, p)[0]
-        if n > MAX_ITEMS or n * min_size > end - p - 4:
-            raise _Fail(f"count {n} exceeds the section")
-        return n
-
-    def limits(q: int, cap: int) -> tuple[int, int | None, int]:
-        lo, flag = _U32U8(b, q)
-        q += 5
-        if flag == 0:
-            hi = None
-        elif flag == 1:
-            hi = u32(b, q)[0]
-            q += 4
-        else:
-            raise _Fail(f"bad flag byte {flag}")
-        if lo > cap or (hi is not None and not lo <= hi <= cap):
-            raise _Fail(f"bad limits {lo}..{hi}")
-        return lo, hi, q
-
-    def table_type(q: int) -> tuple[TableType, int]:
-        el = _RT.get(b[q])  # IndexError past the end: caught by the caller's guard
-        if el is None:
-            raise _Fail(f"bad value type 0x{b[q]:02x}")
-        lo, hi, q = limits(q + 1, MAX_TABLE_SIZE)
-        return _intern((1, el, lo, -1 if hi is None else hi), lambda: TableType(el, lo, hi)), q
-
-    def memory_type(q: int) -> tuple[MemoryType, int]:
-        lo, hi, q = limits(q, MAX_PAGES)
-        return _intern((2, lo, -1 if hi is None else hi), lambda: MemoryType(lo, hi)), q
-
-    def global_type(q: int) -> tuple[GlobalType, int]:
-        vt = vt_of.get(b[q])
-        if vt is None:
-            raise _Fail(f"bad value type 0x{b[q]:02x}")
-        mut = b[q + 1]
-        if mut > 1:
-            raise _Fail(f"bad flag byte {mut}")
-        return _intern((3, vt, mut), lambda: GlobalType(vt, mut == 1)), q + 2
-
-    def const(q: int) -> ConstExpr:
-        op, v = _CONST(b, q)
-        if op < 4:  # i32/i64/f32/f64.const: the value fits the type
-            if v >> (64 if op & 1 else 32):
-                raise _Fail(f"{_CONST_OPS[op]} value out of range")
-            return (_CONST_OPS[op], v)
-        if op == 4:
-            rt = _RT.get(v)
-            if rt is None:
-                raise _Fail("bad ref.null type")
-            return ("ref.null", rt)
-        if op > 6:
-            raise _Fail(f"bad constant expression op {op}")
-        if v > 0xFFFF_FFFF:
-            raise _Fail(f"{_CONST_OPS[op]} index out of range")
-        return (_CONST_OPS[op], v)
-
-    def string(q: int) -> tuple[str, int]:
-        n = u32(b, q)[0]
-        q += 4
-        if n > MAX_STRING or n > end - q:
-            raise _Fail(f"string length {n} exceeds the section")
-        try:
-            return b[q:q + n].decode("utf-8"), q + n
-        except UnicodeDecodeError:
-            raise _Fail("invalid UTF-8 in a name") from None
-
-    def opt32(q: int) -> tuple[int | None, int]:
-        flag = b[q]
-        if flag == 0:
-            return None, q + 1
-        if flag == 1:
-            return u32(b, q + 1)[0], q + 5
-        raise _Fail(f"bad flag byte {flag}")
-
-    m = ModuleInfo()
     # types: params and results as length-prefixed value-type bytes
+    n = u32(b, 0)[0]
+    p = 4
+    if n > MAX_ITEMS or 8 * n > end - p:
+        raise _Fail(f"type count {n} exceeds the section")
     types: list[FuncType] = []
-    n = count(8)
-    p += 4
     for _ in range(n):
         np_ = u32(b, p)[0]
         if np_ > MAX_ITEMS or np_ > end - p - 8:
@@ -811,84 +814,149 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
             raise _Fail("bad value type in a function type")
         types.append(t)
         p = e
-    m.types = types
-    ntypes = len(types)
-    # imports
-    imports = []
-    n = count(11)
+    nt = len(types)
+    # imports (and the index spaces they open, checked below)
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 11 * n > end - p:
+        raise _Fail(f"import count {n} exceeds the section")
+    imports = []
+    imp_funcs: list[int] = []
+    imp_other: list[tuple[int, Any]] = []
     for _ in range(n):
-        mod, p = string(p)
-        name, p = string(p)
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        mod = b[p:p + ln].decode("utf-8")
+        p += ln
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        name = b[p:p + ln].decode("utf-8")
+        p += ln
         k = b[p]
         p += 1
         if k == 0:
             ti = u32(b, p)[0]
             p += 4
-            if ti >= ntypes:
+            if ti >= nt:
                 raise _Fail(f"import type index {ti} out of range")
             imports.append(Import(mod, name, "func", types[ti]))
-        elif k == 1:
-            tt, p = table_type(p)
-            imports.append(Import(mod, name, "table", tt))
+            imp_funcs.append(ti)
+            continue
+        if k == 1:
+            ty, p = _table_type(b, p)
         elif k == 2:
-            mt, p = memory_type(p)
-            imports.append(Import(mod, name, "memory", mt))
+            ty, p = _memory_type(b, p)
         elif k == 3:
-            gt, p = global_type(p)
-            imports.append(Import(mod, name, "global", gt))
+            ty, p = _global_type(b, p)
         else:
             raise _Fail(f"bad import kind {k}")
-    m.imports = imports
+        imports.append(Import(mod, name, _KINDS[k], ty))  # type: ignore[arg-type]
+        imp_other.append((k, ty))
     # function type indices (their position is handed to the C loader)
-    n = count(4)
+    n = u32(b, p)[0]
+    if n > MAX_ITEMS or 4 * n > end - p - 4:
+        raise _Fail(f"function count {n} exceeds the section")
     r.func_types_at = p + 4
-    m.func_types = list(struct.unpack_from(f"<{n}I", b, p + 4))
+    func_types = list(struct.unpack_from(f"<{n}I", b, p + 4))
     p += 4 + 4 * n
-    n = count(6)
+    nf = n
+    if n and max(func_types) >= nt:
+        raise _Fail(f"function type index {max(func_types)} out of range")
+    # tables, memories, globals
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 6 * n > end - p:
+        raise _Fail(f"table count {n} exceeds the section")
     tables = []
     for _ in range(n):
-        tt, p = table_type(p)
+        tt, p = _table_type(b, p)
         tables.append(tt)
-    m.tables = tables
-    n = count(5)
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 5 * n > end - p:
+        raise _Fail(f"memory count {n} exceeds the section")
     memories = []
     for _ in range(n):
-        mt, p = memory_type(p)
+        mt, p = _memory_type(b, p)
         memories.append(mt)
-    m.memories = memories
-    n = count(2)
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 2 * n > end - p:
+        raise _Fail(f"global count {n} exceeds the section")
     globals_ = []
     for _ in range(n):
-        gt, p = global_type(p)
+        gt, p = _global_type(b, p)
         globals_.append(gt)
-    m.globals = globals_
-    n = count(_CONST_SIZE)
+    ntab, nmem, ng = len(tables), len(memories), len(globals_)
+    # Imports against their index spaces: imported item i of a kind is item i of its space.
+    for i, ti in enumerate(imp_funcs):
+        if i >= nf or types[func_types[i]] != types[ti]:
+            raise _Fail(f"imported function {i} disagrees with its index space")
+    seen = [0, 0, 0, 0]
+    spaces = (None, tables, memories, globals_)
+    for k, ty in imp_other:
+        i = seen[k]
+        seen[k] = i + 1
+        space = spaces[k]
+        if i >= len(space) or space[i] != ty:  # type: ignore[arg-type]
+            raise _Fail(f"imported {_KINDS[k]} {i} disagrees with its index space")
+    n_imp_globals = seen[3]
+    # global initialisers: one per own global; global.get only of the globals before it
+    n = u32(b, p)[0]
     p += 4
-    inits = []
-    for _ in range(n):
-        inits.append(const(p))
-        p += _CONST_SIZE
-    m.global_inits = inits
-    # exports
-    n = count(9)
+    if n > MAX_ITEMS or _CONST_SIZE * n > end - p:
+        raise _Fail(f"global initialiser count {n} exceeds the section")
+    if n != ng - n_imp_globals:
+        raise _Fail("global initialisers do not match the globals")
+    global_inits = [_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i) for i in range(n)]
+    p += _CONST_SIZE * n
+    # exports: unique names, indices in their spaces
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 9 * n > end - p:
+        raise _Fail(f"export count {n} exceeds the section")
     exports = []
+    space_lens = (nf, ntab, nmem, ng)
     for _ in range(n):
-        name, p = string(p)
-        k, idx = b[p], u32(b, p + 1)[0]
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        name = b[p:p + ln].decode("utf-8")
+        p += ln
+        k, idx = _U8U32(b, p)
+        p += 5
         if k > 3:
             raise _Fail(f"bad export kind {k}")
+        if idx >= space_lens[k]:
+            raise _Fail(f"export {name!r} index {idx} out of range")
         exports.append(Export(name, _KINDS[k], idx))  # type: ignore[arg-type]
+    if len({e.name for e in exports}) != len(exports):
+        raise _Fail("duplicate export names")
+    # start function: a function of type [] -> []
+    flag = b[p]
+    if flag == 0:
+        start = None
+        p += 1
+    elif flag == 1:
+        start = u32(b, p + 1)[0]
         p += 5
-    m.exports = exports
-    m.start, p = opt32(p)
+        if start >= nf:
+            raise _Fail("start function out of range")
+        st = types[func_types[start]]
+        if st.params or st.results:
+            raise _Fail("start function has a non-empty type")
+    else:
+        raise _Fail(f"bad flag byte {flag}")
     # element segments: mode, type, table, optional offset, items
-    n = count(11)
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 11 * n > end - p:
+        raise _Fail(f"element segment count {n} exceeds the section")
     elems = []
     for _ in range(n):
         mode, et_raw = b[p], b[p + 1]
@@ -904,17 +972,25 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
             raise _Fail(f"bad flag byte {has_off}")
         off = None
         if has_off:
-            off = const(p)
+            off = _const(b, p, nf, ng)
             p += _CONST_SIZE
-        ni = count(_CONST_SIZE)
+        if mode == 0:
+            if ti >= ntab or off is None:
+                raise _Fail("active element segment without a valid table/offset")
+        elif off is not None or ti != 0:
+            raise _Fail("passive/declarative element segment with a table/offset")
+        ni = u32(b, p)[0]
         p += 4
-        items = tuple([const(p + _CONST_SIZE * i) for i in range(ni)])
+        if ni > MAX_ITEMS or _CONST_SIZE * ni > end - p:
+            raise _Fail(f"element count {ni} exceeds the section")
+        items = _consts(b, p, ni, nf, ng)
         p += _CONST_SIZE * ni
         elems.append(ElemSegment(_ELEM_MODES[mode], et, items, ti, off))  # type: ignore[arg-type]
-    m.elems = elems
     # data segments (their positions are handed to the C loader)
-    n = count(10)
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 10 * n > end - p:
+        raise _Fail(f"data segment count {n} exceeds the section")
     datas = []
     data_at = r.data_at
     for _ in range(n):
@@ -928,8 +1004,13 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
             raise _Fail(f"bad flag byte {has_off}")
         off = None
         if has_off:
-            off = const(p)
+            off = _const(b, p, nf, ng)
             p += _CONST_SIZE
+        if mode == 0:
+            if mi >= nmem or off is None:
+                raise _Fail("active data segment without a valid memory/offset")
+        elif off is not None or mi != 0:
+            raise _Fail("passive data segment with a memory/offset")
         ln = u32(b, p)[0]
         p += 4
         if ln > end - p:
@@ -937,98 +1018,54 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         data_at += (p, ln)
         datas.append(DataSegment(_DATA_MODES[mode], b[p:p + ln], mi, off))  # type: ignore[arg-type]
         p += ln
-    m.datas = datas
-    m.data_count, p = opt32(p)
+    flag = b[p]
+    if flag == 0:
+        data_count = None
+        p += 1
+    elif flag == 1:
+        data_count = u32(b, p + 1)[0]
+        p += 5
+        if data_count != len(datas):
+            raise _Fail("data count disagrees with the data segments")
+    else:
+        raise _Fail(f"bad flag byte {flag}")
     # function names, sorted by index
-    n = count(8)
+    n = u32(b, p)[0]
     p += 4
+    if n > MAX_ITEMS or 8 * n > end - p:
+        raise _Fail(f"function name count {n} exceeds the section")
     names: dict[int, str] = {}
     last = -1
     for _ in range(n):
-        idx = u32(b, p)[0]
+        idx, ln = _U32X2(b, p)
+        p += 8
         if idx <= last:
             raise _Fail("function names not sorted")
+        if idx >= nf:
+            raise _Fail(f"function name for index {idx} out of range")
         last = idx
-        names[idx], p = string(p + 4)
-    m.func_names = names
-    (m.num_imported_funcs, m.num_imported_tables, m.num_imported_memories,
-     m.num_imported_globals) = struct.unpack_from("<4I", b, p)
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        names[idx] = b[p:p + ln].decode("utf-8")
+        p += ln
+    n_imp = _U32X4(b, p)
     p += 16
-    n = count(4)
-    m.body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
+    if n_imp != (len(imp_funcs), seen[1], seen[2], n_imp_globals):
+        raise _Fail("import counts disagree with the imports")
+    n = u32(b, p)[0]
+    if n > MAX_ITEMS or 4 * n > end - p - 4:
+        raise _Fail(f"body offset count {n} exceeds the section")
+    if n != nf - n_imp[0]:
+        raise _Fail("body offsets do not match the local functions")
+    body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
     p += 4 + 4 * n
     if p != end:
         raise _Fail(f"{end - p} trailing bytes")
-    return m
-
-
-def _check_module(m: ModuleInfo, r: _R) -> None:
-    """Cross-checks: every index in range, index spaces consistent with the imports."""
-    nt = len(m.types)
-    nf, ntab, nmem, ng = len(m.func_types), len(m.tables), len(m.memories), len(m.globals)
-    counts = {"func": 0, "table": 0, "memory": 0, "global": 0}
-    spaces: dict[str, list[Any]] = {"func": m.func_types, "table": m.tables, "memory": m.memories,
-                                    "global": m.globals}
-    for imp in m.imports:
-        i = counts[imp.kind]
-        counts[imp.kind] += 1
-        space = spaces[imp.kind]
-        if i >= len(space):
-            raise r.fail(f"imported {imp.kind} {i} missing from its index space")
-        want = m.types[space[i]] if imp.kind == "func" and space[i] < nt else space[i]
-        if imp.type != want:
-            raise r.fail(f"import {imp.module}.{imp.name} disagrees with its index space")
-    if (counts["func"], counts["table"], counts["memory"], counts["global"]) != (
-            m.num_imported_funcs, m.num_imported_tables, m.num_imported_memories, m.num_imported_globals):
-        raise r.fail("import counts disagree with the imports")
-    if m.func_types and max(m.func_types) >= nt:
-        raise r.fail(f"function type index {max(m.func_types)} out of range")
-    if len(m.global_inits) != ng - m.num_imported_globals:
-        raise r.fail("global initialisers do not match the globals")
-
-    def const(c: ConstExpr, n_globals: int) -> None:
-        op, v = c
-        if op == "ref.func" and int(v) >= nf:
-            raise r.fail(f"ref.func {v} out of range")
-        if op == "global.get" and int(v) >= n_globals:
-            raise r.fail(f"global.get {v} out of range")
-
-    for i, c in enumerate(m.global_inits):
-        const(c, m.num_imported_globals + i)
-    for e in m.exports:
-        space_len = {"func": nf, "table": ntab, "memory": nmem, "global": ng}[e.kind]
-        if e.index >= space_len:
-            raise r.fail(f"export {e.name!r} index {e.index} out of range")
-    if len({e.name for e in m.exports}) != len(m.exports):
-        raise r.fail("duplicate export names")
-    if m.start is not None:
-        if m.start >= nf:
-            raise r.fail("start function out of range")
-        st = m.types[m.func_types[m.start]]
-        if st.params or st.results:
-            raise r.fail("start function has a non-empty type")
-    for el in m.elems:
-        if el.mode == "active":
-            if el.table_index >= ntab or el.offset is None:
-                raise r.fail("active element segment without a valid table/offset")
-            const(el.offset, ng)
-        elif el.offset is not None or el.table_index != 0:
-            raise r.fail("passive/declarative element segment with a table/offset")
-        for c in el.items:
-            const(c, ng)
-    for d in m.datas:
-        if d.mode == "active":
-            if d.memory_index >= nmem or d.offset is None:
-                raise r.fail("active data segment without a valid memory/offset")
-            const(d.offset, ng)
-        elif d.offset is not None or d.memory_index != 0:
-            raise r.fail("passive data segment with a memory/offset")
-    if m.data_count is not None and m.data_count != len(m.datas):
-        raise r.fail("data count disagrees with the data segments")
-    if m.func_names and max(m.func_names) >= nf:  # keys ascend: the last is the largest
-        raise r.fail(f"function name for index {max(m.func_names)} out of range")
-    if m.num_imported_funcs > nf or len(m.body_offsets) != nf - m.num_imported_funcs:
-        raise r.fail("body offsets do not match the local functions")
+    return ModuleInfo(types=types, imports=imports, func_types=func_types, tables=tables, memories=memories,
+                      globals=globals_, global_inits=global_inits, exports=exports, start=start, elems=elems,
+                      datas=datas, data_count=data_count, func_names=names, num_imported_funcs=n_imp[0],
+                      num_imported_tables=n_imp[1], num_imported_memories=n_imp[2],
+                      num_imported_globals=n_imp[3], body_offsets=body_offsets)
 
 
 def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,
@@ -1398,7 +1435,7 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
         ok = (total == n and (flags == FLAG_HMAC if key is not None else flags <= FLAG_HMAC)
               and body_end >= HEADER_SIZE
               and hmac.compare_digest(hashlib.sha256(mv[:body_end]).digest(), blob[body_end:body_end + _DIGEST])
-              and blob[:16] == ctx.fixed_lo and blob[32:96] == ctx.fixed_hi and ctx.host_ok)
+              and blob.startswith(ctx.fixed_lo) and blob.startswith(ctx.fixed_hi, 32) and ctx.host_ok)
     if not ok:  # the reference checks say precisely what is wrong (and accept what they accept)
         h = _checked_header(blob, config_hash=ctx.config_hash, key=key, target=ctx.target, cpu_features=None,
                             nearvm_version=__version__)
