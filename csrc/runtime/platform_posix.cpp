@@ -107,10 +107,11 @@ namespace {
 
 // Idle code regions (docs/runtime.md "Code memory"). Mapping fresh pages for code costs a page
 // fault (allocate + zero) per page and an munmap later: most of loading a large artifact. A
-// freed region is therefore kept, inaccessible (PROT_NONE, pages still populated), and the next
-// map_code of a similar size takes it: mprotect RW, copy, zero the rest, mprotect RX. A region is
-// only freed once no code-registry snapshot refers to it (CodeBlob's keepalive), so nothing can
-// still execute in it. Bounded in regions and bytes; beyond that, regions are unmapped.
+// freed region is therefore kept, read+write and no longer executable (one mprotect; its pages
+// stay populated), and the next map_code of a similar size takes it: copy, zero the rest,
+// mprotect RX (one more). A region is only freed once no code-registry snapshot refers to it
+// (CodeBlob's keepalive), so nothing can still execute in it. Bounded in regions and bytes;
+// beyond that, regions are unmapped.
 struct IdleCode {
   uint8_t* ptr;
   size_t size;
@@ -152,9 +153,9 @@ bool code_pool_give(uint8_t* ptr, size_t size) {
   {
     std::lock_guard<std::mutex> lock(pool.mutex);
     if (pool.idle.size() >= kCodePoolMaxRegions || pool.bytes + size > kCodePoolMaxBytes) return false;
-    pool.bytes += size;  // reserve the room; the region joins below once it is inaccessible
+    pool.bytes += size;  // reserve the room; the region joins below once it is not executable
   }
-  bool ok = mprotect(ptr, size, PROT_NONE) == 0;
+  bool ok = mprotect(ptr, size, PROT_READ | PROT_WRITE) == 0;
   std::lock_guard<std::mutex> lock(pool.mutex);
   if (!ok) {
     pool.bytes -= size;
@@ -193,22 +194,20 @@ bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* erro
   sys_icache_invalidate(p, size);
 #else
   IdleCode reuse;
-  if (code_pool_take(size, &reuse)) {
-    if (mprotect(reuse.ptr, reuse.size, PROT_READ | PROT_WRITE) == 0) {
-      std::memcpy(reuse.ptr, bytes, n);
-      std::memset(reuse.ptr + n, 0, reuse.size - n);  // nothing of the previous code stays
-      if (mprotect(reuse.ptr, reuse.size, PROT_READ | PROT_EXEC) == 0) {
+  if (code_pool_take(size, &reuse)) {  // read+write already
+    std::memcpy(reuse.ptr, bytes, n);
+    std::memset(reuse.ptr + n, 0, reuse.size - n);  // nothing of the previous code stays
+    if (mprotect(reuse.ptr, reuse.size, PROT_READ | PROT_EXEC) == 0) {
 #if defined(__APPLE__)
-        sys_icache_invalidate(reuse.ptr, reuse.size);
+      sys_icache_invalidate(reuse.ptr, reuse.size);
 #else
-        __builtin___clear_cache(reinterpret_cast<char*>(reuse.ptr), reinterpret_cast<char*>(reuse.ptr) + reuse.size);
+      __builtin___clear_cache(reinterpret_cast<char*>(reuse.ptr), reinterpret_cast<char*>(reuse.ptr) + reuse.size);
 #endif
-        out->ptr = reuse.ptr;
-        out->size = reuse.size;
-        return true;
-      }
+      out->ptr = reuse.ptr;
+      out->size = reuse.size;
+      return true;
     }
-    munmap(reuse.ptr, reuse.size);  // could not reprotect it: drop it, map fresh pages below
+    munmap(reuse.ptr, reuse.size);  // could not protect it: drop it, map fresh pages below
   }
 #if defined(MAP_POPULATE)
   const int populate = size >= kPopulateMin ? MAP_POPULATE : 0;

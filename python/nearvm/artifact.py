@@ -666,7 +666,6 @@ _RT = {int(v): v for v in (ValType.FUNCREF, ValType.EXTERNREF)}
 # builds no new FuncType/MemoryType/... for types seen before. Bounded: cleared when large.
 _INTERN_MAX = 4096
 _FUNC_TYPES: dict[bytes, FuncType] = {}
-_OTHER_TYPES: dict[tuple[int, ...], Any] = {}
 
 
 def _intern_functype(key: bytes, params: bytes, results: bytes) -> FuncType | None:
@@ -680,16 +679,6 @@ def _intern_functype(key: bytes, params: bytes, results: bytes) -> FuncType | No
         if len(_FUNC_TYPES) >= _INTERN_MAX:
             _FUNC_TYPES.clear()
         _FUNC_TYPES[key] = t
-    return t
-
-
-def _intern(key: tuple[int, ...], make: Any) -> Any:
-    t = _OTHER_TYPES.get(key)
-    if t is None:
-        t = make()
-        if len(_OTHER_TYPES) >= _INTERN_MAX:
-            _OTHER_TYPES.clear()
-        _OTHER_TYPES[key] = t
     return t
 
 
@@ -732,27 +721,50 @@ def _limits(b: bytes, q: int, cap: int) -> tuple[int, int | None, int]:
     return lo, hi, q
 
 
+# Table, memory and global types interned by their encoding (kind byte + the encoded type), so
+# a type seen before costs one slice and one lookup. Only valid encodings are ever stored.
+_TYPES_BY_BYTES: dict[bytes, Any] = {}
+
+
+def _remember(key: bytes, t: Any) -> Any:
+    if len(_TYPES_BY_BYTES) >= _INTERN_MAX:
+        _TYPES_BY_BYTES.clear()
+    _TYPES_BY_BYTES[key] = t
+    return t
+
+
 def _table_type(b: bytes, q: int) -> tuple[TableType, int]:
+    e = q + (10 if b[q + 5] == 1 else 6)  # element type, min, flag, [max]
+    t = _TYPES_BY_BYTES.get(b"\1" + b[q:e])
+    if t is not None and e <= len(b):
+        return t, e
     el = _RT.get(b[q])
     if el is None:
         raise _Fail(f"bad value type 0x{b[q]:02x}")
-    lo, hi, q = _limits(b, q + 1, MAX_TABLE_SIZE)
-    return _intern((1, el, lo, -1 if hi is None else hi), lambda: TableType(el, lo, hi)), q
+    lo, hi, q2 = _limits(b, q + 1, MAX_TABLE_SIZE)
+    return _remember(b"\1" + b[q:q2], TableType(el, lo, hi)), q2
 
 
 def _memory_type(b: bytes, q: int) -> tuple[MemoryType, int]:
-    lo, hi, q = _limits(b, q, MAX_PAGES)
-    return _intern((2, lo, -1 if hi is None else hi), lambda: MemoryType(lo, hi)), q
+    e = q + (9 if b[q + 4] == 1 else 5)  # min, flag, [max]
+    t = _TYPES_BY_BYTES.get(b"\2" + b[q:e])
+    if t is not None and e <= len(b):
+        return t, e
+    lo, hi, q2 = _limits(b, q, MAX_PAGES)
+    return _remember(b"\2" + b[q:q2], MemoryType(lo, hi)), q2
 
 
 def _global_type(b: bytes, q: int) -> tuple[GlobalType, int]:
+    t = _TYPES_BY_BYTES.get(b"\3" + b[q:q + 2])
+    if t is not None and q + 2 <= len(b):
+        return t, q + 2
     vt = _VT.get(b[q])
     if vt is None:
         raise _Fail(f"bad value type 0x{b[q]:02x}")
     mut = b[q + 1]
     if mut > 1:
         raise _Fail(f"bad flag byte {mut}")
-    return _intern((3, vt, mut), lambda: GlobalType(vt, mut == 1)), q + 2
+    return _remember(b"\3" + b[q:q + 2], GlobalType(vt, mut == 1)), q + 2
 
 
 def _const(b: bytes, q: int, n_funcs: int, n_globals: int) -> ConstExpr:
