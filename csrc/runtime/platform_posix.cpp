@@ -142,31 +142,36 @@ bool code_pool_take(size_t size, IdleCode* out) {
   }
   if (best == pool.idle.size()) return false;
   *out = pool.idle[best];
-  pool.idle[best] = pool.idle.back();
-  pool.idle.pop_back();
+  pool.idle.erase(pool.idle.begin() + static_cast<std::ptrdiff_t>(best));  // keeps oldest-first order
   pool.bytes -= out->size;
   return true;
 }
 
+// A freed region joins the pool (made read+write first, so a taker never gets executable
+// memory); the least recently freed ones are unmapped when the pool is over its limits, so a
+// burst of small modules cannot keep a large one from being recycled.
 bool code_pool_give(uint8_t* ptr, size_t size) {
-  CodePool& pool = code_pool();
+  if (size > kCodePoolMaxBytes || mprotect(ptr, size, PROT_READ | PROT_WRITE) != 0) return false;
+  IdleCode evicted[kCodePoolMaxRegions + 1];
+  size_t n_evicted = 0;
   {
+    CodePool& pool = code_pool();
     std::lock_guard<std::mutex> lock(pool.mutex);
-    if (pool.idle.size() >= kCodePoolMaxRegions || pool.bytes + size > kCodePoolMaxBytes) return false;
-    pool.bytes += size;  // reserve the room; the region joins below once it is not executable
+    try {
+      pool.idle.push_back(IdleCode{ptr, size});
+    } catch (...) {
+      return false;
+    }
+    pool.bytes += size;
+    size_t drop = 0;
+    while (pool.idle.size() - drop > kCodePoolMaxRegions || pool.bytes > kCodePoolMaxBytes) {
+      evicted[n_evicted++] = pool.idle[drop];
+      pool.bytes -= pool.idle[drop].size;
+      ++drop;
+    }
+    pool.idle.erase(pool.idle.begin(), pool.idle.begin() + static_cast<std::ptrdiff_t>(drop));
   }
-  bool ok = mprotect(ptr, size, PROT_READ | PROT_WRITE) == 0;
-  std::lock_guard<std::mutex> lock(pool.mutex);
-  if (!ok) {
-    pool.bytes -= size;
-    return false;
-  }
-  try {
-    pool.idle.push_back(IdleCode{ptr, size});
-  } catch (...) {
-    pool.bytes -= size;
-    return false;
-  }
+  for (size_t i = 0; i < n_evicted; ++i) munmap(evicted[i].ptr, evicted[i].size);
   return true;
 }
 
