@@ -6,7 +6,7 @@ a trivial export; plus the per-call overhead of calling an export from Python an
 host (Python) function from wasm. Medians over repeated runs; ratios are nearvm / wasmtime
 (< 1: nearvm is faster).
 
-"deserialize" drops each module before the next load (a validator's steady state: a module
+"deserialize" drops each module (outside the timed window) before the next load (a validator's steady state: a module
 leaves its cache, another comes in; nearvm then reuses the freed code pages), "deserialize, all
 kept" keeps every loaded module alive until the step ends (fresh code pages each time).
 
@@ -19,6 +19,7 @@ mostly measure the neighbours; ``--clock wall`` uses ``time.perf_counter``.
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import statistics
 import subprocess
@@ -59,25 +60,28 @@ _clock = time.process_time
 
 
 def _median(fn: Callable[[], Any], reps: int) -> float:
-    clock = _clock
-    times = []
-    for _ in range(reps):
-        t = clock()
-        fn()
-        times.append(clock() - t)
-    return statistics.median(times)
+    return _medians({"": fn}, reps)[""]
 
 
-def _median_kept(fn: Callable[[], Any], reps: int) -> float:
-    """Like _median, but every result stays alive until all reps are done."""
+def _medians(fns: dict[str, Callable[[], Any]], reps: int, keep: bool = False) -> dict[str, float]:
+    """Median time of each function, the peers interleaved rep by rep (alternating which goes
+    first) so that both see the same machine. A result is dropped outside the timed window, or,
+    with ``keep``, only after all reps."""
     clock = _clock
-    kept, times = [], []
-    for _ in range(reps):
-        t = clock()
-        kept.append(fn())
-        times.append(clock() - t)
+    names = list(fns)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    kept: list[Any] = []
+    for i in range(reps):
+        for name in names if i % 2 == 0 else names[::-1]:
+            fn = fns[name]
+            t = clock()
+            result = fn()
+            times[name].append(clock() - t)
+            if keep:
+                kept.append(result)
+            del result
     kept.clear()
-    return statistics.median(times)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 class _Nearvm:
@@ -135,6 +139,20 @@ class _Wasmtime:
         return lambda *a: f(store, *a)
 
 
+def _instantiate_and_call(p: Any, module: Any) -> None:
+    p.export(p.instantiate(module), "run")()
+
+
+def _load_and_call(p: Any, blob: bytes) -> None:
+    p.export(p.instantiate(p.deserialize(blob)), "run")()
+
+
+def _record(res: dict[str, float], step: str, medians: dict[str, float]) -> dict[str, float]:
+    for peer, v in medians.items():
+        res[f"{peer} {step}"] = v
+    return medians
+
+
 def run(quick: bool = False, clock: str = "cpu") -> str:
     global _clock
     _clock = _CLOCKS[clock]
@@ -153,35 +171,31 @@ def run(quick: bool = False, clock: str = "cpu") -> str:
         label = f"{label} ({len(wasm) / 1000:.0f} kB wasm)"
         n = reps[target]
         res: dict[str, float] = {}
+        blobs = {p.name: p.serialize(wasm) for p in peers}
         for p in peers:
-            blob = p.serialize(wasm)
-            res[f"{p.name} blob kB"] = len(blob) / 1000
-            res[f"{p.name} deserialize"] = _median(lambda p=p, blob=blob: p.deserialize(blob), n)
-            res[f"{p.name} deserialize, all kept"] = _median_kept(lambda p=p, blob=blob: p.deserialize(blob), n)
-            module = p.deserialize(blob)
-            res[f"{p.name} instantiate"] = _median(lambda p=p, module=module: p.instantiate(module), n)
-
-            def first_call(p: Any = p, module: Any = module) -> None:
-                p.export(p.instantiate(module), "run")()
-
-            t_inst = res[f"{p.name} instantiate"]
-            res[f"{p.name} first call"] = max(0.0, _median(first_call, n) - t_inst)
-
-            def total(p: Any = p, blob: bytes = blob) -> None:
-                p.export(p.instantiate(p.deserialize(blob)), "run")()
-
-            res[f"{p.name} total"] = _median(total, n)
+            res[f"{p.name} blob kB"] = len(blobs[p.name]) / 1000
+        modules = {p.name: p.deserialize(blobs[p.name]) for p in peers}
+        deser = {p.name: functools.partial(p.deserialize, blobs[p.name]) for p in peers}
+        inst = {p.name: functools.partial(p.instantiate, modules[p.name]) for p in peers}
+        call = {p.name: functools.partial(_instantiate_and_call, p, modules[p.name]) for p in peers}
+        total = {p.name: functools.partial(_load_and_call, p, blobs[p.name]) for p in peers}
+        _record(res, "deserialize", _medians(deser, n))
+        _record(res, "deserialize, all kept", _medians(deser, n, keep=True))
+        t_inst = _record(res, "instantiate", _medians(inst, n))
+        t_call = _medians(call, n)
+        _record(res, "first call", {k: max(0.0, v - t_inst[k]) for k, v in t_call.items()})
+        _record(res, "total", _medians(total, n))
         rows.append((label, res))
     # Call overheads (tiny module): export from Python, host function from wasm.
     calls: dict[str, float] = {}
     wasm = _wat2wasm(_module_wat(0))
     iters = 2_000 if quick else 20_000
     for p in peers:
-        inst = p.instantiate(p.deserialize(p.serialize(wasm)))
-        f = p.export(inst, "id")
+        instance = p.instantiate(p.deserialize(p.serialize(wasm)))
+        f = p.export(instance, "id")
         t = _median(lambda f=f: [f(1) for _ in range(iters)], 5)
         calls[f"{p.name} export call"] = t / iters
-        loop = p.export(inst, "hostloop")
+        loop = p.export(instance, "hostloop")
         t = _median(lambda loop=loop: loop(iters), 5)
         calls[f"{p.name} host call"] = t / iters
     return _format(rows, calls, [p.name for p in peers], clock)

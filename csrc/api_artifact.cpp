@@ -1,9 +1,13 @@
 // api_artifact.cpp — artifacts (issue 6): export a compiled module's machine code + metadata, and
 // build a module from them without the JIT (copy into W^X memory + register the trap sites; the
-// code is position-independent, so there is no relocation and no per-function work beyond size
-// checks). The container format, checksum and HMAC live in python/nearvm/artifact.py, which has
-// already validated everything; this file checks every index and range again (defence in depth:
-// nothing it is given can make it read or map out of bounds).
+// code is position-independent, so there is no relocation and no per-function work beyond checks).
+//
+// nvm_module_import_artifact is Module.deserialize's loader: python/nearvm/artifact.py checks the
+// HMAC, the checksum and the header and decodes the module section; everything else — the section
+// table, the funcs, trap and exec sections — is parsed here straight from the blob, with every
+// read bounds-checked (Cursor) and every count, offset, size and index cross-checked against the
+// code and the module, so no input can make it read or map out of bounds. nvm_module_import takes
+// the same tables as arrays (checked the same way).
 #include <algorithm>
 #include <cstring>
 #include <memory>

@@ -36,6 +36,12 @@ cross-checks every index, count, offset and size. Anything wrong is an :class:`A
 no other exception escapes for any input bytes. The encoding has no timestamps, no dict-order
 dependence and no padding garbage: the same module, Config and target give the same bytes.
 
+``Module.deserialize`` (:func:`deserialize_module`) applies the same checks on a fast path
+(docs/runtime.md "Artifacts"): the header is compared byte-wise with what the engine accepts
+(the reference checks above only run to name what is wrong), the module section is the only one
+decoded into Python objects, and C (``nvm_module_import_artifact``) walks the section table and
+parses and checks the code, funcs, trap and exec sections straight from the blob.
+
 Custom sections other than the parsed function names are not kept.
 """
 
