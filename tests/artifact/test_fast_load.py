@@ -380,3 +380,35 @@ def test_loader_arguments_are_checked_in_c() -> None:
                {"n_funcs": nf + 1}, {"n_funcs": 0xFFFF_FFFF}, {"n_imported": nf + 1}, {"n_imported": nimp + 1},
                {"n_types": 1}, {"spans": [mod_len - 1, 2]}, {"spans": [0, 1 << 62]}, {"spans": [1 << 63, 1]}):
         assert call(**kw) == lib.NVM_ERR_INVALID, kw  # type: ignore[arg-type]
+
+
+def test_array_import_entry_point_checks() -> None:
+    """nvm_module_import (tables as arrays rather than a blob) applies the same checks."""
+    ffi, lib = rt._ffi.ffi, rt._ffi.lib
+    e = _engine()
+    cc = A.load_artifact(_blob(), config_hash=A.config_hash_of(Config())).compiled
+    info = Module.deserialize(e, _blob()).info
+    tids = [e._type_id(t) for t in info.types]
+    ftids = [tids[t] for t in info.func_types]
+
+    def call(offsets: list[int], sizes: list[int], sites: bytes) -> int:
+        out = ffi.new("nvm_module_t**")
+        err = ffi.new("char[]", 256)
+        n_sites = len(sites) // 16
+        status = lib.nvm_module_import(
+            e._ptr, cc.code, len(cc.code), ffi.new("uint32_t[]", offsets or [0]), ffi.new("uint32_t[]", sizes or [0]),
+            len(offsets), cc.n_imported_funcs, ffi.from_buffer("uint32_t[]", sites) if n_sites else ffi.NULL, n_sites,
+            ffi.new("uint32_t[]", tids), len(tids), ffi.new("uint32_t[]", ftids), len(ftids), ffi.NULL, ffi.NULL, 0,
+            out, err, 256)
+        if status == 0:
+            lib.nvm_module_free(out[0])
+        return int(status)
+
+    offs, sizes = list(cc.func_offsets), list(cc.func_sizes)
+    assert call(offs, sizes, cc.trap_table) == 0
+    assert call(offs, sizes[:-1] + [0], cc.trap_table) == lib.NVM_ERR_INVALID
+    assert call(offs[:-1] + [len(cc.code)], sizes, cc.trap_table) == lib.NVM_ERR_INVALID
+    assert call(offs[:-1], sizes[:-1], cc.trap_table) == lib.NVM_ERR_INVALID  # function count
+    first = A._SITE.unpack_from(cc.trap_table)
+    bad_site = A._SITE.pack(first[0], 99, first[2], first[3])
+    assert call(offs, sizes, bad_site) == lib.NVM_ERR_INVALID
