@@ -827,7 +827,7 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if nr > MAX_ITEMS or nr > end - q - 4:
             raise _Fail("function type exceeds the section")
         e = q + 4 + nr
-        t = _intern_functype(b[p:e], b[p + 4:q], b[q + 4:e])
+        t = _FUNC_TYPES.get(b[p:e]) or _intern_functype(b[p:e], b[p + 4:q], b[q + 4:e])
         if t is None:
             raise _Fail("bad value type in a function type")
         types.append(t)
