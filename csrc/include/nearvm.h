@@ -251,6 +251,22 @@ int nvm_module_import(nvm_engine_t* engine, const uint8_t* code, size_t code_siz
                       uint32_t n_funcs, const uint8_t* const* datas, const size_t* data_lens,
                       uint32_t n_datas, nvm_module_t** out, char* err, size_t errlen);
 
+/* An artifact (python/nearvm/artifact.py) straight from its bytes: the caller has checked the
+ * HMAC, the checksum and the header (blob[0, body_end) is the artifact without its checksum and
+ * HMAC) and decoded the module section; this walks the section table and parses and checks the
+ * funcs, trap and exec sections itself (every count, offset, size and index against the blob and
+ * the module: no Python object per function or trap site), maps the code and registers the trap
+ * sites. Nothing outside blob[0, body_end) is read. func_types_off: where the module section's
+ * u32 type index of every function lies (n_funcs of them, imports first), mapped through
+ * type_ids (n_types canonical ids). data_spans: (offset, length) of each data segment's bytes in
+ * the module section (n_datas pairs), copied. exec_span (optional) receives the exec section's
+ * (offset, length), checked. NVM_ERR_INVALID / NVM_ERR_LIMIT: malformed. */
+int nvm_module_import_artifact(nvm_engine_t* engine, const uint8_t* blob, size_t body_end,
+                               uint64_t func_types_off, uint32_t n_funcs, uint32_t n_imported_funcs,
+                               const uint32_t* type_ids, uint32_t n_types, const uint64_t* data_spans,
+                               uint32_t n_datas, uint64_t* exec_span, nvm_module_t** out, char* err,
+                               size_t errlen);
+
 /* cffi-end */
 
 #ifdef __cplusplus

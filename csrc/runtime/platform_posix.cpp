@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #if defined(__APPLE__)
 #include <libkern/OSCacheControl.h>
@@ -101,6 +102,85 @@ bool decommit(void* p, size_t bytes) {
   return mprotect(p, bytes, PROT_NONE) == 0;
 }
 
+#if !(defined(__APPLE__) && defined(__aarch64__))
+namespace {
+
+// Idle code regions (docs/runtime.md "Code memory"). Mapping fresh pages for code costs a page
+// fault (allocate + zero) per page and an munmap later: most of loading a large artifact. A
+// freed region is therefore kept, read+write and no longer executable (one mprotect; its pages
+// stay populated), and the next map_code of a similar size takes it: copy, zero the rest,
+// mprotect RX (one more). A region is only freed once no code-registry snapshot refers to it
+// (CodeBlob's keepalive), so nothing can still execute in it. Bounded in regions and bytes;
+// beyond that, regions are unmapped.
+struct IdleCode {
+  uint8_t* ptr;
+  size_t size;
+};
+constexpr size_t kCodePoolMaxRegions = 32;
+constexpr size_t kCodePoolMaxBytes = size_t{64} << 20;
+
+struct CodePool {
+  std::mutex mutex;
+  std::vector<IdleCode> idle;
+  size_t bytes = 0;
+};
+
+CodePool& code_pool() {
+  static CodePool* pool = new CodePool();  // never destroyed: modules may be freed during exit
+  return *pool;
+}
+
+// The smallest idle region of at least `size` bytes and at most a quarter larger (so a small
+// module never pins a large region), removed from the pool.
+bool code_pool_take(size_t size, IdleCode* out) {
+  CodePool& pool = code_pool();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  size_t best = pool.idle.size();
+  for (size_t i = 0; i < pool.idle.size(); ++i) {
+    size_t s = pool.idle[i].size;
+    if (s >= size && s - size <= size / 4 && (best == pool.idle.size() || s < pool.idle[best].size)) best = i;
+  }
+  if (best == pool.idle.size()) return false;
+  *out = pool.idle[best];
+  pool.idle.erase(pool.idle.begin() + static_cast<std::ptrdiff_t>(best));  // keeps oldest-first order
+  pool.bytes -= out->size;
+  return true;
+}
+
+// A freed region joins the pool (made read+write first, so a taker never gets executable
+// memory); the least recently freed ones are unmapped when the pool is over its limits, so a
+// burst of small modules cannot keep a large one from being recycled.
+bool code_pool_give(uint8_t* ptr, size_t size) {
+  if (size > kCodePoolMaxBytes || mprotect(ptr, size, PROT_READ | PROT_WRITE) != 0) return false;
+  IdleCode evicted[kCodePoolMaxRegions + 1];
+  size_t n_evicted = 0;
+  {
+    CodePool& pool = code_pool();
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    try {
+      pool.idle.push_back(IdleCode{ptr, size});
+    } catch (...) {
+      return false;
+    }
+    pool.bytes += size;
+    size_t drop = 0;
+    while (pool.idle.size() - drop > kCodePoolMaxRegions || pool.bytes > kCodePoolMaxBytes) {
+      evicted[n_evicted++] = pool.idle[drop];
+      pool.bytes -= pool.idle[drop].size;
+      ++drop;
+    }
+    pool.idle.erase(pool.idle.begin(), pool.idle.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+  for (size_t i = 0; i < n_evicted; ++i) munmap(evicted[i].ptr, evicted[i].size);
+  return true;
+}
+
+// Regions of at least this size are populated by mmap itself (one call instead of a fault per page).
+constexpr size_t kPopulateMin = size_t{64} << 10;
+
+}  // namespace
+#endif
+
 bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* error) {
   const size_t ps = page_size();
   size_t size = (n + ps - 1) / ps * ps;
@@ -118,7 +198,28 @@ bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* erro
   pthread_jit_write_protect_np(1);
   sys_icache_invalidate(p, size);
 #else
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  IdleCode reuse;
+  if (code_pool_take(size, &reuse)) {  // read+write already
+    std::memcpy(reuse.ptr, bytes, n);
+    std::memset(reuse.ptr + n, 0, reuse.size - n);  // nothing of the previous code stays
+    if (mprotect(reuse.ptr, reuse.size, PROT_READ | PROT_EXEC) == 0) {
+#if defined(__APPLE__)
+      sys_icache_invalidate(reuse.ptr, reuse.size);
+#else
+      __builtin___clear_cache(reinterpret_cast<char*>(reuse.ptr), reinterpret_cast<char*>(reuse.ptr) + reuse.size);
+#endif
+      out->ptr = reuse.ptr;
+      out->size = reuse.size;
+      return true;
+    }
+    munmap(reuse.ptr, reuse.size);  // could not protect it: drop it, map fresh pages below
+  }
+#if defined(MAP_POPULATE)
+  const int populate = size >= kPopulateMin ? MAP_POPULATE : 0;
+#else
+  const int populate = 0;
+#endif
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
   if (p == MAP_FAILED) {
     if (error) *error = std::string("mmap failed: ") + strerror(errno);
     return false;
@@ -141,7 +242,11 @@ bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* erro
 }
 
 void unmap_code(CodeMemory* mem) {
+#if !(defined(__APPLE__) && defined(__aarch64__))
+  if (mem->ptr && !code_pool_give(mem->ptr, mem->size)) munmap(mem->ptr, mem->size);
+#else
   if (mem->ptr) munmap(mem->ptr, mem->size);
+#endif
   mem->ptr = nullptr;
   mem->size = 0;
 }

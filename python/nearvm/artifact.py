@@ -36,6 +36,12 @@ cross-checks every index, count, offset and size. Anything wrong is an :class:`A
 no other exception escapes for any input bytes. The encoding has no timestamps, no dict-order
 dependence and no padding garbage: the same module, Config and target give the same bytes.
 
+``Module.deserialize`` (:func:`deserialize_module`) applies the same checks on a fast path
+(docs/runtime.md "Artifacts"): the header is compared byte-wise with what the engine accepts
+(the reference checks above only run to name what is wrong), the module section is the only one
+decoded into Python objects, and C (``nvm_module_import_artifact``) walks the section table and
+parses and checks the code, funcs, trap and exec sections straight from the blob.
+
 Custom sections other than the parsed function names are not kept.
 """
 
@@ -573,13 +579,17 @@ def sections_of(blob: bytes) -> dict[int, bytes]:
 # ---- decoding -----------------------------------------------------------------------------------
 
 class _R:
-    __slots__ = ("b", "p", "end", "what")
+    __slots__ = ("b", "p", "end", "what", "func_types_at", "data_at")
 
     def __init__(self, b: bytes | memoryview, what: str) -> None:
         self.b = b
         self.p = 0
         self.end = len(b)
         self.what = what
+        # Filled by _decode_module for the C loader: where the function type indices and each
+        # data segment's bytes are, relative to the section.
+        self.func_types_at = 0
+        self.data_at: list[int] = []
 
     def fail(self, msg: str) -> ArtifactError:
         return ArtifactError(f"artifact {self.what} section: {msg} (at byte {self.p})")
@@ -649,202 +659,434 @@ class _R:
             raise self.fail(f"{self.end - self.p} trailing bytes")
 
 
-def _r_valtype(r: _R, refs_only: bool = False) -> ValType:
-    v = r.u8()
-    if v not in (_REFTYPES if refs_only else _VALTYPES):
-        raise r.fail(f"bad value type 0x{v:02x}")
-    return ValType(v)
+_U32 = struct.Struct("<I").unpack_from
+_U32U8 = struct.Struct("<IB").unpack_from
+_CONST = struct.Struct("<BQ").unpack_from
+_CONST_ITER = struct.Struct("<BQ").iter_unpack
+_CONST_SIZE = 9
+_U8U32 = struct.Struct("<BI").unpack_from
+_U32X2 = struct.Struct("<II").unpack_from
+_U32X4 = struct.Struct("<IIII").unpack_from
+#: Value types by encoding (V128 excluded: no SIMD), and the reference types alone.
+_VT = {int(v): v for v in ValType if v is not ValType.V128}
+_RT = {int(v): v for v in (ValType.FUNCREF, ValType.EXTERNREF)}
+
+# Interned type objects (all frozen): a module's types decode to shared instances, so loading
+# builds no new FuncType/MemoryType/... for types seen before. Bounded: cleared when large.
+_INTERN_MAX = 4096
+_FUNC_TYPES: dict[bytes, FuncType] = {}
 
 
-def _r_functype(r: _R) -> FuncType:
-    params = r.raw(MAX_ITEMS)
-    results = r.raw(MAX_ITEMS)
-    for v in params + results:
-        if v not in _VALTYPES:
-            raise r.fail(f"bad value type 0x{v:02x}")
-    return FuncType([ValType(v) for v in params], [ValType(v) for v in results])
+def _intern_functype(key: bytes, params: bytes, results: bytes) -> FuncType | None:
+    """The FuncType of raw param/result value types, or None if one is not a value type."""
+    t = _FUNC_TYPES.get(key)
+    if t is None:
+        vt = _VT
+        if not all(v in vt for v in params) or not all(v in vt for v in results):
+            return None
+        t = FuncType([vt[v] for v in params], [vt[v] for v in results])
+        if len(_FUNC_TYPES) >= _INTERN_MAX:
+            _FUNC_TYPES.clear()
+        _FUNC_TYPES[key] = t
+    return t
 
 
-def _r_limits(r: _R, cap: int) -> tuple[int, int | None]:
-    lo = r.u32()
-    hi = r.opt32()
-    if lo > cap or (hi is not None and not lo <= hi <= cap):
-        raise r.fail(f"bad limits {lo}..{hi}")
-    return lo, hi
-
-
-def _r_type(r: _R, kind: str) -> TableType | MemoryType | GlobalType:
-    if kind == "table":
-        el = _r_valtype(r, refs_only=True)
-        lo, hi = _r_limits(r, MAX_TABLE_SIZE)
-        return TableType(el, lo, hi)
-    if kind == "memory":
-        lo, hi = _r_limits(r, MAX_PAGES)
-        return MemoryType(lo, hi)
-    vt = _r_valtype(r)
-    return GlobalType(vt, r.flag())
-
-
-def _r_const(r: _R) -> ConstExpr:
-    op = r.u8()
-    v = r.u64()
-    if op >= len(_CONST_OPS):
-        raise r.fail(f"bad constant expression op {op}")
-    name = _CONST_OPS[op]
-    if name in _CONST_BITS:
-        if v >> _CONST_BITS[name]:
-            raise r.fail(f"{name} value out of range")
-        return (name, v)
-    if name == "ref.null":
-        if v not in _REFTYPES:
-            raise r.fail("bad ref.null type")
-        return (name, ValType(v))
-    if v > 0xFFFF_FFFF:
-        raise r.fail(f"{name} index out of range")
-    return (name, v)
+class _Fail(Exception):
+    """Internal: a decoding failure (becomes an ArtifactError naming the section)."""
 
 
 def _decode_module(r: _R) -> ModuleInfo:
-    m = ModuleInfo()
-    m.types = [_r_functype(r) for _ in range(r.count(8))]
-    n_imports = r.count(11)
-    imports: list[tuple[str, str, str, Any]] = []
-    for _ in range(n_imports):
-        mod, name = r.str(), r.str()
-        k = r.u8()
-        if k >= len(_KINDS):
-            raise r.fail(f"bad import kind {k}")
-        kind = _KINDS[k]
-        if kind == "func":
-            ti = r.u32()
-            if ti >= len(m.types):
-                raise r.fail(f"import type index {ti} out of range")
-            imports.append((mod, name, kind, m.types[ti]))
+    """Decode and check the module section: one flat pass, checks included (it runs on every
+    ``Module.deserialize``).
+
+    Fixed-width reads go through ``struct.unpack_from``, which raises on a read past the end
+    (reported as truncation); every count is checked against what remains (count x the smallest
+    encoding of an item) before its loop, every variable-length read explicitly. Cross-checks:
+    every index in range, the import index spaces consistent with the imports.
+    """
+    b = r.b if isinstance(r.b, bytes) else bytes(r.b)
+    try:
+        return _decode_module_body(b, r)
+    except (struct.error, IndexError):
+        raise r.fail("truncated") from None
+    except UnicodeDecodeError:
+        raise r.fail("invalid UTF-8 in a name") from None
+    except _Fail as e:
+        raise r.fail(str(e)) from None
+
+
+def _limits(b: bytes, q: int, cap: int) -> tuple[int, int | None, int]:
+    lo, flag = _U32U8(b, q)
+    q += 5
+    if flag == 0:
+        hi = None
+    elif flag == 1:
+        hi = _U32(b, q)[0]
+        q += 4
+    else:
+        raise _Fail(f"bad flag byte {flag}")
+    if lo > cap or (hi is not None and not lo <= hi <= cap):
+        raise _Fail(f"bad limits {lo}..{hi}")
+    return lo, hi, q
+
+
+# Table, memory and global types interned by their encoding (kind byte + the encoded type), so
+# a type seen before costs one slice and one lookup. Only valid encodings are ever stored.
+_TYPES_BY_BYTES: dict[bytes, Any] = {}
+
+
+def _remember(key: bytes, t: Any) -> Any:
+    if len(_TYPES_BY_BYTES) >= _INTERN_MAX:
+        _TYPES_BY_BYTES.clear()
+    _TYPES_BY_BYTES[key] = t
+    return t
+
+
+def _table_type(b: bytes, q: int) -> tuple[TableType, int]:
+    e = q + (10 if b[q + 5] == 1 else 6)  # element type, min, flag, [max]
+    t = _TYPES_BY_BYTES.get(b"\1" + b[q:e])
+    if t is not None and e <= len(b):
+        return t, e
+    el = _RT.get(b[q])
+    if el is None:
+        raise _Fail(f"bad value type 0x{b[q]:02x}")
+    lo, hi, q2 = _limits(b, q + 1, MAX_TABLE_SIZE)
+    return _remember(b"\1" + b[q:q2], TableType(el, lo, hi)), q2
+
+
+def _memory_type(b: bytes, q: int) -> tuple[MemoryType, int]:
+    e = q + (9 if b[q + 4] == 1 else 5)  # min, flag, [max]
+    t = _TYPES_BY_BYTES.get(b"\2" + b[q:e])
+    if t is not None and e <= len(b):
+        return t, e
+    lo, hi, q2 = _limits(b, q, MAX_PAGES)
+    return _remember(b"\2" + b[q:q2], MemoryType(lo, hi)), q2
+
+
+def _global_type(b: bytes, q: int) -> tuple[GlobalType, int]:
+    t = _TYPES_BY_BYTES.get(b"\3" + b[q:q + 2])
+    if t is not None and q + 2 <= len(b):
+        return t, q + 2
+    vt = _VT.get(b[q])
+    if vt is None:
+        raise _Fail(f"bad value type 0x{b[q]:02x}")
+    mut = b[q + 1]
+    if mut > 1:
+        raise _Fail(f"bad flag byte {mut}")
+    return _remember(b"\3" + b[q:q + 2], GlobalType(vt, mut == 1)), q + 2
+
+
+def _const(b: bytes, q: int, n_funcs: int, n_globals: int) -> ConstExpr:
+    """A constant expression (9 bytes at q): ref.func < n_funcs, global.get < n_globals."""
+    op, v = _CONST(b, q)
+    if op < 4:  # i32/i64/f32/f64.const: the value fits the type
+        if v >> (64 if op & 1 else 32):
+            raise _Fail(f"{_CONST_OPS[op]} value out of range")
+        return (_CONST_OPS[op], v)
+    if op == 4:
+        rt = _RT.get(v)
+        if rt is None:
+            raise _Fail("bad ref.null type")
+        return ("ref.null", rt)
+    if op == 5:
+        if v >= n_funcs:
+            raise _Fail(f"ref.func {v} out of range")
+        return ("ref.func", v)
+    if op == 6:
+        if v >= n_globals:
+            raise _Fail(f"global.get {v} out of range")
+        return ("global.get", v)
+    raise _Fail(f"bad constant expression op {op}")
+
+
+def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[ConstExpr, ...]:
+    """n constant expressions at p (bounds already checked). Element segments are mostly long
+    runs of ref.func: those are checked in bulk."""
+    if n > 1:
+        raw = b[p:p + _CONST_SIZE * n]
+        if raw[0::_CONST_SIZE].count(5) == n:
+            vals = [v for _, v in _CONST_ITER(raw)]
+            if max(vals) >= n_funcs:
+                raise _Fail(f"ref.func {max(vals)} out of range")
+            return tuple([("ref.func", v) for v in vals])
+    return tuple([_const(b, p + _CONST_SIZE * i, n_funcs, n_globals) for i in range(n)])
+
+
+def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat decoder, on purpose)
+    end = len(b)
+    u32 = _U32
+    # types: params and results as length-prefixed value-type bytes
+    n = u32(b, 0)[0]
+    p = 4
+    if n > MAX_ITEMS or 8 * n > end - p:
+        raise _Fail(f"type count {n} exceeds the section")
+    types: list[FuncType] = []
+    for _ in range(n):
+        np_ = u32(b, p)[0]
+        if np_ > MAX_ITEMS or np_ > end - p - 8:
+            raise _Fail("function type exceeds the section")
+        q = p + 4 + np_
+        nr = u32(b, q)[0]
+        if nr > MAX_ITEMS or nr > end - q - 4:
+            raise _Fail("function type exceeds the section")
+        e = q + 4 + nr
+        t = _FUNC_TYPES.get(b[p:e]) or _intern_functype(b[p:e], b[p + 4:q], b[q + 4:e])
+        if t is None:
+            raise _Fail("bad value type in a function type")
+        types.append(t)
+        p = e
+    nt = len(types)
+    # imports (and the index spaces they open, checked below)
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 11 * n > end - p:
+        raise _Fail(f"import count {n} exceeds the section")
+    imports = []
+    imp_funcs: list[int] = []
+    imp_other: list[tuple[int, Any]] = []
+    for _ in range(n):
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        mod = b[p:p + ln].decode("utf-8")
+        p += ln
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        name = b[p:p + ln].decode("utf-8")
+        p += ln
+        k = b[p]
+        p += 1
+        if k == 0:
+            ti = u32(b, p)[0]
+            p += 4
+            if ti >= nt:
+                raise _Fail(f"import type index {ti} out of range")
+            imports.append(Import(mod, name, "func", types[ti]))
+            imp_funcs.append(ti)
+            continue
+        if k == 1:
+            ty, p = _table_type(b, p)
+        elif k == 2:
+            ty, p = _memory_type(b, p)
+        elif k == 3:
+            ty, p = _global_type(b, p)
         else:
-            imports.append((mod, name, kind, _r_type(r, kind)))
-    m.imports = [Import(mod, name, kind, t) for mod, name, kind, t in imports]  # type: ignore[arg-type]
-    m.func_types = list(r.u32s())
-    m.tables = [_r_type(r, "table") for _ in range(r.count(6))]  # type: ignore[misc]
-    m.memories = [_r_type(r, "memory") for _ in range(r.count(5))]  # type: ignore[misc]
-    m.globals = [_r_type(r, "global") for _ in range(r.count(2))]  # type: ignore[misc]
-    m.global_inits = [_r_const(r) for _ in range(r.count(9))]
+            raise _Fail(f"bad import kind {k}")
+        imports.append(Import(mod, name, _KINDS[k], ty))  # type: ignore[arg-type]
+        imp_other.append((k, ty))
+    # function type indices (their position is handed to the C loader)
+    n = u32(b, p)[0]
+    if n > MAX_ITEMS or 4 * n > end - p - 4:
+        raise _Fail(f"function count {n} exceeds the section")
+    r.func_types_at = p + 4
+    func_types = list(struct.unpack_from(f"<{n}I", b, p + 4))
+    p += 4 + 4 * n
+    nf = n
+    if n and max(func_types) >= nt:
+        raise _Fail(f"function type index {max(func_types)} out of range")
+    # tables, memories, globals
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 6 * n > end - p:
+        raise _Fail(f"table count {n} exceeds the section")
+    tables = []
+    for _ in range(n):
+        tt, p = _table_type(b, p)
+        tables.append(tt)
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 5 * n > end - p:
+        raise _Fail(f"memory count {n} exceeds the section")
+    memories = []
+    for _ in range(n):
+        mt, p = _memory_type(b, p)
+        memories.append(mt)
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 2 * n > end - p:
+        raise _Fail(f"global count {n} exceeds the section")
+    globals_ = []
+    for _ in range(n):
+        gt, p = _global_type(b, p)
+        globals_.append(gt)
+    ntab, nmem, ng = len(tables), len(memories), len(globals_)
+    # Imports against their index spaces: imported item i of a kind is item i of its space.
+    for i, ti in enumerate(imp_funcs):
+        if i >= nf or types[func_types[i]] != types[ti]:
+            raise _Fail(f"imported function {i} disagrees with its index space")
+    seen = [0, 0, 0, 0]
+    spaces = (None, tables, memories, globals_)
+    for k, ty in imp_other:
+        i = seen[k]
+        seen[k] = i + 1
+        space = spaces[k]
+        if i >= len(space) or space[i] != ty:  # type: ignore[arg-type]
+            raise _Fail(f"imported {_KINDS[k]} {i} disagrees with its index space")
+    n_imp_globals = seen[3]
+    # global initialisers: one per own global; global.get only of the globals before it
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or _CONST_SIZE * n > end - p:
+        raise _Fail(f"global initialiser count {n} exceeds the section")
+    if n != ng - n_imp_globals:
+        raise _Fail("global initialisers do not match the globals")
+    global_inits = [_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i) for i in range(n)]
+    p += _CONST_SIZE * n
+    # exports: unique names, indices in their spaces
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 9 * n > end - p:
+        raise _Fail(f"export count {n} exceeds the section")
     exports = []
-    for _ in range(r.count(9)):
-        name = r.str()
-        k = r.u8()
-        if k >= len(_KINDS):
-            raise r.fail(f"bad export kind {k}")
-        exports.append(Export(name, _KINDS[k], r.u32()))  # type: ignore[arg-type]
-    m.exports = exports
-    m.start = r.opt32()
+    space_lens = (nf, ntab, nmem, ng)
+    for _ in range(n):
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        name = b[p:p + ln].decode("utf-8")
+        p += ln
+        k, idx = _U8U32(b, p)
+        p += 5
+        if k > 3:
+            raise _Fail(f"bad export kind {k}")
+        if idx >= space_lens[k]:
+            raise _Fail(f"export {name!r} index {idx} out of range")
+        exports.append(Export(name, _KINDS[k], idx))  # type: ignore[arg-type]
+    if len({e.name for e in exports}) != len(exports):
+        raise _Fail("duplicate export names")
+    # start function: a function of type [] -> []
+    flag = b[p]
+    if flag == 0:
+        start = None
+        p += 1
+    elif flag == 1:
+        start = u32(b, p + 1)[0]
+        p += 5
+        if start >= nf:
+            raise _Fail("start function out of range")
+        st = types[func_types[start]]
+        if st.params or st.results:
+            raise _Fail("start function has a non-empty type")
+    else:
+        raise _Fail(f"bad flag byte {flag}")
+    # element segments: mode, type, table, optional offset, items
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 11 * n > end - p:
+        raise _Fail(f"element segment count {n} exceeds the section")
     elems = []
-    for _ in range(r.count(11)):  # smallest: empty passive segment
-        mode = r.u8()
-        if mode >= len(_ELEM_MODES):
-            raise r.fail(f"bad element segment mode {mode}")
-        et = _r_valtype(r, refs_only=True)
-        ti = r.u32()
-        off = _r_const(r) if r.flag() else None
-        items = tuple(_r_const(r) for _ in range(r.count(9)))
+    for _ in range(n):
+        mode, et_raw = b[p], b[p + 1]
+        if mode > 2:
+            raise _Fail(f"bad element segment mode {mode}")
+        et = _RT.get(et_raw)
+        if et is None:
+            raise _Fail(f"bad value type 0x{et_raw:02x}")
+        ti = u32(b, p + 2)[0]
+        has_off = b[p + 6]
+        p += 7
+        if has_off > 1:
+            raise _Fail(f"bad flag byte {has_off}")
+        off = None
+        if has_off:
+            off = _const(b, p, nf, ng)
+            p += _CONST_SIZE
+        if mode == 0:
+            if ti >= ntab or off is None:
+                raise _Fail("active element segment without a valid table/offset")
+        elif off is not None or ti != 0:
+            raise _Fail("passive/declarative element segment with a table/offset")
+        ni = u32(b, p)[0]
+        p += 4
+        if ni > MAX_ITEMS or _CONST_SIZE * ni > end - p:
+            raise _Fail(f"element count {ni} exceeds the section")
+        items = _consts(b, p, ni, nf, ng)
+        p += _CONST_SIZE * ni
         elems.append(ElemSegment(_ELEM_MODES[mode], et, items, ti, off))  # type: ignore[arg-type]
-    m.elems = elems
+    # data segments (their positions are handed to the C loader)
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 10 * n > end - p:
+        raise _Fail(f"data segment count {n} exceeds the section")
     datas = []
-    for _ in range(r.count(10)):
-        mode = r.u8()
-        if mode >= len(_DATA_MODES):
-            raise r.fail(f"bad data segment mode {mode}")
-        mi = r.u32()
-        off = _r_const(r) if r.flag() else None
-        datas.append(DataSegment(_DATA_MODES[mode], r.raw(), mi, off))  # type: ignore[arg-type]
-    m.datas = datas
-    m.data_count = r.opt32()
+    data_at = r.data_at
+    for _ in range(n):
+        mode = b[p]
+        if mode > 1:
+            raise _Fail(f"bad data segment mode {mode}")
+        mi = u32(b, p + 1)[0]
+        has_off = b[p + 5]
+        p += 6
+        if has_off > 1:
+            raise _Fail(f"bad flag byte {has_off}")
+        off = None
+        if has_off:
+            off = _const(b, p, nf, ng)
+            p += _CONST_SIZE
+        if mode == 0:
+            if mi >= nmem or off is None:
+                raise _Fail("active data segment without a valid memory/offset")
+        elif off is not None or mi != 0:
+            raise _Fail("passive data segment with a memory/offset")
+        ln = u32(b, p)[0]
+        p += 4
+        if ln > end - p:
+            raise _Fail(f"data segment length {ln} exceeds the section")
+        data_at += (p, ln)
+        datas.append(DataSegment(_DATA_MODES[mode], b[p:p + ln], mi, off))  # type: ignore[arg-type]
+        p += ln
+    flag = b[p]
+    if flag == 0:
+        data_count = None
+        p += 1
+    elif flag == 1:
+        data_count = u32(b, p + 1)[0]
+        p += 5
+        if data_count != len(datas):
+            raise _Fail("data count disagrees with the data segments")
+    else:
+        raise _Fail(f"bad flag byte {flag}")
+    # function names, sorted by index
+    n = u32(b, p)[0]
+    p += 4
+    if n > MAX_ITEMS or 8 * n > end - p:
+        raise _Fail(f"function name count {n} exceeds the section")
     names: dict[int, str] = {}
     last = -1
-    for _ in range(r.count(8)):
-        idx = r.u32()
+    for _ in range(n):
+        idx, ln = _U32X2(b, p)
+        p += 8
         if idx <= last:
-            raise r.fail("function names not sorted")
-        last = idx
-        names[idx] = r.str()
-    m.func_names = names
-    m.num_imported_funcs = r.u32()
-    m.num_imported_tables = r.u32()
-    m.num_imported_memories = r.u32()
-    m.num_imported_globals = r.u32()
-    m.body_offsets = list(r.u32s())
-    r.done()
-    _check_module(m, r)
-    return m
-
-
-def _check_module(m: ModuleInfo, r: _R) -> None:
-    """Cross-checks: every index in range, index spaces consistent with the imports."""
-    nt = len(m.types)
-    nf, ntab, nmem, ng = len(m.func_types), len(m.tables), len(m.memories), len(m.globals)
-    counts = {"func": 0, "table": 0, "memory": 0, "global": 0}
-    for imp in m.imports:
-        i = counts[imp.kind]
-        counts[imp.kind] += 1
-        space: list[Any] = {"func": m.func_types, "table": m.tables, "memory": m.memories,
-                            "global": m.globals}[imp.kind]
-        if i >= len(space):
-            raise r.fail(f"imported {imp.kind} {i} missing from its index space")
-        want = m.types[space[i]] if imp.kind == "func" and space[i] < nt else space[i]
-        if imp.type != want:
-            raise r.fail(f"import {imp.module}.{imp.name} disagrees with its index space")
-    if (counts["func"], counts["table"], counts["memory"], counts["global"]) != (
-            m.num_imported_funcs, m.num_imported_tables, m.num_imported_memories, m.num_imported_globals):
-        raise r.fail("import counts disagree with the imports")
-    for ti in m.func_types:
-        if ti >= nt:
-            raise r.fail(f"function type index {ti} out of range")
-    if len(m.global_inits) != ng - m.num_imported_globals:
-        raise r.fail("global initialisers do not match the globals")
-
-    def const(c: ConstExpr, n_globals: int) -> None:
-        op, v = c
-        if op == "ref.func" and int(v) >= nf:
-            raise r.fail(f"ref.func {v} out of range")
-        if op == "global.get" and int(v) >= n_globals:
-            raise r.fail(f"global.get {v} out of range")
-
-    for i, c in enumerate(m.global_inits):
-        const(c, m.num_imported_globals + i)
-    for e in m.exports:
-        space_len = {"func": nf, "table": ntab, "memory": nmem, "global": ng}[e.kind]
-        if e.index >= space_len:
-            raise r.fail(f"export {e.name!r} index {e.index} out of range")
-    if len({e.name for e in m.exports}) != len(m.exports):
-        raise r.fail("duplicate export names")
-    if m.start is not None:
-        if m.start >= nf:
-            raise r.fail("start function out of range")
-        st = m.types[m.func_types[m.start]]
-        if st.params or st.results:
-            raise r.fail("start function has a non-empty type")
-    for el in m.elems:
-        if el.mode == "active":
-            if el.table_index >= ntab or el.offset is None:
-                raise r.fail("active element segment without a valid table/offset")
-            const(el.offset, ng)
-        elif el.offset is not None or el.table_index != 0:
-            raise r.fail("passive/declarative element segment with a table/offset")
-        for c in el.items:
-            const(c, ng)
-    for d in m.datas:
-        if d.mode == "active":
-            if d.memory_index >= nmem or d.offset is None:
-                raise r.fail("active data segment without a valid memory/offset")
-            const(d.offset, ng)
-        elif d.offset is not None or d.memory_index != 0:
-            raise r.fail("passive data segment with a memory/offset")
-    if m.data_count is not None and m.data_count != len(m.datas):
-        raise r.fail("data count disagrees with the data segments")
-    for idx in m.func_names:
+            raise _Fail("function names not sorted")
         if idx >= nf:
-            raise r.fail(f"function name for index {idx} out of range")
-    if m.num_imported_funcs > nf or len(m.body_offsets) != nf - m.num_imported_funcs:
-        raise r.fail("body offsets do not match the local functions")
+            raise _Fail(f"function name for index {idx} out of range")
+        last = idx
+        if ln > MAX_STRING or ln > end - p:
+            raise _Fail(f"string length {ln} exceeds the section")
+        names[idx] = b[p:p + ln].decode("utf-8")
+        p += ln
+    n_imp = _U32X4(b, p)
+    p += 16
+    if n_imp != (len(imp_funcs), seen[1], seen[2], n_imp_globals):
+        raise _Fail("import counts disagree with the imports")
+    n = u32(b, p)[0]
+    if n > MAX_ITEMS or 4 * n > end - p - 4:
+        raise _Fail(f"body offset count {n} exceeds the section")
+    if n != nf - n_imp[0]:
+        raise _Fail("body offsets do not match the local functions")
+    body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
+    p += 4 + 4 * n
+    if p != end:
+        raise _Fail(f"{end - p} trailing bytes")
+    return ModuleInfo(types=types, imports=imports, func_types=func_types, tables=tables, memories=memories,
+                      globals=globals_, global_inits=global_inits, exports=exports, start=start, elems=elems,
+                      datas=datas, data_count=data_count, func_names=names, num_imported_funcs=n_imp[0],
+                      num_imported_tables=n_imp[1], num_imported_memories=n_imp[2],
+                      num_imported_globals=n_imp[3], body_offsets=body_offsets)
 
 
 def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,
@@ -879,6 +1121,10 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
         bad = set(codes).difference(range(_N_TRAP_CODES + 1), (_CALL_SITE_CODE,))
         if bad:
             raise traps.fail(f"bad trap code {max(bad)}")
+        # At one pc a trap site precedes a call site (jit::sort_trap_sites; fault lookups rely on it).
+        if any(p == q and a == _CALL_SITE_CODE and b != _CALL_SITE_CODE
+               for p, q, a, b in zip(pcs, pcs[1:], codes, codes[1:])):
+            raise traps.fail("trap sites not sorted")
         if min(fidx) < n_imported or max(fidx) >= n_funcs:
             raise traps.fail("trap site function out of range")
         local = list(map(operator.sub, fidx, itertools.repeat(n_imported)))
@@ -887,6 +1133,10 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
         if not all(map(operator.le, starts, pcs)) or not all(
                 map(operator.lt, pcs, map(operator.add, starts, lens))):
             raise traps.fail("trap site pc outside its function")
+    return offsets, sizes, table, _decode_exec(exe, n_local), nimp
+
+
+def _decode_exec(exe: _R, n_local: int) -> ExecMeta:
     gas = exe.u32()
     if gas > 1:
         raise exe.fail("bad gas flag")
@@ -896,7 +1146,7 @@ def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int
     exe.done()
     if len(frame_costs) not in (0, n_local) or len(max_stacks) not in (0, n_local):
         raise exe.fail("frame metadata does not match the local functions")
-    return offsets, sizes, table, ExecMeta(gas == 1, budget, frame_costs, max_stacks), nimp
+    return ExecMeta(gas == 1, budget, frame_costs, max_stacks)
 
 
 def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
@@ -916,7 +1166,8 @@ def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
     if total < HEADER_SIZE + trailer:
         raise ArtifactError("artifact truncated")
     body_end = total - trailer
-    if not hmac.compare_digest(hashlib.sha256(blob[:body_end]).digest(), bytes(blob[body_end:body_end + _DIGEST])):
+    if not hmac.compare_digest(hashlib.sha256(memoryview(blob)[:body_end]).digest(),
+                               bytes(blob[body_end:body_end + _DIGEST])):
         raise ArtifactError("artifact checksum mismatch (corrupted)")
     try:
         version = bytes(ver).rstrip(b"\0").decode("ascii")
@@ -931,14 +1182,13 @@ def _parse_header(blob: bytes | memoryview) -> ArtifactHeader:
                           bytes(code_hash), bool(flags & FLAG_HMAC), total)
 
 
-def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
-    body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+def _section_spans(blob: bytes | memoryview, body_end: int) -> list[int]:
+    """(offset, length) of each section's payload, in _SECTIONS order, flattened."""
     nsec = struct.unpack_from("<I", blob, 20)[0]
     if nsec != len(_SECTIONS):
         raise ArtifactError(f"artifact has {nsec} sections, expected {len(_SECTIONS)}")
     pos = HEADER_SIZE
-    views: dict[int, memoryview] = {}
-    mv = memoryview(blob)
+    spans: list[int] = []
     for want in _SECTIONS:
         if body_end - pos < _SECTION.size:
             raise ArtifactError("artifact section table truncated")
@@ -948,10 +1198,18 @@ def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
             raise ArtifactError(f"artifact section {sid} where {want} was expected")
         if length > body_end - pos:
             raise ArtifactError(f"artifact section {sid} overruns the blob")
-        views[sid] = mv[pos:pos + length]
+        spans += (pos, length)
         pos += length
     if pos != body_end:
         raise ArtifactError("trailing bytes after the last artifact section")
+    return spans
+
+
+def _decode_sections(blob: bytes | memoryview, h: ArtifactHeader) -> Artifact:
+    body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+    spans = _section_spans(blob, body_end)
+    mv = memoryview(blob)
+    views = {sid: mv[spans[2 * i]:spans[2 * i] + spans[2 * i + 1]] for i, sid in enumerate(_SECTIONS)}
     info = _decode_module(_R(views[SEC_MODULE], "module"))
     code = bytes(views[SEC_CODE])
     offs, sizes, table, meta, nimp = _decode_code_meta(
@@ -965,12 +1223,16 @@ def read_header(blob: bytes | memoryview) -> ArtifactHeader:
     return _guard(lambda: _parse_header(blob))
 
 
+#: What a decoder bug on hostile input could raise; _guard turns it into an ArtifactError.
+_DECODE_ERRORS = (struct.error, ValueError, TypeError, IndexError, KeyError, OverflowError, MemoryError)
+
+
 def _guard(fn: Any) -> Any:
     try:
         return fn()
     except ArtifactError:
         raise
-    except (struct.error, ValueError, TypeError, IndexError, KeyError, OverflowError, MemoryError) as e:
+    except _DECODE_ERRORS as e:
         # Defence in depth: every path above checks bounds explicitly; this only stops a missed
         # case from surfacing as anything but an ArtifactError.
         raise ArtifactError(f"malformed artifact: {type(e).__name__}: {e}") from None
@@ -985,15 +1247,28 @@ def load_artifact(blob: bytes | bytearray | memoryview, *, config_hash: bytes | 
     byte is interpreted. ``config_hash``: the loading engine's (None skips the check, for tools).
     ``target``: defaults to this machine's ISA and OS ABI (the baseline is the artifact's own);
     ``cpu_features``: defaults to :func:`host_cpu_features`. ``nearvm_version``: None accepts any.
+
+    This is the reference decoder (tools, tests): it builds every table as Python objects.
+    ``Module.deserialize`` takes the fast path (:func:`deserialize_module`), which applies the same
+    checks but leaves the code, function and trap-site tables to the C loader.
     """
     if not isinstance(blob, bytes):
         blob = bytes(blob)
+    h = _checked_header(blob, config_hash=config_hash, key=key, target=target, cpu_features=cpu_features,
+                        nearvm_version=nearvm_version)
+    art: Artifact = _guard(lambda: _decode_sections(blob, h))
+    return art
+
+
+def _checked_header(blob: bytes, *, config_hash: bytes | None, key: bytes | None, target: Target | None,
+                    cpu_features: Iterable[str] | None, nearvm_version: str | None) -> ArtifactHeader:
+    """HMAC (when keyed), size, checksum and every header field against what the loader expects."""
     if len(blob) > MAX_BLOB:
         raise ArtifactError("artifact too large")
     if key is not None:
         if len(blob) < HEADER_SIZE + 2 * _DIGEST:
             raise ArtifactError("artifact truncated (no HMAC)")
-        mac = hmac.new(key, blob[:-_DIGEST], hashlib.sha256).digest()
+        mac = hmac.digest(key, memoryview(blob)[:-_DIGEST], "sha256")
         if not hmac.compare_digest(mac, blob[-_DIGEST:]):
             raise ArtifactError("artifact HMAC mismatch (wrong key, unsigned, or tampered)")
     h: ArtifactHeader = _guard(lambda: _parse_header(blob))
@@ -1018,8 +1293,7 @@ def load_artifact(blob: bytes | bytearray | memoryview, *, config_hash: bytes | 
     if missing:
         names = sorted(n for n, b in CPU_FEATURES.items() if missing >> b & 1)
         raise ArtifactError(f"this CPU lacks features the artifact needs: {', '.join(names)}")
-    art: Artifact = _guard(lambda: _decode_sections(blob, h))
-    return art
+    return h
 
 
 # ---- program metadata ---------------------------------------------------------------------------
@@ -1113,61 +1387,152 @@ def serialize_module(module: Any) -> bytes:
     info: ModuleInfo = module._info
     meta = getattr(module, "_exec_meta", None)
     if meta is None:
-        meta = exec_meta_from_program(bytes(info.program), int(getattr(config, "stack_budget", 0)))
+        raw = getattr(module, "_exec_raw", None)  # a deserialized module: checked when it was loaded
+        if raw is not None:
+            meta = _decode_exec(_R(raw, "exec"), len(info.func_types) - info.num_imported_funcs)
+        else:
+            meta = exec_meta_from_program(bytes(info.program), int(getattr(config, "stack_budget", 0)))
     code_hash = getattr(module, "_code_hash", None) or bytes(_DIGEST)
     return build_artifact(info, export_compiled(module), config_hash=config_hash_of(config), code_hash=code_hash,
                           target=host_target(config), exec_meta=meta, key=engine.artifact_key)
 
 
-def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
-    """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable."""
-    from .runtime._ffi import check, new_err
+class _LoadContext:
+    """What loading artifacts into one engine needs, computed once per engine and Config."""
 
+    __slots__ = ("config", "key", "config_hash", "target", "fixed_lo", "fixed_hi", "host_ok", "error")
+
+    def __init__(self, engine: Any) -> None:
+        ffi, lib = _native()
+        self.config = config = engine.config
+        self.key = engine.artifact_key
+        self.config_hash = config_hash_of(config)
+        self.target = target = host_target(config)
+        native_isa = ffi.string(lib.nvm_host_isa()).decode()
+        self.error = None if native_isa == target.isa else f"this nearvm executes {native_isa}, not {target.isa}"
+        # The header bytes a loadable artifact must have, except flags, n_sections, total_size and
+        # code_hash (bytes 16..32 and 96..128): _checked_header accepts exactly these values.
+        ver = __version__.encode("ascii")
+        self.fixed_lo = _HEADER.pack(MAGIC, FORMAT_VERSION, HEADER_SIZE, 0, 0, 0, ver, 0, 0, 0, 0, 0, 0,
+                                     bytes(_DIGEST), bytes(_DIGEST))[:16]
+        self.fixed_hi = struct.pack("<16sBBBBIQ32s", ver, ISAS[target.isa], OS_ABIS[target.os_abi],
+                                    BASELINES[target.baseline][0], 0, 0, target.features, self.config_hash)
+        self.host_ok = not target.features & ~_features_bits(host_cpu_features())
+
+
+_FLAGS_TOTAL = struct.Struct("<IIQ")  # flags, n_sections, total_size at byte 16
+
+
+def _load_context(engine: Any) -> _LoadContext:
+    ctx: _LoadContext | None = getattr(engine, "_artifact_ctx", None)
+    if ctx is None or ctx.config is not engine.config or ctx.key is not engine.artifact_key:
+        ctx = _LoadContext(engine)
+        engine._artifact_ctx = ctx
+    return ctx
+
+
+def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
+    """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable.
+
+    The same checks as :func:`load_artifact` (HMAC first when the engine has a key, then size and
+    checksum, then the header, then every section), but only the module section becomes Python
+    objects: the section table and the code, function, trap-site and exec sections are checked
+    and loaded by C straight from the blob (``nvm_module_import_artifact``).
+    """
+    if type(blob) is not bytes:
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise TypeError("Module.deserialize(engine, blob): blob must be bytes")
+        blob = bytes(blob)
+    rt = _RT_API or _runtime_api()
+    ctx = _load_context(engine)
+    if ctx.error is not None:
+        raise ArtifactError(ctx.error)
+    n = len(blob)
+    key = ctx.key
+    mv = memoryview(blob)
+    if key is not None:  # before any other byte is looked at
+        if n < HEADER_SIZE + 2 * _DIGEST:
+            raise ArtifactError("artifact truncated (no HMAC)")
+        if not hmac.compare_digest(hmac.digest(key, mv[:-_DIGEST], "sha256"), blob[-_DIGEST:]):
+            raise ArtifactError("artifact HMAC mismatch (wrong key, unsigned, or tampered)")
+    ok = HEADER_SIZE + _DIGEST <= n <= MAX_BLOB
+    if ok:
+        flags, _nsec, total = _FLAGS_TOTAL.unpack_from(blob, 16)
+        body_end = n - (2 * _DIGEST if flags == FLAG_HMAC else _DIGEST)
+        ok = (total == n and (flags == FLAG_HMAC if key is not None else flags <= FLAG_HMAC)
+              and body_end >= HEADER_SIZE
+              and hmac.compare_digest(hashlib.sha256(mv[:body_end]).digest(), blob[body_end:body_end + _DIGEST])
+              and blob.startswith(ctx.fixed_lo) and blob.startswith(ctx.fixed_hi, 32) and ctx.host_ok)
+    if not ok:  # the reference checks say precisely what is wrong (and accept what they accept)
+        h = _checked_header(blob, config_hash=ctx.config_hash, key=key, target=ctx.target, cpu_features=None,
+                            nearvm_version=__version__)
+        body_end = h.total_size - _DIGEST * (2 if h.has_hmac else 1)
+    # The module section comes first; C walks and checks the whole section table again.
+    if body_end - HEADER_SIZE < _SECTION.size:
+        raise ArtifactError("artifact section table truncated")
+    sid, reserved, length = _SECTION.unpack_from(blob, HEADER_SIZE)
+    start = HEADER_SIZE + _SECTION.size
+    if sid != SEC_MODULE or reserved or length > body_end - start:
+        _section_spans(blob, body_end)  # raises the precise error
+        raise ArtifactError("bad artifact section table")
+    r = _R(blob[start:start + length], "module")
+    try:
+        info = _decode_module(r)
+    except ArtifactError:
+        raise
+    except _DECODE_ERRORS as e:
+        raise ArtifactError(f"malformed artifact: {type(e).__name__}: {e}") from None
+    ffi, lib, new_err = rt
+    type_id = engine._type_id
+    type_ids = [type_id(t) for t in info.types]
+    data_at = r.data_at
+    if data_at:
+        data_spans = ffi.new("uint64_t[]", [v + start if i % 2 == 0 else v for i, v in enumerate(data_at)])
+    else:
+        data_spans = ffi.NULL
+    out = ffi.new("nvm_module_t**")
+    exec_span = ffi.new("uint64_t[2]")
+    err = new_err()
+    status = lib.nvm_module_import_artifact(engine._ptr, blob, body_end, start + r.func_types_at,
+                                            len(info.func_types), info.num_imported_funcs,
+                                            ffi.new("uint32_t[]", type_ids) if type_ids else ffi.NULL, len(type_ids),
+                                            data_spans, len(data_at) // 2, exec_span, out, err, len(err))
+    if status:
+        _import_failed(status, err)
     if cls is None:
         from .runtime import Module as cls
-    if not isinstance(blob, (bytes, bytearray, memoryview)):
-        raise TypeError("Module.deserialize(engine, blob): blob must be bytes")
-    ffi, lib = _native()
-    config = engine.config
-    target = host_target(config)
-    native_isa = ffi.string(lib.nvm_host_isa()).decode()
-    if native_isa != target.isa:
-        raise ArtifactError(f"this nearvm executes {native_isa}, not {target.isa}")
-    art = load_artifact(blob, config_hash=config_hash_of(config), key=engine.artifact_key, target=target)
-    info, cc = art.info, art.compiled
-    type_ids = [engine._type_id(t) for t in info.types]
-    func_type_ids = [type_ids[t] for t in info.func_types]
-    datas = [d.data for d in info.datas]
-    data_keep = [ffi.from_buffer(d) for d in datas]
-    data_ptrs = ffi.new("uint8_t*[]", max(1, len(datas)))
-    for i, p in enumerate(data_keep):
-        data_ptrs[i] = ffi.cast("uint8_t*", p)
-    data_lens = ffi.new("size_t[]", [len(d) for d in datas] or [0])
-    n_local = len(cc.func_offsets)
-    if sys.byteorder != "little":  # the stored tables are little-endian
-        raise ArtifactError("artifacts are only loadable on little-endian hosts")
-    n_sites = cc.n_trap_sites
-    out = ffi.new("nvm_module_t**")
-    err = new_err()
-    status = lib.nvm_module_import(
-        engine._ptr, cc.code, len(cc.code),
-        ffi.new("uint32_t[]", list(cc.func_offsets) or [0]), ffi.new("uint32_t[]", list(cc.func_sizes) or [0]),
-        n_local, cc.n_imported_funcs,
-        ffi.from_buffer("uint32_t[]", cc.trap_table) if n_sites else ffi.new("uint32_t[]", 1), n_sites,
-        ffi.new("uint32_t[]", type_ids or [0]), len(type_ids),
-        ffi.new("uint32_t[]", func_type_ids or [0]), len(func_type_ids),
-        data_ptrs, data_lens, len(datas), out, err, len(err))
-    if status in (lib.NVM_ERR_INVALID, lib.NVM_ERR_LIMIT):
-        raise ArtifactError("artifact rejected by the loader: " + ffi.string(err).decode("utf-8", "replace"))
-    check(status, err, "cannot load artifact")
     module = cls.__new__(cls)
     module.engine = engine
     module._info = info
     module._ptr = ffi.gc(out[0], lib.nvm_module_free)
     module._type_ids = type_ids
-    module._exec_meta = art.exec_meta
-    module._code_hash = art.header.code_hash
+    module._exec_meta = None  # decoded from _exec_raw if the module is serialized again (checked by C)
+    module._exec_raw = blob[exec_span[0]:exec_span[0] + exec_span[1]]
+    module._code_hash = blob[96:128]
     return module
+
+
+def _import_failed(status: int, err: Any) -> None:
+    from .runtime._ffi import check
+
+    ffi, lib, _ = _RT_API or _runtime_api()
+    if status in (lib.NVM_ERR_INVALID, lib.NVM_ERR_LIMIT):
+        raise ArtifactError("artifact rejected by the loader: " + ffi.string(err).decode("utf-8", "replace"))
+    check(status, err, "cannot load artifact")
+    raise ArtifactError(f"artifact rejected by the loader (status {status})")
+
+
+_RT_API: tuple[Any, Any, Any] | None = None
+
+
+def _runtime_api() -> tuple[Any, Any, Any]:
+    """(ffi, lib, new_err) of the native runtime, imported on first use (the format code above
+    works without the native module)."""
+    global _RT_API
+    from .runtime._ffi import ffi, lib, new_err
+
+    _RT_API = (ffi, lib, new_err)
+    return _RT_API
 
 
 def write_file_atomic(path: str | Any, data: bytes) -> None:

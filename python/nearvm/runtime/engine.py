@@ -200,9 +200,7 @@ class Module:
     @classmethod
     def deserialize(cls, engine: Engine, blob: bytes) -> Module:
         """A module from :meth:`serialize`'s bytes; ArtifactError if corrupted, foreign or incompatible."""
-        from ..artifact import deserialize_module
-
-        return deserialize_module(engine, blob, cls)  # type: ignore[no-any-return]
+        return _deserialize_module()(engine, blob, cls)  # type: ignore[no-any-return]
 
     def serialize_file(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`serialize` to ``path`` atomically (temp file + rename)."""
@@ -214,3 +212,17 @@ class Module:
     def deserialize_file(cls, engine: Engine, path: str | os.PathLike[str]) -> Module:
         with open(path, "rb") as f:
             return cls.deserialize(engine, f.read())
+
+
+def _deserialize_module() -> Any:
+    """nearvm.artifact.deserialize_module, imported on first use (not at import time: the artifact
+    module imports this one) and then kept, so a deserialize pays no import lookup."""
+    global _deserialize_impl
+    if _deserialize_impl is None:
+        from ..artifact import deserialize_module
+
+        _deserialize_impl = deserialize_module
+    return _deserialize_impl
+
+
+_deserialize_impl: Any = None
