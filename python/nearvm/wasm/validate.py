@@ -212,6 +212,11 @@ class _Ctx:
         self.feat = {None: True, spec.F_SIGN_EXT: f.sign_extension, spec.F_SAT: f.saturating_float_to_int,
                      spec.F_BULK: f.bulk_memory, spec.F_REF: f.reference_types}
         self.enabled = [self.feat[FEATURE[c]] for c in range(256)]
+        #: ``KIND`` with the opcodes of disabled features made illegal (the fast loop's dispatch).
+        self.kind = [KIND[c] if self.enabled[c] else K_ILLEGAL for c in range(256)]
+        #: The fast loop's type stack and cumulative-bytes stack, shared by all bodies (grown as needed).
+        self.fvals: list[int] = [0] * 16
+        self.fcum: list[int] = [0] * 17
 
     def block_type_index(self, t: tuple[tuple[int, ...], tuple[int, ...]]) -> int:
         i = self.type_index.get(t)
@@ -222,8 +227,13 @@ class _Ctx:
         return i
 
 
-def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes:
-    """Validate, meter and lower one function body (spec §3.3 + appendix); returns the body record."""
+def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes:
+    """Validate, meter and lower one function body (spec §3.3 + appendix); returns the body record.
+
+    The reference loop: it tracks every instruction's offset, so it reports the exact error (message,
+    offset, function). ``_lower_body_fast`` does the same work faster and hands every body it does
+    not accept to this loop, so both produce the same bytes for valid bodies and errors come from here.
+    """
     cfg = ctx.config
     ti = ctx.func_types[fidx]
     params, results = ctx.types[ti]
@@ -1114,6 +1124,893 @@ def _grow(vals: list[int], cum: list[int], need: int) -> int:
         vals.extend([0] * extra)
         cum.extend([0] * extra)
     return len(vals)
+
+
+# ---- the fast body loop ------------------------------------------------------------------------
+
+class _Bail(Exception):
+    """Internal: the fast loop gives a body up (it is invalid, or takes a path left to the exact loop)."""
+
+
+def _leb_tail(nx: Any, it: Any, b: int) -> int:
+    """The rest of an unsigned 32-bit LEB128 whose first byte ``b`` (>= 0x80) was read from ``it``."""
+    result = b & 0x7F
+    shift = 7
+    while True:
+        b = nx(it)
+        if shift == 28:  # fifth byte: no continuation, unused high bits zero (spec §5.2.2)
+            if b > 0x0F:
+                raise _Bail
+            return result | (b << 28)
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return result
+
+
+def _sleb_skip(nx: Any, it: Any, maxlen: int, rem: int) -> None:
+    """Skip the rest of a signed LEB128 (first byte had the continuation bit) of at most ``maxlen``
+    bytes whose last byte holds ``rem`` meaningful bits (spec §5.2.2 checks)."""
+    k = 1
+    while True:
+        b = nx(it)
+        k += 1
+        if k == maxlen:
+            if b & 0x80:
+                raise _Bail
+            top = b >> (rem - 1)
+            if top != 0 and top != (0x7F >> (rem - 1)):
+                raise _Bail
+            return
+        if b < 0x80:
+            return
+
+
+def _local_slow(nx: Any, it: Any, x: int, ltypes: Any, lfast: int, nlocals: int, gstarts: list[int],
+                gtypes: list[int]) -> int:
+    if x >= 0x80:
+        x = _leb_tail(nx, it, x)
+    if x < lfast:
+        return ltypes[x]  # type: ignore[no-any-return]
+    if x < nlocals:
+        return gtypes[bisect_right(gstarts, x) - 1]
+    raise _Bail
+
+
+_pack_br = struct.Struct("<BIII").pack
+_BT1 = {t: ((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
+
+
+def _lower_body_fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearray | None:
+    """``_lower_body_exact``'s work for a body it accepts, or None (then the exact loop runs).
+
+    The same algorithm and the same output, specialised for speed (ARCHITECTURE.md "Frontend
+    speed"): the body is read through a bytes iterator (``for op in it``) with no per-instruction
+    offset (the offset is recomputed from the iterator at control ops only); short LEBs are read
+    inline; the most frequent opcodes are tested first; disabled features are folded into the
+    per-Config kind table; any error or unusual case just gives up (``_Bail``), so no error
+    reporting is needed here. Without gas, live ``end``/``else`` do not break the run of copied
+    bytes (their bytes are their own encoding).
+    """
+    try:
+        return _fast(ctx, fidx, data, bstart, bend)
+    except (_Bail, _Mismatch, _Malformed, IndexError, StopIteration, ValidationError, DecodeError):
+        return None
+
+
+def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearray:
+    cfg = ctx.config
+    ti = ctx.func_types[fidx]
+    params, results = ctx.types[ti]
+    # -- locals (spec §5.5.13) --
+    p = bstart
+    ngroups = data[p]
+    if ngroups < 0x80:
+        p += 1
+    else:
+        ngroups, p = _uleb_slow(data, p)
+    total = 0
+    groups: list[tuple[int, int]] = []
+    for _ in range(ngroups):
+        cnt = data[p]
+        if cnt < 0x80:
+            p += 1
+        else:
+            cnt, p = _uleb_slow(data, p)
+        t = data[p]
+        p += 1
+        if t not in _SZ_VALID or (t == EXTERNREF and not cfg.reference_types):
+            raise _Bail
+        total += cnt
+        if total > MAX_LOCALS:
+            raise _Bail
+        if cnt:
+            groups.append((cnt, t))
+    if p > bend:
+        raise _Bail
+    lim = cfg.max_locals_per_function
+    if lim is not None and total > lim:
+        raise _Bail
+    lim = cfg.max_locals_per_module
+    if lim is not None and ctx.locals_total + total > lim:
+        raise _Bail
+    base = p
+    nparams = len(params)
+    nlocals = nparams + total
+    budget = bend - base + 16
+    frame_bytes = ctx.param_bytes[ti]
+    if frame_bytes < 0:
+        frame_bytes = 64
+        for t in params:
+            frame_bytes += _SZ[t]
+        ctx.param_bytes[ti] = frame_bytes
+    gstarts = [0]
+    gtypes = [0]
+    acc = nparams
+    ltypes: list[int] | tuple[int, ...]
+    if not groups or nparams >= budget:
+        ltypes = params
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+    else:
+        lt = list(params)
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            if len(lt) < budget:
+                lt.extend([t] * min(cnt, budget - len(lt)))
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+        ltypes = lt
+    lfast = len(ltypes)
+    lf = lfast if lfast < 0x80 else 0x80  # x < lf: a one-byte index of a local in the flat list
+
+    # -- body loop state --
+    types = ctx.types
+    func_types = ctx.func_types
+    nfuncs = len(func_types)
+    globs = ctx.globals
+    nglobs = len(globs)
+    has_mem = ctx.n_memories > 0
+    W = ctx.weights
+    gas_on = ctx.gas is not None
+    KIND_ = ctx.kind
+    OPT_ = OPT
+    SZ = _SZ
+    vals = ctx.fvals
+    cum = ctx.fcum
+    cap = len(vals)
+    if cap < budget:
+        cap = _grow(vals, cum, budget)
+    sp = 0
+    maxsp = 0
+    maxb = 0
+    fh = 0
+    unreach = False
+    ctrl: list[list[Any]] = [[F_FUNC, (), results, 0, False, True, False, results, False]]
+    nctrl = 1
+    maxctrl = 1
+    nblocks = 0
+    out = bytearray(b"\xe0\x00\x00\x00\x00")  # STACK, frame cost patched at the end
+    live = True
+    run = base
+    blk = 5
+    cost = ctx.frame_init_per_word * ((frame_bytes + 7) // 8) if gas_on else 0
+    saved_max = (0, 0)
+    it = iter(data)
+    it.__setstate__(base)
+    lh = it.__length_hint__
+    N = len(data)
+    nx = next
+    pos = 0
+    for op in it:
+        if op == 0x20:  # local.get
+            x = nx(it)
+            t = ltypes[x] if x < lf else _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+            vals[sp] = t
+            b = cum[sp] + SZ[t]
+            sp += 1
+            cum[sp] = b
+            if sp > maxsp:
+                maxsp = sp
+            if b > maxb:
+                maxb = b
+            cost += W[op]
+        elif op == 0x21:  # local.set
+            x = nx(it)
+            t = ltypes[x] if x < lf else _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+            if sp > fh and vals[sp - 1] == t:
+                sp -= 1
+            else:
+                sp = _pop_expect(vals, sp, fh, unreach, (t,))
+            cost += W[op]
+        elif op == 0x41:  # i32.const
+            if nx(it) & 0x80:
+                _sleb_skip(nx, it, 5, 4)
+            vals[sp] = I32
+            b = cum[sp] + 4
+            sp += 1
+            cum[sp] = b
+            if sp > maxsp:
+                maxsp = sp
+            if b > maxb:
+                maxb = b
+            cost += W[op]
+        else:
+            k = KIND_[op]
+            cost += W[op]
+            if k == 2:  # bin
+                t = OPT_[op]
+                if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t, t))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == 10:  # end
+                fr = ctrl[-1]
+                rt = fr[2]
+                n = len(rt)
+                if not (sp - fh == n and (n == 0 or (n == 1 and vals[fh] == rt[0]))):
+                    if _pop_expect(vals, sp, fh, unreach, rt) != fh:
+                        raise _Bail
+                kind = fr[0]
+                if kind == F_IF and fr[1] != rt:
+                    raise _Bail  # an if without else: params must equal results (§3.3.8.5)
+                sp = fh
+                if n:
+                    if sp + n >= cap:
+                        cap = _grow(vals, cum, sp + n + budget)
+                    for t in rt:
+                        vals[sp] = t
+                        b = cum[sp] + SZ[t]
+                        sp += 1
+                        cum[sp] = b
+                        if b > maxb:
+                            maxb = b
+                    if sp > maxsp:
+                        maxsp = sp
+                if fr[5]:
+                    was_live = live
+                    if live:
+                        if gas_on:
+                            pos = N - lh()
+                            out += data[run:pos]  # through this END (its own encoding)
+                            run = pos
+                            if cost:
+                                out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            cost = 0
+                            blk = len(out)
+                        # Live at a live end: still live after it (fall-through); the run goes on.
+                    else:
+                        pos = N - lh()
+                        out.append(0x0B)
+                        run = pos
+                        blk = len(out)
+                        if kind == F_LOOP:
+                            reach = False
+                        elif kind == F_IF:
+                            reach = True  # implicit else arm falls through
+                        elif kind == F_ELSE:
+                            reach = fr[6] or fr[8]
+                        else:
+                            reach = fr[6]
+                        live = reach
+                        if live:
+                            cost = W[op]
+                            maxsp, maxb = saved_max
+                            if sp > maxsp:
+                                maxsp = sp
+                            if cum[sp] > maxb:
+                                maxb = cum[sp]
+                        else:
+                            cost = 0
+                ctrl.pop()
+                nctrl -= 1
+                if not nctrl:
+                    if not was_live:
+                        maxsp, maxb = saved_max
+                    break
+                parent = ctrl[-1]
+                fh = parent[3]
+                unreach = parent[4]
+            elif k == 11:  # br_if
+                x = nx(it)
+                if x >= 0x80:
+                    x = _leb_tail(nx, it, x)
+                if x >= nctrl:
+                    raise _Bail
+                fr = ctrl[-1 - x]
+                lt = fr[7]
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                if lt:
+                    sp = _pop_expect(vals, sp, fh, unreach, lt)
+                    if sp + len(lt) >= cap:
+                        cap = _grow(vals, cum, sp + len(lt) + budget)
+                    for t in lt:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                if live:
+                    pos = N - lh()
+                    out += data[run:pos - (2 if x < 0x80 else _leb_size(data, pos))]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out += _pack_br(0x0D, x, len(lt), fr[3])
+                    run = pos
+                    blk = len(out)
+                    fr[6] = True
+            elif k == 12 or k == 13 or k == 24:  # block, loop, if
+                b = nx(it)
+                if b == 0x40:
+                    bt: tuple[tuple[int, ...], tuple[int, ...]] = _VOID_BT
+                    blen = 2
+                elif b in _BT1:
+                    if b == EXTERNREF and not cfg.reference_types:
+                        raise _Bail
+                    bt = _BT1[b]
+                    blen = 2
+                else:
+                    ti = b
+                    blen = 2
+                    if b & 0x80:  # a multi-byte type index
+                        pos = N - lh()
+                        ti, q = _sleb_slow(data, pos - 1, 33)
+                        it.__setstate__(q)
+                        blen = q - pos + 2
+                    elif b & 0x40:
+                        raise _Bail  # a negative one-byte index: malformed
+                    if ti < 0 or ti >= len(types) or not cfg.multi_value:
+                        raise _Bail
+                    bt = types[ti]
+                nblocks += 1
+                if k == 24:  # if
+                    if sp > fh and vals[sp - 1] == I32:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                bp = bt[0]
+                if bp:
+                    sp = _pop_expect(vals, sp, fh, unreach, bp)
+                    nh = sp
+                    if sp + len(bp) >= cap:
+                        cap = _grow(vals, cum, sp + len(bp) + budget)
+                    for t in bp:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                else:
+                    nh = sp
+                ctrl[-1][4] = unreach
+                kind = F_BLOCK if k == 12 else (F_LOOP if k == 13 else F_IF)
+                ctrl.append([kind, bp, bt[1], nh, False, live, False, bp if kind == F_LOOP else bt[1], False])
+                nctrl += 1
+                if nctrl > maxctrl:
+                    maxctrl = nctrl
+                fh = nh
+                unreach = False
+                if live:
+                    pos = N - lh()
+                    out += data[run:pos - blen]
+                    if k != 12 and gas_on:  # loop, if: the block they open starts after them
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    enc = ctx.bt_enc.get((op, bt))
+                    if enc is None:
+                        enc = ctx.bt_enc[(op, bt)] = _pack_op_u32(op, ctx.block_type_index(bt))
+                    out += enc
+                    run = pos
+                    if k != 12:
+                        blk = len(out)
+            elif k == 6 or k == 7:  # load, store
+                a = nx(it)
+                if a >= 0x80:
+                    a = _leb_tail(nx, it, a)
+                b = nx(it)
+                if b >= 0x80:
+                    _leb_tail(nx, it, b)
+                if a > ALIGN[op] or not has_mem:
+                    raise _Bail
+                t = OPT_[op]
+                if k == 6:  # load
+                    if sp > fh and vals[sp - 1] == I32:
+                        vals[sp - 1] = t
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                        vals[sp] = t
+                        sp += 1
+                        if sp > maxsp:
+                            maxsp = sp
+                    b = cum[sp - 1] + SZ[t]
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                elif sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == I32:
+                    sp -= 2
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32, t))
+            elif k == 8 or k == 9:  # rel, test
+                t = OPT_[op]
+                if k == 8:  # rel
+                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (t, t)) + 1
+                elif sp > fh and vals[sp - 1] == t:
+                    pass
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,)) + 1
+                    if sp > maxsp:
+                        maxsp = sp
+                vals[sp - 1] = I32
+                cum[sp] = cum[sp - 1] + 4
+            elif k == 5:  # local.tee
+                x = nx(it)
+                t = ltypes[x] if x < lf else _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+                if not (sp > fh and vals[sp - 1] == t):
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                    vals[sp] = t
+                    sp += 1
+                    b = cum[sp - 1] + SZ[t]
+                    cum[sp] = b
+                    if sp > maxsp:
+                        maxsp = sp
+                    if b > maxb:
+                        maxb = b
+            elif k == 14:  # call
+                x = nx(it)
+                if x >= 0x80:
+                    x = _leb_tail(nx, it, x)
+                if x >= nfuncs:
+                    raise _Bail
+                cp, cr = types[func_types[x]]
+                if cp:
+                    sp = _pop_expect(vals, sp, fh, unreach, cp)
+                if cr:
+                    if sp + len(cr) >= cap:
+                        cap = _grow(vals, cum, sp + len(cr) + budget)
+                    for t in cr:
+                        vals[sp] = t
+                        b = cum[sp] + SZ[t]
+                        sp += 1
+                        cum[sp] = b
+                        if b > maxb:
+                            maxb = b
+                    if sp > maxsp:
+                        maxsp = sp
+            elif k == 25:  # else
+                fr = ctrl[-1]
+                if fr[0] != F_IF:
+                    raise _Bail
+                rt = fr[2]
+                n = len(rt)
+                if not (sp - fh == n and (n == 0 or (n == 1 and vals[fh] == rt[0]))):
+                    if _pop_expect(vals, sp, fh, unreach, rt) != fh:
+                        raise _Bail
+                fr[0] = F_ELSE
+                fr[8] = live
+                sp = fh
+                bp = fr[1]
+                if bp:
+                    if sp + len(bp) >= cap:
+                        cap = _grow(vals, cum, sp + len(bp) + budget)
+                    for t in bp:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                unreach = False
+                if fr[5]:
+                    if live:
+                        if gas_on:
+                            pos = N - lh()
+                            out += data[run:pos]  # through this ELSE (its own encoding)
+                            run = pos
+                            if cost:
+                                out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            cost = 0
+                            blk = len(out)
+                    else:
+                        pos = N - lh()
+                        cost = W[op]
+                        maxsp, maxb = saved_max
+                        if sp > maxsp:
+                            maxsp = sp
+                        if cum[sp] > maxb:
+                            maxb = cum[sp]
+                        out.append(0x05)
+                        run = pos
+                        blk = len(out)
+                        live = True
+            elif k == 15 or k == 16:  # global.get, global.set
+                x = nx(it)
+                if x >= 0x80:
+                    x = _leb_tail(nx, it, x)
+                if x >= nglobs:
+                    raise _Bail
+                t, mut = globs[x]
+                if k == 15:  # global.get
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if sp > maxsp:
+                        maxsp = sp
+                    if b > maxb:
+                        maxb = b
+                else:
+                    if not mut:
+                        raise _Bail
+                    if sp > fh and vals[sp - 1] == t:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (t,))
+            elif k == 20:  # cvt
+                t = OPT_[op]
+                a = CVT_IN[op]
+                if sp > fh and vals[sp - 1] == a:
+                    vals[sp - 1] = t
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (a,))
+                    vals[sp] = t
+                    sp += 1
+                    if sp > maxsp:
+                        maxsp = sp
+                b = cum[sp - 1] + SZ[t]
+                cum[sp] = b
+                if b > maxb:
+                    maxb = b
+            elif k == 21:  # un
+                t = OPT_[op]
+                if not (sp > fh and vals[sp - 1] == t):
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+                    if sp > maxsp:
+                        maxsp = sp
+            elif k == 22 or k == 23 or k == 35:  # br, return, unreachable
+                if k == 22:  # br
+                    x = nx(it)
+                    if x >= 0x80:
+                        x = _leb_tail(nx, it, x)
+                    if x >= nctrl:
+                        raise _Bail
+                    fr = ctrl[-1 - x]
+                    lt = fr[7]
+                    if lt:
+                        _pop_expect(vals, sp, fh, unreach, lt)
+                elif k == 23:  # return
+                    if results:
+                        _pop_expect(vals, sp, fh, unreach, results)
+                if live:
+                    pos = N - lh()
+                    if k == 22:  # br
+                        out += data[run:pos - (2 if x < 0x80 else _leb_size(data, pos))]
+                    else:  # return, unreachable: their own encoding
+                        out += data[run:pos]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    if k == 22:  # br
+                        out += _pack_br(0x0C, x, len(lt), fr[3])
+                        fr[6] = True
+                    live = False
+                    # Dead code never runs: its stack use must not count (restored when live again).
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            elif k == 26:  # drop
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+            elif k == 17 or k == 18 or k == 19:  # i64.const, f32.const, f64.const
+                if k == 17:  # i64.const
+                    if nx(it) & 0x80:
+                        _sleb_skip(nx, it, 10, 1)
+                    t = I64
+                else:
+                    # f32/f64: 4/8 raw bytes, skipped by moving the iterator.
+                    w = 4 if k == 18 else 8
+                    r = lh()
+                    if r < w:
+                        raise _Bail
+                    it.__setstate__(N - r + w)
+                    t = F32 if k == 18 else F64
+                vals[sp] = t
+                b = cum[sp] + SZ[t]
+                sp += 1
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif k == 27:  # select
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                t1 = vals[sp - 1] if sp > fh else UNKNOWN
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+                t2 = vals[sp - 1] if sp > fh else UNKNOWN
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+                if t1 in _REFS or t2 in _REFS:
+                    raise _Bail
+                if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+                    raise _Bail
+                t = t2 if t1 == UNKNOWN else t1
+                vals[sp] = t
+                sp += 1
+                cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == 34:  # nop: dropped
+                if live:
+                    pos = N - lh()
+                    out += data[run:pos - 1]
+                    run = pos
+            elif k == 29:  # br_table
+                pos = N - lh()
+                p = pos - 1
+                n, pos = _uleb_slow(data, pos)
+                if n > bend - pos:
+                    raise _Bail
+                it.__setstate__(pos)
+                targets = [0] * (2 * n + 2)
+                for i in range(n + 1):
+                    x = nx(it)
+                    if x >= 0x80:
+                        x = _leb_tail(nx, it, x)
+                    if x >= nctrl:
+                        raise _Bail
+                    targets[2 * i] = x
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                dfr = ctrl[nctrl - 1 - targets[2 * n]]
+                dlt = dfr[7]
+                arity = len(dlt)
+                checked = {dlt}
+                for i in range(n + 1):
+                    fr = ctrl[nctrl - 1 - targets[2 * i]]
+                    lt = fr[7]
+                    targets[2 * i + 1] = fr[3]
+                    if lt is not dlt and lt not in checked:
+                        if len(lt) != arity:
+                            raise _Bail
+                        _check_top(vals, sp, fh, unreach, lt)
+                        checked.add(lt)
+                    if live:
+                        fr[6] = True
+                _pop_expect(vals, sp, fh, unreach, dlt)
+                if live:
+                    out += data[run:p]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out.append(0x0E)
+                    out += struct.pack(f"<II{2 * n + 2}I", n, arity, *targets)
+                    live = False
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            else:
+                # Everything else (calls through tables, memory.size/grow, 0xFC, references,
+                # tables, typed select): rare, one shared slower path.
+                sp, maxsp, maxb, dcost = _fast_rare(ctx, k, op, it, vals, cum, sp, fh, unreach, maxsp, maxb,
+                                                    budget)
+                cap = len(vals)
+                cost += dcost
+    else:
+        raise _Bail  # ran off the end of the input
+    pos = N - lh()
+    if pos != bend:
+        raise _Bail
+    if run < pos:
+        out += data[run:pos]
+    lim = cfg.max_blocks_per_function
+    if lim is not None and nblocks > lim:
+        raise _Bail
+    lim = cfg.max_blocks_per_module
+    if lim is not None and ctx.blocks_total + nblocks > lim:
+        raise _Bail
+    frame_cost = frame_bytes + maxb
+    if frame_cost >= 1 << 32:
+        raise _Bail
+    ctx.blocks_total += nblocks
+    ctx.locals_total += total
+    out[1:5] = _pack_u32(frame_cost)
+    head = bytearray(_pack_u32(len(groups)))
+    for cnt, t in groups:
+        head += _pack_u32(cnt)
+        head.append(t)
+    head += _pack_3u32(maxsp, maxctrl, frame_cost)
+    head += _pack_u32(len(out))
+    head += out
+    return head
+
+
+def _leb_size(data: bytes, end: int) -> int:
+    """Length of the LEB128 ending just before ``end`` plus its 1-byte opcode (br/br_if label)."""
+    q = end - 1
+    while data[q - 1] & 0x80:
+        q -= 1
+    return end - q + 1
+
+
+def _u32(it: Any) -> int:
+    b = next(it)
+    return b if b < 0x80 else _leb_tail(next, it, b)
+
+
+def _fast_rare(ctx: _Ctx, k: int, op: int, it: Any, vals: list[int], cum: list[int], sp: int, fh: int,
+               unreach: bool, maxsp: int, maxb: int, budget: int) -> tuple[int, int, int, int]:
+    """The fast loop's rare instructions: returns (sp, maxsp, maxb, gas weight adjustment)."""
+    nx = next
+    dcost = 0
+    tables = ctx.tables
+    has_mem = ctx.n_memories > 0
+    rr: tuple[int, ...]
+    if k == 30:  # call_indirect
+        ti = _u32(it)
+        if ctx.enabled[0x25]:
+            tab = _u32(it)
+        else:
+            tab = nx(it)
+            if tab != 0:
+                raise _Bail
+        if tab >= len(tables) or ti >= len(ctx.types) or tables[tab] != FUNCREF:
+            raise _Bail
+        cp, rr = ctx.types[ti]
+        sp = _pop_expect(vals, sp, fh, unreach, (*cp, I32))
+    elif k == 31 or k == 32:  # memory.size, memory.grow
+        if nx(it) != 0 or not has_mem:
+            raise _Bail
+        if k == 32:
+            sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+        rr = (I32,)
+    elif k == 33:  # 0xFC prefix
+        sub = _u32(it)
+        fop = spec.BY_FC.get(sub)
+        if fop is None or not ctx.feat[fop.feature]:
+            raise _Bail
+        dcost = ctx.fc_weights[sub] - ctx.weights[op]
+        pr: tuple[int, ...]
+        if sub < 8:
+            assert fop.params is not None and fop.results is not None
+            pr, rr = fop.params, fop.results
+        elif sub == 8 or sub == 9:  # memory.init / data.drop
+            x = _u32(it)
+            if sub == 8 and nx(it) != 0:
+                raise _Bail
+            if ctx.data_count is None or (sub == 8 and not has_mem) or x >= ctx.data_count:
+                raise _Bail
+            pr, rr = ((I32, I32, I32), ()) if sub == 8 else ((), ())
+        elif sub == 10 or sub == 11:  # memory.copy / memory.fill
+            for _ in range(2 if sub == 10 else 1):
+                if nx(it) != 0:
+                    raise _Bail
+            if not has_mem:
+                raise _Bail
+            pr, rr = (I32, I32, I32), ()
+        elif sub == 12 or sub == 13:  # table.init / elem.drop
+            x = _u32(it)
+            if sub == 12:
+                tab = _u32(it)
+                if tab >= len(tables):
+                    raise _Bail
+            if x >= len(ctx.elem_types):
+                raise _Bail
+            if sub == 12:
+                if ctx.elem_types[x] != tables[tab]:
+                    raise _Bail
+                pr, rr = (I32, I32, I32), ()
+            else:
+                pr, rr = (), ()
+        elif sub == 14:  # table.copy
+            td = _u32(it)
+            ts = _u32(it)
+            if td >= len(tables) or ts >= len(tables) or tables[td] != tables[ts]:
+                raise _Bail
+            pr, rr = (I32, I32, I32), ()
+        else:  # table.grow / table.size / table.fill
+            tab = _u32(it)
+            if tab >= len(tables):
+                raise _Bail
+            et = tables[tab]
+            if sub == 15:
+                pr, rr = (et, I32), (I32,)
+            elif sub == 16:
+                pr, rr = (), (I32,)
+            else:
+                pr, rr = (I32, et, I32), ()
+        if pr:
+            sp = _pop_expect(vals, sp, fh, unreach, pr)
+    elif k == 28:  # select t
+        if _u32(it) != 1:
+            raise _Bail
+        st = nx(it)
+        if st not in _SZ_VALID or (st == EXTERNREF and not ctx.config.reference_types):
+            raise _Bail
+        sp = _pop_expect(vals, sp, fh, unreach, (st, st, I32))
+        vals[sp] = st
+        sp += 1
+        cum[sp] = cum[sp - 1] + _SZ[st]
+        return sp, maxsp, maxb, 0
+    elif k == 36:  # ref.null
+        t = nx(it)
+        if t not in _REFS:
+            raise _Bail
+        rr = (t,)
+    elif k == 37:  # ref.is_null
+        if sp > fh:
+            t = vals[sp - 1]
+            if t != UNKNOWN and t not in _REFS:
+                raise _Bail
+            sp -= 1
+        elif not unreach:
+            raise _Bail
+        vals[sp] = I32
+        sp += 1
+        cum[sp] = cum[sp - 1] + 4
+        return sp, maxsp, maxb, 0
+    elif k == 38:  # ref.func
+        x = _u32(it)
+        if x >= len(ctx.func_types) or x not in ctx.refs:
+            raise _Bail
+        rr = (FUNCREF,)
+    elif k == 39:  # table.get
+        tab = _u32(it)
+        if tab >= len(tables):
+            raise _Bail
+        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+        rr = (tables[tab],)
+    elif k == 40:  # table.set
+        tab = _u32(it)
+        if tab >= len(tables):
+            raise _Bail
+        sp = _pop_expect(vals, sp, fh, unreach, (I32, tables[tab]))
+        rr = ()
+    else:  # illegal opcodes, disabled features, SIMD: the exact loop reports them
+        raise _Bail
+    if rr:
+        if sp + len(rr) >= len(vals):
+            _grow(vals, cum, sp + len(rr) + budget)
+        for t in rr:
+            vals[sp] = t
+            b = cum[sp] + _SZ[t]
+            sp += 1
+            cum[sp] = b
+            if b > maxb:
+                maxb = b
+        if sp > maxsp:
+            maxsp = sp
+    return sp, maxsp, maxb, dcost
+
+
+def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes | bytearray:
+    """Validate, meter and lower one function body: the fast loop, else the exact one."""
+    r = _lower_body_fast(ctx, fidx, data, bstart, bend)
+    if r is None:
+        return _lower_body_exact(ctx, fidx, data, bstart, bend)
+    return r
 
 
 # ---- module level (spec §3.4) ------------------------------------------------------------------
