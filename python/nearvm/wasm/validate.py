@@ -11,8 +11,12 @@ algorithm's ``Unknown`` (the bottom type of unreachable code).
 """
 
 from __future__ import annotations
+import __future__
 
+import ast
+import inspect
 import struct
+import textwrap
 from bisect import bisect_right
 from typing import Any
 
@@ -217,6 +221,8 @@ class _Ctx:
         #: The fast loop's type stack and cumulative-bytes stack, shared by all bodies (grown as needed).
         self.fvals: list[int] = [0] * 16
         self.fcum: list[int] = [0] * 17
+        #: ``bt_enc`` by ``op << 8 | block type byte`` for one-byte block types (the fast loop).
+        self.bt_enc1: dict[int, bytes] = {}
 
     def block_type_index(self, t: tuple[tuple[int, ...], tuple[int, ...]]) -> int:
         i = self.type_index.get(t)
@@ -1148,10 +1154,18 @@ def _leb_tail(nx: Any, it: Any, b: int) -> int:
             return result
 
 
-def _sleb_skip(nx: Any, it: Any, maxlen: int, rem: int) -> None:
-    """Skip the rest of a signed LEB128 (first byte had the continuation bit) of at most ``maxlen``
-    bytes whose last byte holds ``rem`` meaningful bits (spec §5.2.2 checks)."""
-    k = 1
+def _leb_skip(nx: Any, it: Any) -> None:
+    """Skip the rest of an unsigned 32-bit LEB128 whose first two bytes had the continuation bit."""
+    for _ in range(2):  # third and fourth bytes
+        if nx(it) < 0x80:
+            return
+    if nx(it) > 0x0F:  # fifth byte: no continuation, unused high bits zero (spec §5.2.2)
+        raise _Bail
+
+
+def _sleb_skip(nx: Any, it: Any, maxlen: int, rem: int, k: int = 1) -> None:
+    """Skip the rest of a signed LEB128 of at most ``maxlen`` bytes whose last byte holds ``rem``
+    meaningful bits (spec §5.2.2 checks); its first ``k`` bytes were read and had the continuation bit."""
     while True:
         b = nx(it)
         k += 1
@@ -1178,6 +1192,19 @@ def _local_slow(nx: Any, it: Any, x: int, ltypes: Any, lfast: int, nlocals: int,
 
 
 _pack_br = struct.Struct("<BIII").pack
+_NONES: list[int | None] = [None] * 256
+
+
+def _ops_table(pred: Any) -> list[bool]:
+    return [bool(pred(c)) for c in range(256)]
+
+
+#: The fast loop's group tests (see there): numeric, control, end, br_if, block/loop/if, else,
+#: br/return/unreachable, br_table, loads/stores.
+_GROUPS = (_ops_table(lambda c: c > 0x44), _ops_table(lambda c: c < 0x12), _ops_table(lambda c: c == 0x0B),
+           _ops_table(lambda c: c == 0x0D), _ops_table(lambda c: 2 <= c <= 4), _ops_table(lambda c: c == 0x05),
+           _ops_table(lambda c: c in (0x0C, 0x0F, 0x00)), _ops_table(lambda c: c == 0x0E),
+           _ops_table(lambda c: 0x28 <= c <= 0x3E))
 _BT1 = {t: ((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
 
 
@@ -1193,7 +1220,7 @@ def _lower_body_fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) 
     bytes (their bytes are their own encoding).
     """
     try:
-        return _fast(ctx, fidx, data, bstart, bend)
+        return (_fast if ctx.gas is not None else _fast_nogas)(ctx, fidx, data, bstart, bend)
     except (_Bail, _Mismatch, _Malformed, IndexError, StopIteration, ValidationError, DecodeError):
         return None
 
@@ -1266,7 +1293,10 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
             acc += cnt
         ltypes = lt
     lfast = len(ltypes)
-    lf = lfast if lfast < 0x80 else 0x80  # x < lf: a one-byte index of a local in the flat list
+    # ``lt[x]`` for any byte x: the type of local x for one-byte indices of the flat list, None for
+    # everything else (multi-byte LEBs, locals beyond the flat list, unknown locals: _local_slow).
+    lf = lfast if lfast < 0x80 else 0x80
+    lt: list[int | None] = [*ltypes[:lf], *_NONES[lf:]]
 
     # -- body loop state --
     types = ctx.types
@@ -1278,6 +1308,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     W = ctx.weights
     gas_on = ctx.gas is not None
     KIND_ = ctx.kind
+    benc = ctx.bt_enc1
     OPT_ = OPT
     SZ = _SZ
     vals = ctx.fvals
@@ -1289,6 +1320,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     maxsp = 0
     maxb = 0
     fh = 0
+    fh1 = 1  # fh + 1: two values above the frame base when sp > fh1
     unreach = False
     ctrl: list[list[Any]] = [[F_FUNC, (), results, 0, False, True, False, results, False]]
     nctrl = 1
@@ -1305,13 +1337,24 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     lh = it.__length_hint__
     N = len(data)
     nx = next
+    g_num, g_ctrl, g_end, g_br_if, g_block, g_else, g_jump, g_br_table, g_mem = _GROUPS
     pos = 0
+    # Dispatch: a tree over opcode ranges with the frequent opcodes first (no per-instruction kind
+    # lookup for local.get/local.set/i32.const). A test that guards a long branch is a lookup in a
+    # table of bools (``_GROUPS``), not a comparison: CPython 3.11 specialises a comparison for ints
+    # only when a short conditional jump follows it, and a long branch needs an EXTENDED_ARG jump.
+    # Every ``cost += W[op]`` line is removed from the variant used without gas (``_fast_nogas``,
+    # generated from this function's source).
     for op in it:
         if op == 0x20:  # local.get
             x = nx(it)
-            t = ltypes[x] if x < lf else _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+            t = lt[x]
+            try:
+                b = cum[sp] + SZ[t]
+            except TypeError:  # not a one-byte index of the flat list (None there)
+                t = _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+                b = cum[sp] + SZ[t]
             vals[sp] = t
-            b = cum[sp] + SZ[t]
             sp += 1
             cum[sp] = b
             if sp > maxsp:
@@ -1321,15 +1364,74 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
             cost += W[op]
         elif op == 0x21:  # local.set
             x = nx(it)
-            t = ltypes[x] if x < lf else _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+            t = lt[x]
             if sp > fh and vals[sp - 1] == t:
                 sp -= 1
             else:
+                if t is None:
+                    t = _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
                 sp = _pop_expect(vals, sp, fh, unreach, (t,))
             cost += W[op]
+        elif g_num[op]:  # numeric (> 0x44), references, 0xFC, 0xFD
+            cost += W[op]
+            k = KIND_[op]
+            if k == 2:  # bin
+                t = OPT_[op]
+                if sp > fh1 and vals[sp - 1] == t and vals[sp - 2] == t:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t, t))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == 8:  # rel
+                t = OPT_[op]
+                if sp > fh1 and vals[sp - 1] == t and vals[sp - 2] == t:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t, t)) + 1
+                vals[sp - 1] = I32
+                cum[sp] = cum[sp - 1] + 4
+            elif k == 20:  # cvt
+                t = OPT_[op]
+                a = CVT_IN[op]
+                if sp > fh and vals[sp - 1] == a:
+                    vals[sp - 1] = t
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (a,))
+                    vals[sp] = t
+                    sp += 1
+                    if sp > maxsp:
+                        maxsp = sp
+                b = cum[sp - 1] + SZ[t]
+                cum[sp] = b
+                if b > maxb:
+                    maxb = b
+            elif k == 9:  # test
+                t = OPT_[op]
+                if not (sp > fh and vals[sp - 1] == t):
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,)) + 1
+                    if sp > maxsp:
+                        maxsp = sp
+                vals[sp - 1] = I32
+                cum[sp] = cum[sp - 1] + 4
+            elif k == 21:  # un
+                t = OPT_[op]
+                if not (sp > fh and vals[sp - 1] == t):
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+                    if sp > maxsp:
+                        maxsp = sp
+            else:  # references, 0xFC, SIMD, illegal
+                sp, maxsp, maxb, dcost = _fast_rare(ctx, k, op, it, vals, cum, sp, fh, unreach, maxsp, maxb,
+                                                    budget)
+                cap = len(vals)
+                cost += dcost
         elif op == 0x41:  # i32.const
-            if nx(it) & 0x80:
-                _sleb_skip(nx, it, 5, 4)
+            if nx(it) >= 0x80 and nx(it) >= 0x80:  # (two bytes are always a valid s32)
+                _sleb_skip(nx, it, 5, 4, 2)
             vals[sp] = I32
             b = cum[sp] + 4
             sp += 1
@@ -1339,30 +1441,17 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
             if b > maxb:
                 maxb = b
             cost += W[op]
-        else:
-            k = KIND_[op]
+        elif g_ctrl[op]:  # control (< 0x12)
             cost += W[op]
-            if k == 2:  # bin
-                t = OPT_[op]
-                if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
-                    sp -= 1
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (t, t))
-                    vals[sp] = t
-                    sp += 1
-                    cum[sp] = cum[sp - 1] + SZ[t]
-            elif k == 10:  # end
-                fr = ctrl[-1]
+            if g_end[op]:  # end
+                fr = ctrl.pop()
                 rt = fr[2]
-                n = len(rt)
-                if not (sp - fh == n and (n == 0 or (n == 1 and vals[fh] == rt[0]))):
-                    if _pop_expect(vals, sp, fh, unreach, rt) != fh:
-                        raise _Bail
-                kind = fr[0]
-                if kind == F_IF and fr[1] != rt:
-                    raise _Bail  # an if without else: params must equal results (§3.3.8.5)
-                sp = fh
-                if n:
+                if rt:
+                    n = len(rt)
+                    if not (sp - fh == n and n == 1 and vals[fh] == rt[0]):
+                        if _pop_expect(vals, sp, fh, unreach, rt) != fh:
+                            raise _Bail
+                    sp = fh
                     if sp + n >= cap:
                         cap = _grow(vals, cum, sp + n + budget)
                     for t in rt:
@@ -1374,6 +1463,13 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                             maxb = b
                     if sp > maxsp:
                         maxsp = sp
+                elif sp != fh:
+                    if _pop_expect(vals, sp, fh, unreach, rt) != fh:
+                        raise _Bail
+                    sp = fh
+                kind = fr[0]
+                if kind == F_IF and fr[1] != rt:
+                    raise _Bail  # an if without else: params must equal results (§3.3.8.5)
                 if fr[5]:
                     was_live = live
                     if live:
@@ -1409,7 +1505,6 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                                 maxb = cum[sp]
                         else:
                             cost = 0
-                ctrl.pop()
                 nctrl -= 1
                 if not nctrl:
                     if not was_live:
@@ -1417,24 +1512,25 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                     break
                 parent = ctrl[-1]
                 fh = parent[3]
+                fh1 = fh + 1
                 unreach = parent[4]
-            elif k == 11:  # br_if
+            elif g_br_if[op]:  # br_if
                 x = nx(it)
                 if x >= 0x80:
                     x = _leb_tail(nx, it, x)
                 if x >= nctrl:
                     raise _Bail
                 fr = ctrl[-1 - x]
-                lt = fr[7]
+                lt_ = fr[7]
                 if sp > fh and vals[sp - 1] == I32:
                     sp -= 1
                 else:
                     sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                if lt:
-                    sp = _pop_expect(vals, sp, fh, unreach, lt)
-                    if sp + len(lt) >= cap:
-                        cap = _grow(vals, cum, sp + len(lt) + budget)
-                    for t in lt:
+                if lt_:
+                    sp = _pop_expect(vals, sp, fh, unreach, lt_)
+                    if sp + len(lt_) >= cap:
+                        cap = _grow(vals, cum, sp + len(lt_) + budget)
+                    for t in lt_:
                         vals[sp] = t
                         sp += 1
                         cum[sp] = cum[sp - 1] + SZ[t]
@@ -1445,11 +1541,11 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
                         cost = 0
-                    out += _pack_br(0x0D, x, len(lt), fr[3])
+                    out += _pack_br(0x0D, x, len(lt_), fr[3])
                     run = pos
                     blk = len(out)
                     fr[6] = True
-            elif k == 12 or k == 13 or k == 24:  # block, loop, if
+            elif g_block[op]:  # block, loop, if
                 b = nx(it)
                 if b == 0x40:
                     bt: tuple[tuple[int, ...], tuple[int, ...]] = _VOID_BT
@@ -1473,7 +1569,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                         raise _Bail
                     bt = types[ti]
                 nblocks += 1
-                if k == 24:  # if
+                if op == 4:  # if
                     if sp > fh and vals[sp - 1] == I32:
                         sp -= 1
                     else:
@@ -1491,83 +1587,35 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                 else:
                     nh = sp
                 ctrl[-1][4] = unreach
-                kind = F_BLOCK if k == 12 else (F_LOOP if k == 13 else F_IF)
-                ctrl.append([kind, bp, bt[1], nh, False, live, False, bp if kind == F_LOOP else bt[1], False])
+                if op == 3:  # loop: branches carry its params
+                    ctrl.append([F_LOOP, bp, bt[1], nh, False, live, False, bp, False])
+                else:
+                    ctrl.append([op - 1, bp, bt[1], nh, False, live, False, bt[1], False])  # F_BLOCK, F_IF
                 nctrl += 1
                 if nctrl > maxctrl:
                     maxctrl = nctrl
                 fh = nh
+                fh1 = nh + 1
                 unreach = False
                 if live:
                     pos = N - lh()
                     out += data[run:pos - blen]
-                    if k != 12 and gas_on:  # loop, if: the block they open starts after them
+                    if op != 2 and gas_on:  # loop, if: the block they open starts after them
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
                         cost = 0
-                    enc = ctx.bt_enc.get((op, bt))
+                    enc = benc.get(op << 8 | b) if blen == 2 else None
                     if enc is None:
-                        enc = ctx.bt_enc[(op, bt)] = _pack_op_u32(op, ctx.block_type_index(bt))
+                        enc = ctx.bt_enc.get((op, bt))
+                        if enc is None:
+                            enc = ctx.bt_enc[(op, bt)] = _pack_op_u32(op, ctx.block_type_index(bt))
+                        if blen == 2:
+                            benc[op << 8 | b] = enc
                     out += enc
                     run = pos
-                    if k != 12:
+                    if op != 2:
                         blk = len(out)
-            elif k == 6 or k == 7:  # load, store
-                a = nx(it)
-                if a >= 0x80:
-                    a = _leb_tail(nx, it, a)
-                b = nx(it)
-                if b >= 0x80:
-                    _leb_tail(nx, it, b)
-                if a > ALIGN[op] or not has_mem:
-                    raise _Bail
-                t = OPT_[op]
-                if k == 6:  # load
-                    if sp > fh and vals[sp - 1] == I32:
-                        vals[sp - 1] = t
-                    else:
-                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                        vals[sp] = t
-                        sp += 1
-                        if sp > maxsp:
-                            maxsp = sp
-                    b = cum[sp - 1] + SZ[t]
-                    cum[sp] = b
-                    if b > maxb:
-                        maxb = b
-                elif sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == I32:
-                    sp -= 2
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (I32, t))
-            elif k == 8 or k == 9:  # rel, test
-                t = OPT_[op]
-                if k == 8:  # rel
-                    if sp - fh >= 2 and vals[sp - 1] == t and vals[sp - 2] == t:
-                        sp -= 1
-                    else:
-                        sp = _pop_expect(vals, sp, fh, unreach, (t, t)) + 1
-                elif sp > fh and vals[sp - 1] == t:
-                    pass
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (t,)) + 1
-                    if sp > maxsp:
-                        maxsp = sp
-                vals[sp - 1] = I32
-                cum[sp] = cum[sp - 1] + 4
-            elif k == 5:  # local.tee
-                x = nx(it)
-                t = ltypes[x] if x < lf else _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
-                if not (sp > fh and vals[sp - 1] == t):
-                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
-                    vals[sp] = t
-                    sp += 1
-                    b = cum[sp - 1] + SZ[t]
-                    cum[sp] = b
-                    if sp > maxsp:
-                        maxsp = sp
-                    if b > maxb:
-                        maxb = b
-            elif k == 14:  # call
+            elif op == 0x10:  # call
                 x = nx(it)
                 if x >= 0x80:
                     x = _leb_tail(nx, it, x)
@@ -1588,7 +1636,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                             maxb = b
                     if sp > maxsp:
                         maxsp = sp
-            elif k == 25:  # else
+            elif g_else[op]:  # else
                 fr = ctrl[-1]
                 if fr[0] != F_IF:
                     raise _Bail
@@ -1631,70 +1679,23 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                         run = pos
                         blk = len(out)
                         live = True
-            elif k == 15 or k == 16:  # global.get, global.set
-                x = nx(it)
-                if x >= 0x80:
-                    x = _leb_tail(nx, it, x)
-                if x >= nglobs:
-                    raise _Bail
-                t, mut = globs[x]
-                if k == 15:  # global.get
-                    vals[sp] = t
-                    b = cum[sp] + SZ[t]
-                    sp += 1
-                    cum[sp] = b
-                    if sp > maxsp:
-                        maxsp = sp
-                    if b > maxb:
-                        maxb = b
-                else:
-                    if not mut:
-                        raise _Bail
-                    if sp > fh and vals[sp - 1] == t:
-                        sp -= 1
-                    else:
-                        sp = _pop_expect(vals, sp, fh, unreach, (t,))
-            elif k == 20:  # cvt
-                t = OPT_[op]
-                a = CVT_IN[op]
-                if sp > fh and vals[sp - 1] == a:
-                    vals[sp - 1] = t
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (a,))
-                    vals[sp] = t
-                    sp += 1
-                    if sp > maxsp:
-                        maxsp = sp
-                b = cum[sp - 1] + SZ[t]
-                cum[sp] = b
-                if b > maxb:
-                    maxb = b
-            elif k == 21:  # un
-                t = OPT_[op]
-                if not (sp > fh and vals[sp - 1] == t):
-                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
-                    vals[sp] = t
-                    sp += 1
-                    cum[sp] = cum[sp - 1] + SZ[t]
-                    if sp > maxsp:
-                        maxsp = sp
-            elif k == 22 or k == 23 or k == 35:  # br, return, unreachable
-                if k == 22:  # br
+            elif g_jump[op]:  # br, return, unreachable
+                if op == 0x0C:  # br
                     x = nx(it)
                     if x >= 0x80:
                         x = _leb_tail(nx, it, x)
                     if x >= nctrl:
                         raise _Bail
                     fr = ctrl[-1 - x]
-                    lt = fr[7]
-                    if lt:
-                        _pop_expect(vals, sp, fh, unreach, lt)
-                elif k == 23:  # return
+                    lt_ = fr[7]
+                    if lt_:
+                        _pop_expect(vals, sp, fh, unreach, lt_)
+                elif op == 0x0F:  # return
                     if results:
                         _pop_expect(vals, sp, fh, unreach, results)
                 if live:
                     pos = N - lh()
-                    if k == 22:  # br
+                    if op == 0x0C:  # br
                         out += data[run:pos - (2 if x < 0x80 else _leb_size(data, pos))]
                     else:  # return, unreachable: their own encoding
                         out += data[run:pos]
@@ -1702,69 +1703,15 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
                         cost = 0
-                    if k == 22:  # br
-                        out += _pack_br(0x0C, x, len(lt), fr[3])
+                    if op == 0x0C:  # br
+                        out += _pack_br(0x0C, x, len(lt_), fr[3])
                         fr[6] = True
                     live = False
                     # Dead code never runs: its stack use must not count (restored when live again).
                     saved_max = (maxsp, maxb)
                 sp = fh
                 unreach = True
-            elif k == 26:  # drop
-                if sp > fh:
-                    sp -= 1
-                elif not unreach:
-                    raise _Bail
-            elif k == 17 or k == 18 or k == 19:  # i64.const, f32.const, f64.const
-                if k == 17:  # i64.const
-                    if nx(it) & 0x80:
-                        _sleb_skip(nx, it, 10, 1)
-                    t = I64
-                else:
-                    # f32/f64: 4/8 raw bytes, skipped by moving the iterator.
-                    w = 4 if k == 18 else 8
-                    r = lh()
-                    if r < w:
-                        raise _Bail
-                    it.__setstate__(N - r + w)
-                    t = F32 if k == 18 else F64
-                vals[sp] = t
-                b = cum[sp] + SZ[t]
-                sp += 1
-                cum[sp] = b
-                if sp > maxsp:
-                    maxsp = sp
-                if b > maxb:
-                    maxb = b
-            elif k == 27:  # select
-                if sp > fh and vals[sp - 1] == I32:
-                    sp -= 1
-                else:
-                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
-                t1 = vals[sp - 1] if sp > fh else UNKNOWN
-                if sp > fh:
-                    sp -= 1
-                elif not unreach:
-                    raise _Bail
-                t2 = vals[sp - 1] if sp > fh else UNKNOWN
-                if sp > fh:
-                    sp -= 1
-                elif not unreach:
-                    raise _Bail
-                if t1 in _REFS or t2 in _REFS:
-                    raise _Bail
-                if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
-                    raise _Bail
-                t = t2 if t1 == UNKNOWN else t1
-                vals[sp] = t
-                sp += 1
-                cum[sp] = cum[sp - 1] + SZ[t]
-            elif k == 34:  # nop: dropped
-                if live:
-                    pos = N - lh()
-                    out += data[run:pos - 1]
-                    run = pos
-            elif k == 29:  # br_table
+            elif g_br_table[op]:  # br_table
                 pos = N - lh()
                 p = pos - 1
                 n, pos = _uleb_slow(data, pos)
@@ -1789,13 +1736,13 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                 checked = {dlt}
                 for i in range(n + 1):
                     fr = ctrl[nctrl - 1 - targets[2 * i]]
-                    lt = fr[7]
+                    lt_ = fr[7]
                     targets[2 * i + 1] = fr[3]
-                    if lt is not dlt and lt not in checked:
-                        if len(lt) != arity:
+                    if lt_ is not dlt and lt_ not in checked:
+                        if len(lt_) != arity:
                             raise _Bail
-                        _check_top(vals, sp, fh, unreach, lt)
-                        checked.add(lt)
+                        _check_top(vals, sp, fh, unreach, lt_)
+                        checked.add(lt_)
                     if live:
                         fr[6] = True
                 _pop_expect(vals, sp, fh, unreach, dlt)
@@ -1811,13 +1758,135 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                     saved_max = (maxsp, maxb)
                 sp = fh
                 unreach = True
-            else:
-                # Everything else (calls through tables, memory.size/grow, 0xFC, references,
-                # tables, typed select): rare, one shared slower path.
-                sp, maxsp, maxb, dcost = _fast_rare(ctx, k, op, it, vals, cum, sp, fh, unreach, maxsp, maxb,
-                                                    budget)
+            elif op == 0x01:  # nop: dropped
+                if live:
+                    pos = N - lh()
+                    out += data[run:pos - 1]
+                    run = pos
+            else:  # call_indirect, illegal
+                sp, maxsp, maxb, dcost = _fast_rare(ctx, KIND_[op], op, it, vals, cum, sp, fh, unreach, maxsp,
+                                                    maxb, budget)
                 cap = len(vals)
-                cost += dcost
+        else:  # 0x12..0x44: variables, memory, constants, parametric
+            cost += W[op]
+            if g_mem[op]:  # load, store
+                a = nx(it)
+                if a >= 0x80:
+                    a = _leb_tail(nx, it, a)
+                if nx(it) >= 0x80 and nx(it) >= 0x80:  # offset (two bytes are always a valid u32)
+                    _leb_skip(nx, it)
+                if a > ALIGN[op] or not has_mem:
+                    raise _Bail
+                t = OPT_[op]
+                if op <= 0x35:  # load
+                    if sp > fh and vals[sp - 1] == I32:
+                        vals[sp - 1] = t
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                        vals[sp] = t
+                        sp += 1
+                        if sp > maxsp:
+                            maxsp = sp
+                    b = cum[sp - 1] + SZ[t]
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                elif sp > fh1 and vals[sp - 1] == t and vals[sp - 2] == I32:
+                    sp -= 2
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32, t))
+            elif op == 0x22:  # local.tee
+                x = nx(it)
+                t = lt[x]
+                if not (sp > fh and vals[sp - 1] == t):
+                    if t is None:
+                        t = _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+                    if not (sp > fh and vals[sp - 1] == t):
+                        sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                        vals[sp] = t
+                        sp += 1
+                        b = cum[sp - 1] + SZ[t]
+                        cum[sp] = b
+                        if sp > maxsp:
+                            maxsp = sp
+                        if b > maxb:
+                            maxb = b
+            elif op == 0x23 or op == 0x24:  # global.get, global.set
+                x = nx(it)
+                if x >= 0x80:
+                    x = _leb_tail(nx, it, x)
+                if x >= nglobs:
+                    raise _Bail
+                t, mut = globs[x]
+                if op == 0x23:  # global.get
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if sp > maxsp:
+                        maxsp = sp
+                    if b > maxb:
+                        maxb = b
+                else:
+                    if not mut:
+                        raise _Bail
+                    if sp > fh and vals[sp - 1] == t:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (t,))
+            elif op >= 0x42:  # i64.const, f32.const, f64.const
+                if op == 0x42:  # i64.const
+                    if nx(it) >= 0x80 and nx(it) >= 0x80:
+                        _sleb_skip(nx, it, 10, 1, 2)
+                    t = I64
+                else:
+                    # f32/f64: 4/8 raw bytes, skipped by moving the iterator.
+                    w = 4 if op == 0x43 else 8
+                    r = lh()
+                    if r < w:
+                        raise _Bail
+                    it.__setstate__(N - r + w)
+                    t = F32 if op == 0x43 else F64
+                vals[sp] = t
+                b = cum[sp] + SZ[t]
+                sp += 1
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif op == 0x1A:  # drop
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+            elif op == 0x1B:  # select
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                t1 = vals[sp - 1] if sp > fh else UNKNOWN
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+                t2 = vals[sp - 1] if sp > fh else UNKNOWN
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+                if t1 in _REFS or t2 in _REFS:
+                    raise _Bail
+                if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+                    raise _Bail
+                t = t2 if t1 == UNKNOWN else t1
+                vals[sp] = t
+                sp += 1
+                cum[sp] = cum[sp - 1] + SZ[t]
+            else:  # typed select, tables, memory.size/grow, illegal
+                sp, maxsp, maxb, dcost = _fast_rare(ctx, KIND_[op], op, it, vals, cum, sp, fh, unreach, maxsp,
+                                                    maxb, budget)
+                cap = len(vals)
     else:
         raise _Bail  # ran off the end of the input
     pos = N - lh()
@@ -1845,6 +1914,33 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     head += _pack_u32(len(out))
     head += out
     return head
+
+
+
+def _without_gas_weights(fn: Any) -> Any:
+    """``fn`` recompiled from its source without its ``cost += W[op]`` statements: the fast loop's
+    variant for ``Config(gas=None)`` (the weights are all 0 there; this saves a lookup and an add per
+    instruction). Line numbers are kept. Without the source (e.g. a sourceless install) ``fn`` itself
+    is used, which gives the same output."""
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        filename = inspect.getsourcefile(fn) or "<fast loop>"
+    except (OSError, TypeError):
+        return fn
+
+    class _Strip(ast.NodeTransformer):
+        def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | None:
+            if (isinstance(node.target, ast.Name) and node.target.id == "cost" and isinstance(node.op, ast.Add)
+                    and ast.unparse(node.value) == "W[op]"):
+                return None
+            return node
+
+    tree = _Strip().visit(ast.parse(textwrap.dedent("".join(lines))))
+    ast.increment_lineno(tree, first - 1)
+    ns: dict[str, Any] = {}
+    exec(compile(tree, filename, "exec", flags=__future__.annotations.compiler_flag, dont_inherit=True),  # noqa: S102
+         fn.__globals__, ns)
+    return ns[fn.__name__]
 
 
 def _leb_size(data: bytes, end: int) -> int:
@@ -2003,6 +2099,9 @@ def _fast_rare(ctx: _Ctx, k: int, op: int, it: Any, vals: list[int], cum: list[i
         if sp > maxsp:
             maxsp = sp
     return sp, maxsp, maxb, dcost
+
+
+_fast_nogas = _without_gas_weights(_fast)
 
 
 def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes | bytearray:
