@@ -221,7 +221,7 @@ class _Ctx:
         #: The fast loop's type stack and cumulative-bytes stack, shared by all bodies (grown as needed).
         self.fvals: list[int] = [0] * 16
         self.fcum: list[int] = [0] * 17
-        #: ``bt_enc`` by ``op << 8 | block type byte`` for one-byte block types (the fast loop).
+        #: ``bt_enc`` by ``op * 256 + block type byte`` for one-byte block types (the fast loop).
         self.bt_enc1: dict[int, bytes] = {}
 
     def block_type_index(self, t: tuple[tuple[int, ...], tuple[int, ...]]) -> int:
@@ -1604,13 +1604,13 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
                         cost = 0
-                    enc = benc.get(op << 8 | b) if blen == 2 else None
+                    enc = benc.get(op * 256 + b) if blen == 2 else None
                     if enc is None:
                         enc = ctx.bt_enc.get((op, bt))
                         if enc is None:
                             enc = ctx.bt_enc[(op, bt)] = _pack_op_u32(op, ctx.block_type_index(bt))
                         if blen == 2:
-                            benc[op << 8 | b] = enc
+                            benc[op * 256 + b] = enc
                     out += enc
                     run = pos
                     if op != 2:
@@ -2104,9 +2104,13 @@ def _fast_rare(ctx: _Ctx, k: int, op: int, it: Any, vals: list[int], cum: list[i
 _fast_nogas = _without_gas_weights(_fast)
 
 
+#: False: every body goes through the exact loop (tests compare the two loops with this).
+_USE_FAST = True
+
+
 def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes | bytearray:
     """Validate, meter and lower one function body: the fast loop, else the exact one."""
-    r = _lower_body_fast(ctx, fidx, data, bstart, bend)
+    r = _lower_body_fast(ctx, fidx, data, bstart, bend) if _USE_FAST else None
     if r is None:
         return _lower_body_exact(ctx, fidx, data, bstart, bend)
     return r
