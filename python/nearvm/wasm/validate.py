@@ -6,6 +6,12 @@ recursion on nesting depth, no per-instruction objects, a preallocated type stac
 instructions copied to the output as unchanged byte runs and only control flow rewritten
 (ARCHITECTURE.md "Frontend speed").
 
+There are two versions of that loop: ``_lower_body_fast`` (a bytes iterator, no per-instruction
+offset, no error reporting: it gives up on anything it does not accept) and ``_lower_body_exact``
+(an index, every instruction's offset, exact errors). Every body goes through the fast one; a body
+it gives up on goes through the exact one, which reports the error (or, for a valid body, produces
+the same bytes). tests/frontend/test_fast_path.py holds them to that.
+
 Types on the operand stack are the binary value-type codes (plain ints); 0 is the spec
 algorithm's ``Unknown`` (the bottom type of unreachable code).
 """
@@ -101,6 +107,7 @@ F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE = range(5)
 
 _pack_u32 = struct.Struct("<I").pack
 _pack_3u32 = struct.Struct("<III").pack
+_pack_4u32 = struct.Struct("<IIII").pack
 _pack_op_u32 = struct.Struct("<BI").pack
 _pack_gas = struct.Struct("<BQ").pack
 
@@ -220,6 +227,10 @@ class _Ctx:
         #: The fast loop's type stack and cumulative-bytes stack, shared by all bodies (grown as needed).
         self.fvals: list[int] = [0] * 16
         self.fcum: list[int] = [0] * 17
+        #: The fast loop's per-module constants (built at its first body) and locals facts per
+        #: (type index, local declaration bytes).
+        self.fenv: tuple[Any, ...] | None = None
+        self.lcache: dict[tuple[int, bytes], tuple[Any, ...]] = {}
         #: ``bt_enc`` by ``op * 256 + block type byte`` for one-byte block types (the fast loop).
         self.bt_enc1: dict[int, bytes] = {}
 
@@ -1266,57 +1277,24 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     if lim is not None and ctx.locals_total + total > lim:
         raise _Bail
     base = p
-    nparams = len(params)
-    nlocals = nparams + total
     budget = bend - base + 16
-    frame_bytes = ctx.param_bytes[ti]
-    if frame_bytes < 0:
-        frame_bytes = 64
-        for t in params:
-            frame_bytes += _SZ[t]
-        ctx.param_bytes[ti] = frame_bytes
-    gstarts = [0]
-    gtypes = [0]
-    acc = nparams
-    ltypes: list[int] | tuple[int, ...]
-    if not groups or nparams >= budget:
-        ltypes = params
-        for cnt, t in groups:
-            frame_bytes += cnt * _SZ[t]
-            gstarts.append(acc)
-            gtypes.append(t)
-            acc += cnt
-    else:
-        lt = list(params)
-        for cnt, t in groups:
-            frame_bytes += cnt * _SZ[t]
-            if len(lt) < budget:
-                lt.extend([t] * min(cnt, budget - len(lt)))
-            gstarts.append(acc)
-            gtypes.append(t)
-            acc += cnt
-        ltypes = lt
-    lfast = len(ltypes)
-    # ``lt[x]`` for any byte x: the type of local x for one-byte indices of the flat list, None for
-    # everything else (multi-byte LEBs, locals beyond the flat list, unknown locals: _local_slow).
-    lf = lfast if lfast < 0x80 else 0x80
-    lt: list[int | None] = [*ltypes[:lf], *_NONES[lf:]]
+    # What the loop needs about the locals, derived once per (type, local declarations): most
+    # functions of a module share a few of those.
+    key = (ti, data[bstart:base])
+    hit = ctx.lcache.get(key)
+    if hit is None:
+        hit = ctx.lcache[key] = _locals_info(ctx, ti, params, groups, budget)
+    frame_bytes, ltypes, lfast, lt, nlocals, gstarts, gtypes, head0 = hit
 
     # -- body loop state --
-    types = ctx.types
-    func_types = ctx.func_types
-    nfuncs = len(func_types)
-    globs = ctx.globals
-    nglobs = len(globs)
-    has_mem = ctx.n_memories > 0
-    W = ctx.weights
-    gas_on = ctx.gas is not None
-    KIND_ = ctx.kind
-    benc = ctx.bt_enc1
+    env = ctx.fenv
+    if env is None:
+        env = ctx.fenv = (ctx.types, ctx.func_types, len(ctx.func_types), ctx.globals, len(ctx.globals),
+                          ctx.n_memories > 0, ctx.weights, ctx.gas is not None, ctx.kind, ctx.bt_enc1, ctx.fvals,
+                          ctx.fcum)
+    types, func_types, nfuncs, globs, nglobs, has_mem, W, gas_on, KIND_, benc, vals, cum = env
     OPT_ = OPT
     SZ = _SZ
-    vals = ctx.fvals
-    cum = ctx.fcum
     cap = len(vals)
     if cap < budget:
         cap = _grow(vals, cum, budget)
@@ -1910,15 +1888,63 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     ctx.blocks_total += nblocks
     ctx.locals_total += total
     out[1:5] = _pack_u32(frame_cost)
-    head = bytearray(_pack_u32(len(groups)))
-    for cnt, t in groups:
-        head += _pack_u32(cnt)
-        head.append(t)
-    head += _pack_3u32(maxsp, maxctrl, frame_cost)
-    head += _pack_u32(len(out))
+    head = bytearray(head0)
+    head += _pack_4u32(maxsp, maxctrl, frame_cost, len(out))
     head += out
     return head
 
+
+def _locals_info(ctx: _Ctx, ti: int, params: tuple[int, ...], groups: list[tuple[int, int]],
+                 budget: int) -> tuple[Any, ...]:
+    """The fast loop's facts about a function's locals (cached per type and local declarations):
+    frame bytes, the flat list of local types and its length, the 256-entry one-byte-index table,
+    the number of locals, the group starts and types, and the body record's local-groups prefix.
+
+    Local types come from a flat list for the first ~body-size locals, beyond it by bisection over
+    the declared groups, so every per-function cost is bounded by the body's own bytes, never by the
+    signature or the declared counts: the flat list holds at most ``budget`` locals (a body of B
+    bytes names at most B locals; a cached entry made for a smaller body only sends more locals to
+    the bisection), a signature with more params than that is used as the flat list itself (a tuple,
+    no copy), and the params' frame bytes are computed once per type index."""
+    nparams = len(params)
+    frame_bytes = ctx.param_bytes[ti]
+    if frame_bytes < 0:
+        frame_bytes = 64
+        for t in params:
+            frame_bytes += _SZ[t]
+        ctx.param_bytes[ti] = frame_bytes
+    gstarts = [0]
+    gtypes = [0]
+    acc = nparams
+    head0 = bytearray(_pack_u32(len(groups)))
+    ltypes: list[int] | tuple[int, ...]
+    if not groups or nparams >= budget:
+        ltypes = params
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+            head0 += _pack_u32(cnt)
+            head0.append(t)
+    else:
+        lt = list(params)
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            if len(lt) < budget:
+                lt.extend([t] * min(cnt, budget - len(lt)))
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+            head0 += _pack_u32(cnt)
+            head0.append(t)
+        ltypes = lt
+    lfast = len(ltypes)
+    # ``table[x]`` for any byte x: the type of local x for one-byte indices of the flat list, None
+    # for everything else (multi-byte LEBs, locals beyond the flat list, unknown locals: _local_slow).
+    lf = lfast if lfast < 0x80 else 0x80
+    table: list[int | None] = [*ltypes[:lf], *_NONES[lf:]]
+    return frame_bytes, ltypes, lfast, table, acc, gstarts, gtypes, bytes(head0)
 
 
 def _without_gas_weights(fn: Any) -> Any:
