@@ -411,21 +411,22 @@ def decode_module(data: bytes, config: Config) -> RawModule:
             # The fast path finds a type's extent from one-byte counts; anything else (multi-byte
             # counts, the section's end, a wrong form byte) goes through the checked reader.
             interned: dict[bytes, tuple[FuncType, tuple[tuple[int, ...], tuple[int, ...]]]] = {}
-            types_append = m.types.append
-            sigs_append = m.sigs.append
+            entries: list[tuple[FuncType, tuple[tuple[int, ...], tuple[int, ...]]]] = []
+            entries_append = entries.append
+            get = interned.get
+            p = r.pos
             for _ in range(n):
-                p = r.pos
                 if p + 2 < sec_end and data[p] == 0x60 and data[p + 1] < 0x80:
                     q = p + 2 + data[p + 1]
                     if q < sec_end and data[q] < 0x80:
                         e = q + 1 + data[q]
                         if e <= sec_end:
-                            hit = interned.get(data[p:e])
+                            hit = get(data[p:e])
                             if hit is not None:
-                                types_append(hit[0])
-                                sigs_append(hit[1])
-                                r.pos = e
+                                entries_append(hit)
+                                p = e
                                 continue
+                r.pos = p
                 if r.byte() != 0x60:
                     raise DecodeError("integer representation too long", p)  # ref interp: malformed functype
                 params = [read_valtype(r, config) for _ in range(r.u32())]
@@ -437,8 +438,11 @@ def decode_module(data: bytes, config: Config) -> RawModule:
                 _limit(config, "max_results_per_function", len(results), "results", rp)
                 entry = (FuncType(params, results), (tuple(map(int, params)), tuple(map(int, results))))
                 interned[data[p:r.pos]] = entry
-                types_append(entry[0])
-                sigs_append(entry[1])
+                entries_append(entry)
+                p = r.pos
+            r.pos = p
+            m.types = [t for t, _ in entries]
+            m.sigs = [sg for _, sg in entries]
         elif sid == 2:
             n = r.u32()
             _limit(config, "max_imports", n, "imports", start)

@@ -6,13 +6,23 @@ recursion on nesting depth, no per-instruction objects, a preallocated type stac
 instructions copied to the output as unchanged byte runs and only control flow rewritten
 (ARCHITECTURE.md "Frontend speed").
 
+There are two versions of that loop: ``_lower_body_fast`` (a bytes iterator, no per-instruction
+offset, no error reporting: it gives up on anything it does not accept) and ``_lower_body_exact``
+(an index, every instruction's offset, exact errors). Every body goes through the fast one; a body
+it gives up on goes through the exact one, which reports the error (or, for a valid body, produces
+the same bytes). tests/frontend/test_fast_path.py holds them to that.
+
 Types on the operand stack are the binary value-type codes (plain ints); 0 is the spec
 algorithm's ``Unknown`` (the bottom type of unreachable code).
 """
 
 from __future__ import annotations
+import __future__
 
+import ast
+import inspect
 import struct
+import textwrap
 from bisect import bisect_right
 from typing import Any
 
@@ -97,6 +107,7 @@ F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE = range(5)
 
 _pack_u32 = struct.Struct("<I").pack
 _pack_3u32 = struct.Struct("<III").pack
+_pack_4u32 = struct.Struct("<IIII").pack
 _pack_op_u32 = struct.Struct("<BI").pack
 _pack_gas = struct.Struct("<BQ").pack
 
@@ -194,10 +205,9 @@ class _Ctx:
         self.refs = refs
         # Program types: module types, then deduplicated synthetic block types (docs/bytecode.md).
         self.ext_types: list[tuple[tuple[int, ...], tuple[int, ...]]] = list(self.types)
-        # First index of each distinct type (built in reverse so the first occurrence wins).
-        n = len(sigs)
-        self.type_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = dict(
-            zip(reversed(sigs), range(n - 1, -1, -1)))
+        # First index of each distinct type, built at the first block type that needs it (most
+        # modules' blocks are void or single-result and are found in ``bt_enc1``).
+        self._type_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] | None = None
         self.gas = config.gas
         self.weights: list[int] = list(config.gas.weights) if config.gas else [0] * 256
         self.fc_weights: list[int] = list(config.gas.fc_weights) if config.gas else [0] * len(spec.BY_FC)
@@ -212,18 +222,39 @@ class _Ctx:
         self.feat = {None: True, spec.F_SIGN_EXT: f.sign_extension, spec.F_SAT: f.saturating_float_to_int,
                      spec.F_BULK: f.bulk_memory, spec.F_REF: f.reference_types}
         self.enabled = [self.feat[FEATURE[c]] for c in range(256)]
+        #: ``KIND`` with the opcodes of disabled features made illegal (the fast loop's dispatch).
+        self.kind = [KIND[c] if self.enabled[c] else K_ILLEGAL for c in range(256)]
+        #: The fast loop's type stack and cumulative-bytes stack, shared by all bodies (grown as needed).
+        self.fvals: list[int] = [0] * 16
+        self.fcum: list[int] = [0] * 17
+        #: The fast loop's per-module constants (built at its first body) and locals facts per
+        #: (type index, local declaration bytes).
+        self.fenv: tuple[Any, ...] | None = None
+        self.lcache: dict[tuple[int, bytes], tuple[Any, ...]] = {}
+        #: ``bt_enc`` by ``op * 256 + block type byte`` for one-byte block types (the fast loop).
+        self.bt_enc1: dict[int, bytes] = {}
 
     def block_type_index(self, t: tuple[tuple[int, ...], tuple[int, ...]]) -> int:
-        i = self.type_index.get(t)
+        ti = self._type_index
+        if ti is None:
+            # Built in reverse so that the first occurrence wins.
+            sigs = self.types
+            ti = self._type_index = dict(zip(reversed(sigs), range(len(sigs) - 1, -1, -1)))
+        i = ti.get(t)
         if i is None:
             i = len(self.ext_types)
             self.ext_types.append(t)
-            self.type_index[t] = i
+            ti[t] = i
         return i
 
 
-def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes:
-    """Validate, meter and lower one function body (spec §3.3 + appendix); returns the body record."""
+def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes:
+    """Validate, meter and lower one function body (spec §3.3 + appendix); returns the body record.
+
+    The reference loop: it tracks every instruction's offset, so it reports the exact error (message,
+    offset, function). ``_lower_body_fast`` does the same work faster and hands every body it does
+    not accept to this loop, so both produce the same bytes for valid bodies and errors come from here.
+    """
     cfg = ctx.config
     ti = ctx.func_types[fidx]
     params, results = ctx.types[ti]
@@ -1116,6 +1147,1005 @@ def _grow(vals: list[int], cum: list[int], need: int) -> int:
     return len(vals)
 
 
+# ---- the fast body loop ------------------------------------------------------------------------
+
+class _Bail(Exception):
+    """Internal: the fast loop gives a body up (it is invalid, or takes a path left to the exact loop)."""
+
+
+def _leb_tail(nx: Any, it: Any, b: int) -> int:
+    """The rest of an unsigned 32-bit LEB128 whose first byte ``b`` (>= 0x80) was read from ``it``."""
+    result = b & 0x7F
+    shift = 7
+    while True:
+        b = nx(it)
+        if shift == 28:  # fifth byte: no continuation, unused high bits zero (spec §5.2.2)
+            if b > 0x0F:
+                raise _Bail
+            return result | (b << 28)
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return result
+
+
+def _leb_skip(nx: Any, it: Any) -> None:
+    """Skip the rest of an unsigned 32-bit LEB128 whose first two bytes had the continuation bit."""
+    for _ in range(2):  # third and fourth bytes
+        if nx(it) < 0x80:
+            return
+    if nx(it) > 0x0F:  # fifth byte: no continuation, unused high bits zero (spec §5.2.2)
+        raise _Bail
+
+
+def _sleb_skip(nx: Any, it: Any, maxlen: int, rem: int, k: int = 1) -> None:
+    """Skip the rest of a signed LEB128 of at most ``maxlen`` bytes whose last byte holds ``rem``
+    meaningful bits (spec §5.2.2 checks); its first ``k`` bytes were read and had the continuation bit."""
+    while True:
+        b = nx(it)
+        k += 1
+        if k == maxlen:
+            if b & 0x80:
+                raise _Bail
+            top = b >> (rem - 1)
+            if top != 0 and top != (0x7F >> (rem - 1)):
+                raise _Bail
+            return
+        if b < 0x80:
+            return
+
+
+def _local_slow(nx: Any, it: Any, x: int, ltypes: Any, lfast: int, nlocals: int, gstarts: list[int],
+                gtypes: list[int]) -> int:
+    if x >= 0x80:
+        x = _leb_tail(nx, it, x)
+    if x < lfast:
+        return ltypes[x]  # type: ignore[no-any-return]
+    if x < nlocals:
+        return gtypes[bisect_right(gstarts, x) - 1]
+    raise _Bail
+
+
+_pack_br = struct.Struct("<BIII").pack
+_NONES: list[int | None] = [None] * 256
+
+
+def _ops_table(pred: Any) -> list[bool]:
+    return [bool(pred(c)) for c in range(256)]
+
+
+#: The fast loop's group tests (see there): numeric, control, end, br_if, block/loop/if, else,
+#: br/return/unreachable, br_table, loads/stores.
+_GROUPS = (_ops_table(lambda c: c > 0x44), _ops_table(lambda c: c < 0x12), _ops_table(lambda c: c == 0x0B),
+           _ops_table(lambda c: c == 0x0D), _ops_table(lambda c: 2 <= c <= 4), _ops_table(lambda c: c == 0x05),
+           _ops_table(lambda c: c in (0x0C, 0x0F, 0x00)), _ops_table(lambda c: c == 0x0E),
+           _ops_table(lambda c: 0x28 <= c <= 0x3E))
+_BT1 = {t: ((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
+
+
+def _lower_body_fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearray | None:
+    """``_lower_body_exact``'s work for a body it accepts, or None (then the exact loop runs).
+
+    The same algorithm and the same output, specialised for speed (ARCHITECTURE.md "Frontend
+    speed"): the body is read through a bytes iterator (``for op in it``) with no per-instruction
+    offset (the offset is recomputed from the iterator at control ops only); short LEBs are read
+    inline; the most frequent opcodes are tested first; disabled features are folded into the
+    per-Config kind table; any error or unusual case just gives up (``_Bail``), so no error
+    reporting is needed here. Without gas, live ``end``/``else`` do not break the run of copied
+    bytes (their bytes are their own encoding).
+    """
+    try:
+        return (_fast if ctx.gas is not None else _fast_nogas)(ctx, fidx, data, bstart, bend)
+    except (_Bail, _Mismatch, _Malformed, IndexError, StopIteration, ValidationError, DecodeError):
+        return None
+
+
+def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearray:
+    cfg = ctx.config
+    ti = ctx.func_types[fidx]
+    params, results = ctx.types[ti]
+    # -- locals (spec §5.5.13) --
+    p = bstart
+    ngroups = data[p]
+    if ngroups < 0x80:
+        p += 1
+    else:
+        ngroups, p = _uleb_slow(data, p)
+    total = 0
+    groups: list[tuple[int, int]] = []
+    for _ in range(ngroups):
+        cnt = data[p]
+        if cnt < 0x80:
+            p += 1
+        else:
+            cnt, p = _uleb_slow(data, p)
+        t = data[p]
+        p += 1
+        if t not in _SZ_VALID or (t == EXTERNREF and not cfg.reference_types):
+            raise _Bail
+        total += cnt
+        if total > MAX_LOCALS:
+            raise _Bail
+        if cnt:
+            groups.append((cnt, t))
+    if p > bend:
+        raise _Bail
+    lim = cfg.max_locals_per_function
+    if lim is not None and total > lim:
+        raise _Bail
+    lim = cfg.max_locals_per_module
+    if lim is not None and ctx.locals_total + total > lim:
+        raise _Bail
+    base = p
+    budget = bend - base + 16
+    # What the loop needs about the locals, derived once per (type, local declarations): most
+    # functions of a module share a few of those.
+    key = (ti, data[bstart:base])
+    hit = ctx.lcache.get(key)
+    if hit is None:
+        hit = ctx.lcache[key] = _locals_info(ctx, ti, params, groups, budget)
+    frame_bytes, ltypes, lfast, lt, nlocals, gstarts, gtypes, head0 = hit
+
+    # -- body loop state --
+    env = ctx.fenv
+    if env is None:
+        env = ctx.fenv = (ctx.types, ctx.func_types, len(ctx.func_types), ctx.globals, len(ctx.globals),
+                          ctx.n_memories > 0, ctx.weights, ctx.gas is not None, ctx.kind, ctx.bt_enc1, ctx.fvals,
+                          ctx.fcum)
+    types, func_types, nfuncs, globs, nglobs, has_mem, W, gas_on, KIND_, benc, vals, cum = env
+    OPT_ = OPT
+    SZ = _SZ
+    cap = len(vals)
+    if cap < budget:
+        cap = _grow(vals, cum, budget)
+    sp = 0
+    maxsp = 0
+    maxb = 0
+    fh = 0
+    fh1 = 1  # fh + 1: two values above the frame base when sp > fh1
+    unreach = False
+    ctrl: list[list[Any]] = [[F_FUNC, (), results, 0, False, True, False, results, False]]
+    nctrl = 1
+    maxctrl = 1
+    nblocks = 0
+    out = bytearray(b"\xe0\x00\x00\x00\x00")  # STACK, frame cost patched at the end
+    live = True
+    run = base
+    blk = 5
+    cost = ctx.frame_init_per_word * ((frame_bytes + 7) // 8) if gas_on else 0
+    saved_max = (0, 0)
+    it = iter(data)
+    it.__setstate__(base)
+    lh = it.__length_hint__
+    N = len(data)
+    nx = next
+    g_num, g_ctrl, g_end, g_br_if, g_block, g_else, g_jump, g_br_table, g_mem = _GROUPS
+    pos = 0
+    # Dispatch: a tree over opcode ranges with the frequent opcodes first (no per-instruction kind
+    # lookup for local.get/local.set/i32.const). A test that guards a long branch is a lookup in a
+    # table of bools (``_GROUPS``), not a comparison: CPython 3.11 specialises a comparison for ints
+    # only when a short conditional jump follows it, and a long branch needs an EXTENDED_ARG jump.
+    # Every ``cost += W[op]`` line is removed from the variant used without gas (``_fast_nogas``,
+    # generated from this function's source).
+    for op in it:
+        if op == 0x20:  # local.get
+            x = nx(it)
+            t = lt[x]
+            try:
+                b = cum[sp] + SZ[t]
+            except TypeError:  # not a one-byte index of the flat list (None there)
+                t = _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+                b = cum[sp] + SZ[t]
+            vals[sp] = t
+            sp += 1
+            cum[sp] = b
+            if sp > maxsp:
+                maxsp = sp
+            if b > maxb:
+                maxb = b
+            cost += W[op]
+        elif op == 0x21:  # local.set
+            x = nx(it)
+            t = lt[x]
+            if sp > fh and vals[sp - 1] == t:
+                sp -= 1
+            else:
+                if t is None:
+                    t = _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+                sp = _pop_expect(vals, sp, fh, unreach, (t,))
+            cost += W[op]
+        elif g_num[op]:  # numeric (> 0x44), references, 0xFC, 0xFD
+            cost += W[op]
+            k = KIND_[op]
+            if k == 2:  # bin
+                t = OPT_[op]
+                if sp > fh1 and vals[sp - 1] == t and vals[sp - 2] == t:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t, t))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+            elif k == 8:  # rel
+                t = OPT_[op]
+                if sp > fh1 and vals[sp - 1] == t and vals[sp - 2] == t:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (t, t)) + 1
+                vals[sp - 1] = I32
+                cum[sp] = cum[sp - 1] + 4
+            elif k == 20:  # cvt
+                t = OPT_[op]
+                a = CVT_IN[op]
+                if sp > fh and vals[sp - 1] == a:
+                    vals[sp - 1] = t
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (a,))
+                    vals[sp] = t
+                    sp += 1
+                    if sp > maxsp:
+                        maxsp = sp
+                b = cum[sp - 1] + SZ[t]
+                cum[sp] = b
+                if b > maxb:
+                    maxb = b
+            elif k == 9:  # test
+                t = OPT_[op]
+                if not (sp > fh and vals[sp - 1] == t):
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,)) + 1
+                    if sp > maxsp:
+                        maxsp = sp
+                vals[sp - 1] = I32
+                cum[sp] = cum[sp - 1] + 4
+            elif k == 21:  # un
+                t = OPT_[op]
+                if not (sp > fh and vals[sp - 1] == t):
+                    sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                    vals[sp] = t
+                    sp += 1
+                    cum[sp] = cum[sp - 1] + SZ[t]
+                    if sp > maxsp:
+                        maxsp = sp
+            else:  # references, 0xFC, SIMD, illegal
+                sp, maxsp, maxb, dcost = _fast_rare(ctx, k, op, it, vals, cum, sp, fh, unreach, maxsp, maxb,
+                                                    budget)
+                cap = len(vals)
+                cost += dcost
+        elif op == 0x41:  # i32.const
+            if nx(it) >= 0x80 and nx(it) >= 0x80:  # (two bytes are always a valid s32)
+                _sleb_skip(nx, it, 5, 4, 2)
+            vals[sp] = I32
+            b = cum[sp] + 4
+            sp += 1
+            cum[sp] = b
+            if sp > maxsp:
+                maxsp = sp
+            if b > maxb:
+                maxb = b
+            cost += W[op]
+        elif g_ctrl[op]:  # control (< 0x12)
+            cost += W[op]
+            if g_end[op]:  # end
+                fr = ctrl.pop()
+                rt = fr[2]
+                if rt:
+                    n = len(rt)
+                    if not (sp - fh == n and n == 1 and vals[fh] == rt[0]):
+                        if _pop_expect(vals, sp, fh, unreach, rt) != fh:
+                            raise _Bail
+                    sp = fh
+                    if sp + n >= cap:
+                        cap = _grow(vals, cum, sp + n + budget)
+                    for t in rt:
+                        vals[sp] = t
+                        b = cum[sp] + SZ[t]
+                        sp += 1
+                        cum[sp] = b
+                        if b > maxb:
+                            maxb = b
+                    if sp > maxsp:
+                        maxsp = sp
+                elif sp != fh:
+                    if _pop_expect(vals, sp, fh, unreach, rt) != fh:
+                        raise _Bail
+                    sp = fh
+                kind = fr[0]
+                if kind == F_IF and fr[1] != rt:
+                    raise _Bail  # an if without else: params must equal results (§3.3.8.5)
+                if fr[5]:
+                    was_live = live
+                    if live:
+                        if gas_on:
+                            pos = N - lh()
+                            out += data[run:pos]  # through this END (its own encoding)
+                            run = pos
+                            if cost:
+                                out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            cost = 0
+                            blk = len(out)
+                        # Live at a live end: still live after it (fall-through); the run goes on.
+                    else:
+                        pos = N - lh()
+                        out.append(0x0B)
+                        run = pos
+                        blk = len(out)
+                        if kind == F_LOOP:
+                            reach = False
+                        elif kind == F_IF:
+                            reach = True  # implicit else arm falls through
+                        elif kind == F_ELSE:
+                            reach = fr[6] or fr[8]
+                        else:
+                            reach = fr[6]
+                        live = reach
+                        if live:
+                            cost = W[op]
+                            maxsp, maxb = saved_max
+                            if sp > maxsp:
+                                maxsp = sp
+                            if cum[sp] > maxb:
+                                maxb = cum[sp]
+                        else:
+                            cost = 0
+                nctrl -= 1
+                if not nctrl:
+                    if not was_live:
+                        maxsp, maxb = saved_max
+                    break
+                parent = ctrl[-1]
+                fh = parent[3]
+                fh1 = fh + 1
+                unreach = parent[4]
+            elif g_br_if[op]:  # br_if
+                x = nx(it)
+                if x >= 0x80:
+                    x = _leb_tail(nx, it, x)
+                if x >= nctrl:
+                    raise _Bail
+                fr = ctrl[-1 - x]
+                lt_ = fr[7]
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                if lt_:
+                    sp = _pop_expect(vals, sp, fh, unreach, lt_)
+                    if sp + len(lt_) >= cap:
+                        cap = _grow(vals, cum, sp + len(lt_) + budget)
+                    for t in lt_:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                if live:
+                    pos = N - lh()
+                    out += data[run:pos - (2 if x < 0x80 else _leb_size(data, pos))]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out += _pack_br(0x0D, x, len(lt_), fr[3])
+                    run = pos
+                    blk = len(out)
+                    fr[6] = True
+            elif g_block[op]:  # block, loop, if
+                b = nx(it)
+                if b == 0x40:
+                    bt: tuple[tuple[int, ...], tuple[int, ...]] = _VOID_BT
+                    blen = 2
+                elif b in _BT1:
+                    if b == EXTERNREF and not cfg.reference_types:
+                        raise _Bail
+                    bt = _BT1[b]
+                    blen = 2
+                else:
+                    ti = b
+                    blen = 2
+                    if b & 0x80:  # a multi-byte type index
+                        pos = N - lh()
+                        ti, q = _sleb_slow(data, pos - 1, 33)
+                        it.__setstate__(q)
+                        blen = q - pos + 2
+                    elif b & 0x40:
+                        raise _Bail  # a negative one-byte index: malformed
+                    if ti < 0 or ti >= len(types) or not cfg.multi_value:
+                        raise _Bail
+                    bt = types[ti]
+                nblocks += 1
+                if op == 4:  # if
+                    if sp > fh and vals[sp - 1] == I32:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                bp = bt[0]
+                if bp:
+                    sp = _pop_expect(vals, sp, fh, unreach, bp)
+                    nh = sp
+                    if sp + len(bp) >= cap:
+                        cap = _grow(vals, cum, sp + len(bp) + budget)
+                    for t in bp:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                else:
+                    nh = sp
+                ctrl[-1][4] = unreach
+                if op == 3:  # loop: branches carry its params
+                    ctrl.append([F_LOOP, bp, bt[1], nh, False, live, False, bp, False])
+                else:
+                    ctrl.append([op - 1, bp, bt[1], nh, False, live, False, bt[1], False])  # F_BLOCK, F_IF
+                nctrl += 1
+                if nctrl > maxctrl:
+                    maxctrl = nctrl
+                fh = nh
+                fh1 = nh + 1
+                unreach = False
+                if live:
+                    pos = N - lh()
+                    out += data[run:pos - blen]
+                    if op != 2 and gas_on:  # loop, if: the block they open starts after them
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    enc = benc.get(op * 256 + b) if blen == 2 else None
+                    if enc is None:
+                        enc = ctx.bt_enc.get((op, bt))
+                        if enc is None:
+                            enc = ctx.bt_enc[(op, bt)] = _pack_op_u32(op, ctx.block_type_index(bt))
+                        if blen == 2:
+                            benc[op * 256 + b] = enc
+                    out += enc
+                    run = pos
+                    if op != 2:
+                        blk = len(out)
+            elif op == 0x10:  # call
+                x = nx(it)
+                if x >= 0x80:
+                    x = _leb_tail(nx, it, x)
+                if x >= nfuncs:
+                    raise _Bail
+                cp, cr = types[func_types[x]]
+                if cp:
+                    sp = _pop_expect(vals, sp, fh, unreach, cp)
+                if cr:
+                    if sp + len(cr) >= cap:
+                        cap = _grow(vals, cum, sp + len(cr) + budget)
+                    for t in cr:
+                        vals[sp] = t
+                        b = cum[sp] + SZ[t]
+                        sp += 1
+                        cum[sp] = b
+                        if b > maxb:
+                            maxb = b
+                    if sp > maxsp:
+                        maxsp = sp
+            elif g_else[op]:  # else
+                fr = ctrl[-1]
+                if fr[0] != F_IF:
+                    raise _Bail
+                rt = fr[2]
+                n = len(rt)
+                if not (sp - fh == n and (n == 0 or (n == 1 and vals[fh] == rt[0]))):
+                    if _pop_expect(vals, sp, fh, unreach, rt) != fh:
+                        raise _Bail
+                fr[0] = F_ELSE
+                fr[8] = live
+                sp = fh
+                bp = fr[1]
+                if bp:
+                    if sp + len(bp) >= cap:
+                        cap = _grow(vals, cum, sp + len(bp) + budget)
+                    for t in bp:
+                        vals[sp] = t
+                        sp += 1
+                        cum[sp] = cum[sp - 1] + SZ[t]
+                unreach = False
+                if fr[5]:
+                    if live:
+                        if gas_on:
+                            pos = N - lh()
+                            out += data[run:pos]  # through this ELSE (its own encoding)
+                            run = pos
+                            if cost:
+                                out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            cost = 0
+                            blk = len(out)
+                    else:
+                        pos = N - lh()
+                        cost = W[op]
+                        maxsp, maxb = saved_max
+                        if sp > maxsp:
+                            maxsp = sp
+                        if cum[sp] > maxb:
+                            maxb = cum[sp]
+                        out.append(0x05)
+                        run = pos
+                        blk = len(out)
+                        live = True
+            elif g_jump[op]:  # br, return, unreachable
+                if op == 0x0C:  # br
+                    x = nx(it)
+                    if x >= 0x80:
+                        x = _leb_tail(nx, it, x)
+                    if x >= nctrl:
+                        raise _Bail
+                    fr = ctrl[-1 - x]
+                    lt_ = fr[7]
+                    if lt_:
+                        _pop_expect(vals, sp, fh, unreach, lt_)
+                elif op == 0x0F:  # return
+                    if results:
+                        _pop_expect(vals, sp, fh, unreach, results)
+                if live:
+                    pos = N - lh()
+                    if op == 0x0C:  # br
+                        out += data[run:pos - (2 if x < 0x80 else _leb_size(data, pos))]
+                    else:  # return, unreachable: their own encoding
+                        out += data[run:pos]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    if op == 0x0C:  # br
+                        out += _pack_br(0x0C, x, len(lt_), fr[3])
+                        fr[6] = True
+                    live = False
+                    # Dead code never runs: its stack use must not count (restored when live again).
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            elif g_br_table[op]:  # br_table
+                pos = N - lh()
+                p = pos - 1
+                n, pos = _uleb_slow(data, pos)
+                if n > bend - pos:
+                    raise _Bail
+                it.__setstate__(pos)
+                targets = [0] * (2 * n + 2)
+                for i in range(n + 1):
+                    x = nx(it)
+                    if x >= 0x80:
+                        x = _leb_tail(nx, it, x)
+                    if x >= nctrl:
+                        raise _Bail
+                    targets[2 * i] = x
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                dfr = ctrl[nctrl - 1 - targets[2 * n]]
+                dlt = dfr[7]
+                arity = len(dlt)
+                checked = {dlt}
+                for i in range(n + 1):
+                    fr = ctrl[nctrl - 1 - targets[2 * i]]
+                    lt_ = fr[7]
+                    targets[2 * i + 1] = fr[3]
+                    if lt_ is not dlt and lt_ not in checked:
+                        if len(lt_) != arity:
+                            raise _Bail
+                        _check_top(vals, sp, fh, unreach, lt_)
+                        checked.add(lt_)
+                    if live:
+                        fr[6] = True
+                _pop_expect(vals, sp, fh, unreach, dlt)
+                if live:
+                    out += data[run:p]
+                    if gas_on:
+                        if cost:
+                            out[blk:blk] = _pack_gas(spec.GAS, cost)
+                        cost = 0
+                    out.append(0x0E)
+                    out += struct.pack(f"<II{2 * n + 2}I", n, arity, *targets)
+                    live = False
+                    saved_max = (maxsp, maxb)
+                sp = fh
+                unreach = True
+            elif op == 0x01:  # nop: dropped
+                if live:
+                    pos = N - lh()
+                    out += data[run:pos - 1]
+                    run = pos
+            else:  # call_indirect, illegal
+                sp, maxsp, maxb, dcost = _fast_rare(ctx, KIND_[op], op, it, vals, cum, sp, fh, unreach, maxsp,
+                                                    maxb, budget)
+                cap = len(vals)
+        else:  # 0x12..0x44: variables, memory, constants, parametric
+            cost += W[op]
+            if g_mem[op]:  # load, store
+                a = nx(it)
+                if a >= 0x80:
+                    a = _leb_tail(nx, it, a)
+                if nx(it) >= 0x80 and nx(it) >= 0x80:  # offset (two bytes are always a valid u32)
+                    _leb_skip(nx, it)
+                if a > ALIGN[op] or not has_mem:
+                    raise _Bail
+                t = OPT_[op]
+                if op <= 0x35:  # load
+                    if sp > fh and vals[sp - 1] == I32:
+                        vals[sp - 1] = t
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                        vals[sp] = t
+                        sp += 1
+                        if sp > maxsp:
+                            maxsp = sp
+                    b = cum[sp - 1] + SZ[t]
+                    cum[sp] = b
+                    if b > maxb:
+                        maxb = b
+                elif sp > fh1 and vals[sp - 1] == t and vals[sp - 2] == I32:
+                    sp -= 2
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32, t))
+            elif op == 0x22:  # local.tee
+                x = nx(it)
+                t = lt[x]
+                if not (sp > fh and vals[sp - 1] == t):
+                    if t is None:
+                        t = _local_slow(nx, it, x, ltypes, lfast, nlocals, gstarts, gtypes)
+                    if not (sp > fh and vals[sp - 1] == t):
+                        sp = _pop_expect(vals, sp, fh, unreach, (t,))
+                        vals[sp] = t
+                        sp += 1
+                        b = cum[sp - 1] + SZ[t]
+                        cum[sp] = b
+                        if sp > maxsp:
+                            maxsp = sp
+                        if b > maxb:
+                            maxb = b
+            elif op == 0x23 or op == 0x24:  # global.get, global.set
+                x = nx(it)
+                if x >= 0x80:
+                    x = _leb_tail(nx, it, x)
+                if x >= nglobs:
+                    raise _Bail
+                t, mut = globs[x]
+                if op == 0x23:  # global.get
+                    vals[sp] = t
+                    b = cum[sp] + SZ[t]
+                    sp += 1
+                    cum[sp] = b
+                    if sp > maxsp:
+                        maxsp = sp
+                    if b > maxb:
+                        maxb = b
+                else:
+                    if not mut:
+                        raise _Bail
+                    if sp > fh and vals[sp - 1] == t:
+                        sp -= 1
+                    else:
+                        sp = _pop_expect(vals, sp, fh, unreach, (t,))
+            elif op >= 0x42:  # i64.const, f32.const, f64.const
+                if op == 0x42:  # i64.const
+                    if nx(it) >= 0x80 and nx(it) >= 0x80:
+                        _sleb_skip(nx, it, 10, 1, 2)
+                    t = I64
+                else:
+                    # f32/f64: 4/8 raw bytes, skipped by moving the iterator.
+                    w = 4 if op == 0x43 else 8
+                    r = lh()
+                    if r < w:
+                        raise _Bail
+                    it.__setstate__(N - r + w)
+                    t = F32 if op == 0x43 else F64
+                vals[sp] = t
+                b = cum[sp] + SZ[t]
+                sp += 1
+                cum[sp] = b
+                if sp > maxsp:
+                    maxsp = sp
+                if b > maxb:
+                    maxb = b
+            elif op == 0x1A:  # drop
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+            elif op == 0x1B:  # select
+                if sp > fh and vals[sp - 1] == I32:
+                    sp -= 1
+                else:
+                    sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+                t1 = vals[sp - 1] if sp > fh else UNKNOWN
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+                t2 = vals[sp - 1] if sp > fh else UNKNOWN
+                if sp > fh:
+                    sp -= 1
+                elif not unreach:
+                    raise _Bail
+                if t1 in _REFS or t2 in _REFS:
+                    raise _Bail
+                if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+                    raise _Bail
+                t = t2 if t1 == UNKNOWN else t1
+                vals[sp] = t
+                sp += 1
+                cum[sp] = cum[sp - 1] + SZ[t]
+            else:  # typed select, tables, memory.size/grow, illegal
+                sp, maxsp, maxb, dcost = _fast_rare(ctx, KIND_[op], op, it, vals, cum, sp, fh, unreach, maxsp,
+                                                    maxb, budget)
+                cap = len(vals)
+    else:
+        raise _Bail  # ran off the end of the input
+    pos = N - lh()
+    if pos != bend:
+        raise _Bail
+    if run < pos:
+        out += data[run:pos]
+    lim = cfg.max_blocks_per_function
+    if lim is not None and nblocks > lim:
+        raise _Bail
+    lim = cfg.max_blocks_per_module
+    if lim is not None and ctx.blocks_total + nblocks > lim:
+        raise _Bail
+    frame_cost = frame_bytes + maxb
+    if frame_cost >= 1 << 32:
+        raise _Bail
+    ctx.blocks_total += nblocks
+    ctx.locals_total += total
+    out[1:5] = _pack_u32(frame_cost)
+    head = bytearray(head0)
+    head += _pack_4u32(maxsp, maxctrl, frame_cost, len(out))
+    head += out
+    return head
+
+
+def _locals_info(ctx: _Ctx, ti: int, params: tuple[int, ...], groups: list[tuple[int, int]],
+                 budget: int) -> tuple[Any, ...]:
+    """The fast loop's facts about a function's locals (cached per type and local declarations):
+    frame bytes, the flat list of local types and its length, the 256-entry one-byte-index table,
+    the number of locals, the group starts and types, and the body record's local-groups prefix.
+
+    Local types come from a flat list for the first ~body-size locals, beyond it by bisection over
+    the declared groups, so every per-function cost is bounded by the body's own bytes, never by the
+    signature or the declared counts: the flat list holds at most ``budget`` locals (a body of B
+    bytes names at most B locals; a cached entry made for a smaller body only sends more locals to
+    the bisection), a signature with more params than that is used as the flat list itself (a tuple,
+    no copy), and the params' frame bytes are computed once per type index."""
+    nparams = len(params)
+    frame_bytes = ctx.param_bytes[ti]
+    if frame_bytes < 0:
+        frame_bytes = 64
+        for t in params:
+            frame_bytes += _SZ[t]
+        ctx.param_bytes[ti] = frame_bytes
+    gstarts = [0]
+    gtypes = [0]
+    acc = nparams
+    head0 = bytearray(_pack_u32(len(groups)))
+    ltypes: list[int] | tuple[int, ...]
+    if not groups or nparams >= budget:
+        ltypes = params
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+            head0 += _pack_u32(cnt)
+            head0.append(t)
+    else:
+        lt = list(params)
+        for cnt, t in groups:
+            frame_bytes += cnt * _SZ[t]
+            if len(lt) < budget:
+                lt.extend([t] * min(cnt, budget - len(lt)))
+            gstarts.append(acc)
+            gtypes.append(t)
+            acc += cnt
+            head0 += _pack_u32(cnt)
+            head0.append(t)
+        ltypes = lt
+    lfast = len(ltypes)
+    # ``table[x]`` for any byte x: the type of local x for one-byte indices of the flat list, None
+    # for everything else (multi-byte LEBs, locals beyond the flat list, unknown locals: _local_slow).
+    lf = lfast if lfast < 0x80 else 0x80
+    table: list[int | None] = [*ltypes[:lf], *_NONES[lf:]]
+    return frame_bytes, ltypes, lfast, table, acc, gstarts, gtypes, bytes(head0)
+
+
+def _without_gas_weights(fn: Any) -> Any:
+    """``fn`` recompiled from its source without its ``cost += W[op]`` statements: the fast loop's
+    variant for ``Config(gas=None)`` (the weights are all 0 there; this saves a lookup and an add per
+    instruction). Line numbers are kept. Without the source (e.g. a sourceless install) ``fn`` itself
+    is used, which gives the same output."""
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        filename = inspect.getsourcefile(fn) or "<fast loop>"
+    except (OSError, TypeError):
+        return fn
+
+    class _Strip(ast.NodeTransformer):
+        def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | None:
+            if (isinstance(node.target, ast.Name) and node.target.id == "cost" and isinstance(node.op, ast.Add)
+                    and ast.unparse(node.value) == "W[op]"):
+                return None
+            return node
+
+    tree = _Strip().visit(ast.parse(textwrap.dedent("".join(lines))))
+    ast.increment_lineno(tree, first - 1)
+    ns: dict[str, Any] = {}
+    exec(compile(tree, filename, "exec", flags=__future__.annotations.compiler_flag, dont_inherit=True),  # noqa: S102
+         fn.__globals__, ns)
+    return ns[fn.__name__]
+
+
+def _leb_size(data: bytes, end: int) -> int:
+    """Length of the LEB128 ending just before ``end`` plus its 1-byte opcode (br/br_if label)."""
+    q = end - 1
+    while data[q - 1] & 0x80:
+        q -= 1
+    return end - q + 1
+
+
+def _u32(it: Any) -> int:
+    b = next(it)
+    return b if b < 0x80 else _leb_tail(next, it, b)
+
+
+def _fast_rare(ctx: _Ctx, k: int, op: int, it: Any, vals: list[int], cum: list[int], sp: int, fh: int,
+               unreach: bool, maxsp: int, maxb: int, budget: int) -> tuple[int, int, int, int]:
+    """The fast loop's rare instructions: returns (sp, maxsp, maxb, gas weight adjustment)."""
+    nx = next
+    dcost = 0
+    tables = ctx.tables
+    has_mem = ctx.n_memories > 0
+    rr: tuple[int, ...]
+    if k == 30:  # call_indirect
+        ti = _u32(it)
+        if ctx.enabled[0x25]:
+            tab = _u32(it)
+        else:
+            tab = nx(it)
+            if tab != 0:
+                raise _Bail
+        if tab >= len(tables) or ti >= len(ctx.types) or tables[tab] != FUNCREF:
+            raise _Bail
+        cp, rr = ctx.types[ti]
+        sp = _pop_expect(vals, sp, fh, unreach, (*cp, I32))
+    elif k == 31 or k == 32:  # memory.size, memory.grow
+        if nx(it) != 0 or not has_mem:
+            raise _Bail
+        if k == 32:
+            sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+        rr = (I32,)
+    elif k == 33:  # 0xFC prefix
+        sub = _u32(it)
+        fop = spec.BY_FC.get(sub)
+        if fop is None or not ctx.feat[fop.feature]:
+            raise _Bail
+        dcost = ctx.fc_weights[sub] - ctx.weights[op]
+        pr: tuple[int, ...]
+        if sub < 8:
+            assert fop.params is not None and fop.results is not None
+            pr, rr = fop.params, fop.results
+        elif sub == 8 or sub == 9:  # memory.init / data.drop
+            x = _u32(it)
+            if sub == 8 and nx(it) != 0:
+                raise _Bail
+            if ctx.data_count is None or (sub == 8 and not has_mem) or x >= ctx.data_count:
+                raise _Bail
+            pr, rr = ((I32, I32, I32), ()) if sub == 8 else ((), ())
+        elif sub == 10 or sub == 11:  # memory.copy / memory.fill
+            for _ in range(2 if sub == 10 else 1):
+                if nx(it) != 0:
+                    raise _Bail
+            if not has_mem:
+                raise _Bail
+            pr, rr = (I32, I32, I32), ()
+        elif sub == 12 or sub == 13:  # table.init / elem.drop
+            x = _u32(it)
+            if sub == 12:
+                tab = _u32(it)
+                if tab >= len(tables):
+                    raise _Bail
+            if x >= len(ctx.elem_types):
+                raise _Bail
+            if sub == 12:
+                if ctx.elem_types[x] != tables[tab]:
+                    raise _Bail
+                pr, rr = (I32, I32, I32), ()
+            else:
+                pr, rr = (), ()
+        elif sub == 14:  # table.copy
+            td = _u32(it)
+            ts = _u32(it)
+            if td >= len(tables) or ts >= len(tables) or tables[td] != tables[ts]:
+                raise _Bail
+            pr, rr = (I32, I32, I32), ()
+        else:  # table.grow / table.size / table.fill
+            tab = _u32(it)
+            if tab >= len(tables):
+                raise _Bail
+            et = tables[tab]
+            if sub == 15:
+                pr, rr = (et, I32), (I32,)
+            elif sub == 16:
+                pr, rr = (), (I32,)
+            else:
+                pr, rr = (I32, et, I32), ()
+        if pr:
+            sp = _pop_expect(vals, sp, fh, unreach, pr)
+    elif k == 28:  # select t
+        if _u32(it) != 1:
+            raise _Bail
+        st = nx(it)
+        if st not in _SZ_VALID or (st == EXTERNREF and not ctx.config.reference_types):
+            raise _Bail
+        sp = _pop_expect(vals, sp, fh, unreach, (st, st, I32))
+        vals[sp] = st
+        sp += 1
+        cum[sp] = cum[sp - 1] + _SZ[st]
+        return sp, maxsp, maxb, 0
+    elif k == 36:  # ref.null
+        t = nx(it)
+        if t not in _REFS:
+            raise _Bail
+        rr = (t,)
+    elif k == 37:  # ref.is_null
+        if sp > fh:
+            t = vals[sp - 1]
+            if t != UNKNOWN and t not in _REFS:
+                raise _Bail
+            sp -= 1
+        elif not unreach:
+            raise _Bail
+        vals[sp] = I32
+        sp += 1
+        cum[sp] = cum[sp - 1] + 4
+        return sp, maxsp, maxb, 0
+    elif k == 38:  # ref.func
+        x = _u32(it)
+        if x >= len(ctx.func_types) or x not in ctx.refs:
+            raise _Bail
+        rr = (FUNCREF,)
+    elif k == 39:  # table.get
+        tab = _u32(it)
+        if tab >= len(tables):
+            raise _Bail
+        sp = _pop_expect(vals, sp, fh, unreach, (I32,))
+        rr = (tables[tab],)
+    elif k == 40:  # table.set
+        tab = _u32(it)
+        if tab >= len(tables):
+            raise _Bail
+        sp = _pop_expect(vals, sp, fh, unreach, (I32, tables[tab]))
+        rr = ()
+    else:  # illegal opcodes, disabled features, SIMD: the exact loop reports them
+        raise _Bail
+    if rr:
+        if sp + len(rr) >= len(vals):
+            _grow(vals, cum, sp + len(rr) + budget)
+        for t in rr:
+            vals[sp] = t
+            b = cum[sp] + _SZ[t]
+            sp += 1
+            cum[sp] = b
+            if b > maxb:
+                maxb = b
+        if sp > maxsp:
+            maxsp = sp
+    return sp, maxsp, maxb, dcost
+
+
+_fast_nogas = _without_gas_weights(_fast)
+
+
+#: False: every body goes through the exact loop (tests compare the two loops with this).
+_USE_FAST = True
+
+
+def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes | bytearray:
+    """Validate, meter and lower one function body: the fast loop, else the exact one."""
+    r = _lower_body_fast(ctx, fidx, data, bstart, bend) if _USE_FAST else None
+    if r is None:
+        return _lower_body_exact(ctx, fidx, data, bstart, bend)
+    return r
+
+
 # ---- module level (spec §3.4) ------------------------------------------------------------------
 
 def _const(raw: RawConst, want: int, nglob_visible: int, globs: list[GlobalType], nfuncs: int,
@@ -1319,17 +2349,13 @@ def _build_program(ctx: _Ctx, m: ModuleInfo, bodies: list[bytes]) -> bytes:
     out = bytearray()
     out += struct.pack("<III", spec.MAGIC, spec.FORMAT_VERSION, spec.FLAG_GAS if ctx.gas is not None else 0)
     out += pk(len(ctx.ext_types))
-    # Equal types are one shared tuple (interned by the decoder), so each distinct type is
-    # encoded once and a module of 100,000 copies of a few signatures costs a dict hit per type.
-    enc: dict[tuple[tuple[int, ...], tuple[int, ...]], bytes] = {}
-    parts = []
-    for t in ctx.ext_types:
-        e = enc.get(t)
-        if e is None:
-            ps, rs = t
-            e = enc[t] = pk(len(ps)) + bytes(ps) + pk(len(rs)) + bytes(rs)
-        parts.append(e)
-    out += b"".join(parts)
+    # Equal types are one shared tuple (interned by the decoder), so each distinct object is
+    # encoded once, found by its id (no tuple hashing), and the rest is C-level iteration: a module
+    # of 100,000 copies of a few signatures costs well under a microsecond per type.
+    ext = ctx.ext_types
+    enc = {k: pk(len(t[0])) + bytes(t[0]) + pk(len(t[1])) + bytes(t[1])
+           for k, t in dict(zip(map(id, ext), ext)).items()}
+    out += b"".join(map(enc.__getitem__, map(id, ext)))
     out += pk(m.num_imported_funcs)
     out += pk(len(m.func_types))
     out += struct.pack(f"<{len(m.func_types)}I", *m.func_types)
