@@ -36,10 +36,13 @@ class RecordingErrorHandler : public asmjit::ErrorHandler {
 };
 
 bool compile_x64(const ProgramInfo& info, const CompileOptions& options, CompiledProgram* out,
-                 std::string* error) {
+                 std::string* error, size_t program_size) {
   using namespace asmjit;
   CodeHolder code;
   code.init(Environment(Arch::kX64));
+  // Machine code is ~1.7x the bytecode on ordinary modules: reserving up front saves the
+  // buffer's repeated grow-and-copy (a failed reservation is harmless: it grows as needed).
+  (void)code.reserveBuffer(&code.textSection()->buffer(), std::min<size_t>(program_size * 2 + 4096, size_t{1} << 30));
   RecordingErrorHandler handler;
   code.setErrorHandler(&handler);
   StringLogger logger;
@@ -109,7 +112,7 @@ bool compile_program(const uint8_t* program, size_t size, const CompileOptions& 
   if (!read_program(program, size, &info, error)) return false;
   out->n_imported_funcs = info.n_imported_funcs;
   if (options.isa != Isa::X64) { *error = "ISA not supported yet (aarch64 backend pending)"; return false; }
-  bool ok = compile_x64(info, options, out, error);
+  bool ok = compile_x64(info, options, out, error, size);
   if (!ok) { out->code.clear(); out->trap_sites.clear(); return false; }
   sort_trap_sites(&out->trap_sites);
   return true;
