@@ -93,21 +93,7 @@ int build_module(nvm_engine_t* engine, const uint8_t* code, size_t code_size, st
   impl->type_ids.assign(type_ids, type_ids + n_types);
   impl->func_type_ids = std::move(func_type_ids);
   impl->datas = std::move(datas);
-  if (code_size) {
-    std::string error;
-    if (!platform::map_code(code, code_size, &blob->mem, &error))
-      return nvm::api::fail(err, errlen, NVM_ERR_PLATFORM, "cannot map code: " + error);
-    CodeRange range;
-    range.start = reinterpret_cast<uintptr_t>(blob->mem.ptr);
-    range.end = range.start + code_size;
-    range.sites = blob->sites.data();
-    range.n_sites = blob->sites.size();
-    range.keepalive = blob;
-    impl->token = registry_register(range);
-  }
-  impl->code = std::move(blob);
-  *out = new nvm_module{std::move(impl)};
-  return NVM_OK;
+  return nvm::api::publish_module(std::move(impl), std::move(blob), code, code_size, out, err, errlen);
 }
 
 // Functions: non-empty, inside the code, non-overlapping. Linear when the offsets ascend (the

@@ -118,20 +118,8 @@ extern "C" int nvm_module_new(nvm_engine_t* engine, const uint8_t* program, size
   for (uint32_t i = 0; i < n_datas; ++i) impl->datas[i].assign(datas[i], datas[i] + data_lens[i]);
   auto blob = std::make_shared<CodeBlob>();
   blob->sites = std::move(prog.trap_sites);
-  if (!prog.code.empty()) {
-    if (!platform::map_code(prog.code.data(), prog.code.size(), &blob->mem, &error))
-      return fail(err, errlen, NVM_ERR_PLATFORM, "cannot map code: " + error);
-    CodeRange range;
-    range.start = reinterpret_cast<uintptr_t>(blob->mem.ptr);
-    range.end = range.start + prog.code.size();
-    range.sites = blob->sites.data();
-    range.n_sites = blob->sites.size();
-    range.keepalive = blob;
-    impl->token = registry_register(range);
-  }
-  impl->code = std::move(blob);
-  *out = new nvm_module{std::move(impl)};
-  return NVM_OK;
+  return nvm::api::publish_module(std::move(impl), std::move(blob), prog.code.data(), prog.code.size(), out, err,
+                                  errlen);
   NVM_CATCH(err, errlen)
 }
 

@@ -488,7 +488,7 @@ class CodeGen {
     // `op; local.set/tee y` with y an integer local homed in a register: computed straight into
     // y's home. Otherwise into the lhs's register when it is a temporary, else a fresh one; a
     // homed lhs is read in place (`lea dst, [home + imm]` rather than a copy and an add).
-    bool to_home = take_int_home_dst(type, &hl, &tee);
+    bool to_home = take_home_dst(type, &hl, &tee);
     Val lv;
     if (!pop(&lv)) return false;
     uint32_t l_index = stack_.size();
@@ -529,22 +529,7 @@ class CodeGen {
     if (to_home) return finish_home_update(hl, tee, type);
     return push_reg(type, dst);
   }
-  // `<int op>; local.set/tee y` with y homed: consumes the set and returns y (see op_int_binop).
-  bool take_int_home_dst(uint8_t type, uint32_t* local, bool* tee) {
-    ByteCursor peek = cursor_;
-    uint8_t next = peek.u8();
-    if (next != NVM_OP_LOCAL_SET && next != NVM_OP_LOCAL_TEE) return false;
-    uint32_t l = peek.uleb32();
-    if (!peek.ok() || l >= hdr_.local_types.size() || home(l) == kNoReg || fp_home(l) ||
-        hdr_.local_types[l] != type)
-      return false;
-    cursor_ = peek;
-    ++ctx_.out->ops_visited;
-    if (stack_.has_local_refs(l)) materialize_local_refs();
-    *local = l;
-    *tee = next == NVM_OP_LOCAL_TEE;
-    return true;
-  }
+
   bool op_shift(ShiftOp op, W w, uint8_t type) {
     if (stack_.size() < cur_base() + 2) return fail("operand stack underflow");
     if (stack_.top().loc == Loc::Const) {
@@ -768,15 +753,16 @@ class CodeGen {
     emit(r);
     return push_reg(result_type, r);
   }
-  // `op; local.set/tee x` with x an f32/f64 local homed in a register: the op is consumed and
-  // the caller computes straight into x's home (then settles its NaN: a local holds exact bits).
-  // Pending lazy reads of x are materialised first, before the home is overwritten.
-  bool take_fp_home_dst(uint8_t type, uint32_t* local, bool* tee) {
+  // `op; local.set/tee x` with x homed in a register of the result's type: the set is consumed
+  // and the caller computes straight into x's home (a float result then settles its NaN there: a
+  // local holds exact bits). Pending lazy reads of x are materialised first, before the home is
+  // overwritten.
+  bool take_home_dst(uint8_t type, uint32_t* local, bool* tee) {
     ByteCursor peek = cursor_;
     uint8_t next = peek.u8();
     if (next != NVM_OP_LOCAL_SET && next != NVM_OP_LOCAL_TEE) return false;
     uint32_t l = peek.uleb32();
-    if (!peek.ok() || l >= hdr_.local_types.size() || !fp_home(l) || hdr_.local_types[l] != type) return false;
+    if (!peek.ok() || l >= hdr_.local_types.size() || home(l) == kNoReg || hdr_.local_types[l] != type) return false;
     cursor_ = peek;
     ++ctx_.out->ops_visited;
     if (stack_.has_local_refs(l)) materialize_local_refs();
@@ -813,7 +799,7 @@ class CodeGen {
     uint32_t l_index = stack_.size();
     uint32_t hl = 0;
     bool tee = false;
-    const bool to_home = take_fp_home_dst(type, &hl, &tee);
+    const bool to_home = take_home_dst(type, &hl, &tee);
     // A register operand becomes the destination (for commutative ops either one), so the
     // other operand can be read in place: a home, or a slot as a memory operand.
     if (!to_home && commutes && lv.loc != Loc::Reg && rv.loc == Loc::Reg) {
@@ -851,7 +837,7 @@ class CodeGen {
     if (!pop(&v, !arith)) return false;
     uint32_t hl = 0;
     bool tee = false;
-    const bool to_home = take_fp_home_dst(type, &hl, &tee);
+    const bool to_home = take_home_dst(type, &hl, &tee);
     Reg src = fp_operand_reg(v, stack_.size());
     Reg dst = to_home ? home(hl) : regs_.is_allocatable(src) ? src : alloc(RegClass::Fp);
     masm_.fp_unop(op, fwidth_of(type), dst, src);
