@@ -207,9 +207,10 @@ class _CallPlan:
 # ---- functions -----------------------------------------------------------------------------
 
 class _HostRecord:
-    """What the C side's host-call `data` handle points to."""
+    """What the C side's host-call `data` handle points to, with the per-type converters chosen
+    once (a host call converts each parameter and result through one precomputed function)."""
 
-    __slots__ = ("__weakref__", "access_caller", "fn", "func", "store_ref", "type")
+    __slots__ = ("__weakref__", "access_caller", "arg_convs", "fn", "func", "res_convs", "store_ref", "type")
 
     def __init__(self, store: Store, ty: FuncType, fn: Callable[..., Any], access_caller: bool) -> None:
         self.store_ref = weakref.ref(store)
@@ -217,21 +218,27 @@ class _HostRecord:
         self.fn = fn
         self.access_caller = access_caller
         self.func: Func | None = None
+        self.arg_convs = tuple(_out_conv(t) for t in ty.params)    # wasm bits -> Python
+        self.res_convs = tuple(_in_conv(t) for t in ty.results)    # Python -> wasm bits
 
 
-def _host_results(store: Store, ty: FuncType, result: Any) -> list[int]:
-    n = len(ty.results)
+def _host_results(store: Store, rec: _HostRecord, result: Any, args: Any) -> None:
+    """Checks and converts a host function's return value into the result slots."""
+    convs = rec.res_convs
+    n = len(convs)
     if n == 0:
         if result is not None:
-            raise TypeError(f"host function of type {ty} must return None, got {type(result).__name__}")
-        return []
+            raise TypeError(f"host function of type {rec.type} must return None, got {type(result).__name__}")
+        return
     if n == 1:
-        values = list(result) if isinstance(result, tuple) and len(result) == 1 else [result]
-    else:
-        if not isinstance(result, (tuple, list)) or len(result) != n:
-            raise TypeError(f"host function of type {ty} must return a tuple of {n} values")
-        values = list(result)
-    return [to_bits(store, t, v) for t, v in zip(ty.results, values)]
+        value = result[0] if isinstance(result, tuple) and len(result) == 1 else result
+        args[0] = convs[0](store, value)
+        return
+    if not isinstance(result, (tuple, list)) or len(result) != n:
+        raise TypeError(f"host function of type {rec.type} must return a tuple of {n} values")
+    bits = [conv(store, v) for conv, v in zip(convs, result)]  # all converted before any is written
+    for j, b in enumerate(bits):
+        args[j] = b
 
 
 def _host_trampoline(data: Any, caller: Any, args: Any) -> int:
@@ -241,13 +248,10 @@ def _host_trampoline(data: Any, caller: Any, args: Any) -> int:
     if store is None:  # cannot happen while wasm of this store runs; be safe
         return int(TrapCode.HOST_ERROR)
     try:
-        ty = rec.type
-        params = [from_bits(store, t, int(args[i])) for i, t in enumerate(ty.params)]
+        params = [conv(store, args[i]) for i, conv in enumerate(rec.arg_convs)]
         if rec.access_caller:
             params.insert(0, Caller(store, caller))
-        bits = _host_results(store, ty, rec.fn(*params))
-        for j, b in enumerate(bits):
-            args[j] = b
+        _host_results(store, rec, rec.fn(*params), args)
         return 0
     except Trap as e:  # OutOfGas from caller.charge_gas, or a trap of a nested wasm call
         store._pending = e
