@@ -694,20 +694,18 @@ class CodeGen {
     if (!next_op_branches_on_i32()) {
       return op_unary_gp(NVM_TYPE_I32, [&](Reg r) { masm_.eqz(w, r, r); });
     }
+    return pop_zero_test(Cond::Eq, w, &pending_);
+  }
+  // A condition comparing the popped value with zero; a homed local is tested in place.
+  bool pop_zero_test(Cond c, W w, PendingCond* out) {
     PendingCond pc;
-    if (stack_.size() > cur_base() && stack_.top().loc == Loc::Local && home(stack_.top().local) != kNoReg) {
-      Val lv;
-      pop(&lv);
-      pc.lhs = home(lv.local);  // tested in place
-    } else if (!pop_reg(&pc.lhs)) {
-      return false;
-    }
+    if (!pop_reg_read_only(&pc.lhs)) return false;
     pc.valid = true;
-    pc.cond = Cond::Eq;
+    pc.cond = c;
     pc.w = w;
     pc.kind = PendingCond::Rhs::Imm;
     pc.imm = 0;
-    pending_ = pc;
+    *out = pc;
     return true;
   }
   // The branch condition of BR_IF / IF: a pending compare, or else the popped i32 (!= 0).
@@ -717,21 +715,7 @@ class CodeGen {
       pending_.valid = false;
       return true;
     }
-    PendingCond c;
-    if (stack_.size() > cur_base() && stack_.top().loc == Loc::Local && home(stack_.top().local) != kNoReg) {
-      Val lv;
-      pop(&lv);
-      c.lhs = home(lv.local);  // tested in place
-    } else if (!pop_reg(&c.lhs)) {
-      return false;
-    }
-    c.valid = true;
-    c.cond = Cond::Ne;
-    c.w = W::k32;
-    c.kind = PendingCond::Rhs::Imm;
-    c.imm = 0;
-    *pc = c;
-    return true;
+    return pop_zero_test(Cond::Ne, W::k32, pc);
   }
   // Jumps to `l` when pc (negated: when it does not hold) and releases its registers.
   void branch_on(const PendingCond& pc, bool negated, const Label& l) {

@@ -812,6 +812,27 @@ def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[Con
     return tuple([_const(b, p + _CONST_SIZE * i, n_funcs, n_globals) for i in range(n)])
 
 
+def _segment_offset(b: Any, p: int, active: bool, index: int, count: int, nf: int, ng: int,
+                    what: str, target: str) -> tuple[Any, int]:
+    """A segment's flag byte and optional offset expression at ``p``; an active segment needs a
+    valid table/memory index and an offset, a passive/declarative one neither."""
+    has_off = b[p]
+    p += 1
+    if has_off > 1:
+        raise _Fail(f"bad flag byte {has_off}")
+    off = None
+    if has_off:
+        off = _const(b, p, nf, ng)
+        p += _CONST_SIZE
+    if active:
+        if index >= count or off is None:
+            raise _Fail(f"active {what} segment without a valid {target}/offset")
+    elif off is not None or index != 0:
+        kind = "passive/declarative" if what == "element" else "passive"
+        raise _Fail(f"{kind} {what} segment with a {target}/offset")
+    return off, p
+
+
 def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat decoder, on purpose)
     end = len(b)
     u32 = _U32
@@ -987,19 +1008,7 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if et is None:
             raise _Fail(f"bad value type 0x{et_raw:02x}")
         ti = u32(b, p + 2)[0]
-        has_off = b[p + 6]
-        p += 7
-        if has_off > 1:
-            raise _Fail(f"bad flag byte {has_off}")
-        off = None
-        if has_off:
-            off = _const(b, p, nf, ng)
-            p += _CONST_SIZE
-        if mode == 0:
-            if ti >= ntab or off is None:
-                raise _Fail("active element segment without a valid table/offset")
-        elif off is not None or ti != 0:
-            raise _Fail("passive/declarative element segment with a table/offset")
+        off, p = _segment_offset(b, p + 6, mode == 0, ti, ntab, nf, ng, "element", "table")
         ni = u32(b, p)[0]
         p += 4
         if ni > MAX_ITEMS or _CONST_SIZE * ni > end - p:
@@ -1019,19 +1028,7 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if mode > 1:
             raise _Fail(f"bad data segment mode {mode}")
         mi = u32(b, p + 1)[0]
-        has_off = b[p + 5]
-        p += 6
-        if has_off > 1:
-            raise _Fail(f"bad flag byte {has_off}")
-        off = None
-        if has_off:
-            off = _const(b, p, nf, ng)
-            p += _CONST_SIZE
-        if mode == 0:
-            if mi >= nmem or off is None:
-                raise _Fail("active data segment without a valid memory/offset")
-        elif off is not None or mi != 0:
-            raise _Fail("passive data segment with a memory/offset")
+        off, p = _segment_offset(b, p + 5, mode == 0, mi, nmem, nf, ng, "data", "memory")
         ln = u32(b, p)[0]
         p += 4
         if ln > end - p:

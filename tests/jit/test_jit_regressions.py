@@ -5,22 +5,11 @@ Each test is named after what broke. Modules are assembled with ``wasm-tools par
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 
 import nearvm
 from nearvm import Engine, Instance, Module, Store
-
-
-def wat(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        pytest.skip("wasm-tools CLI not on PATH")
-    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=False)
-    assert proc.returncode == 0, proc.stderr.decode()
-    return proc.stdout
+from wasm_text import wat2wasm as wat
 
 
 def instance(text: str) -> Instance:
@@ -478,39 +467,51 @@ def test_host_volatile_homes_do_not_clobber_the_callers_saved_values() -> None:
     assert inst.exports["caller"](10) == expected(10, expected(1000))
 
 
+# A caller whose locals 1..6 (i32) and 7..8 (f64) are homed, r8/r9 and float homes among them;
+# after its loop (accumulating into $k) it returns $k + locals 1..6 + trunc(local 7 + local 8).
+# The tail closes the function; the module text closes the module.
+HOMED_CALLER_HEAD = """(func (export "caller") (param i32) (result i32)
+        (local i32 i32 i32 i32 i32 i32 f64 f64) (local $k i32)
+        (local.set 1 (i32.add (local.get 0) (i32.const 1))) (local.set 2 (i32.add (local.get 0) (i32.const 2)))
+        (local.set 3 (i32.add (local.get 0) (i32.const 3))) (local.set 4 (i32.add (local.get 0) (i32.const 4)))
+        (local.set 5 (i32.add (local.get 0) (i32.const 5))) (local.set 6 (i32.add (local.get 0) (i32.const 6)))
+        (local.set 7 (f64.convert_i32_s (local.get 0))) (local.set 8 (f64.const 0.5))"""
+HOMED_CALLER_TAIL = """(i32.add (local.get $k)
+          (i32.add (i32.add (i32.add (local.get 1) (local.get 2)) (i32.add (local.get 3) (local.get 4)))
+                   (i32.add (i32.add (local.get 5) (local.get 6))
+                            (i32.trunc_f64_s (f64.add (local.get 7) (local.get 8)))))))"""
+
+
+def _clobbering_host(store: Store):  # noqa: ANN202
+    """An i32 -> i32 identity host function whose Python, libm and memcpy work uses the volatile
+    registers freely."""
+    import math
+
+    from nearvm import Func, FuncType, ValType
+
+    def clobber(x: int) -> int:
+        return x + int(sum(math.sin(i * 0.1) for i in range(64)) * 0) + len(bytes(4096).hex()) * 0
+
+    return Func(store, FuncType([ValType.I32], [ValType.I32]), clobber)
+
+
 def test_caller_homes_survive_a_local_callee_that_calls_the_host() -> None:
     # The caller's hottest locals live in home registers, r8/r9 (and xmm12/13) among them, which
     # host code may clobber. A local callee with no homes of its own saves none of them, yet it
     # calls a host function: the caller must save its host-volatile homes around direct calls
     # too. (They were saved only around import calls: the NEAR Rust contract read a corrupted
     # homed local as an address and trapped out of bounds.)
-    import math
-
-    from nearvm import Func, FuncType, ValType
-
-    def clobber(x: int) -> int:
-        # Python, libm and memcpy run here: they use the volatile registers freely.
-        return x + int(sum(math.sin(i * 0.1) for i in range(64)) * 0) + len(bytes(4096).hex()) * 0
-
     engine = Engine()
     store = Store(engine)
-    host = Func(store, FuncType([ValType.I32], [ValType.I32]), clobber)
-    inst = Instance(store, Module(engine, wat("""(module
+    host = _clobbering_host(store)
+    inst = Instance(store, Module(engine, wat(f"""(module
       (import "env" "h" (func $h (param i32) (result i32)))
       (func $callee (param i32) (result i32) (call $h (local.get 0)))
-      (func (export "caller") (param i32) (result i32)
-        (local i32 i32 i32 i32 i32 i32 f64 f64) (local $k i32)
-        (local.set 1 (i32.add (local.get 0) (i32.const 1))) (local.set 2 (i32.add (local.get 0) (i32.const 2)))
-        (local.set 3 (i32.add (local.get 0) (i32.const 3))) (local.set 4 (i32.add (local.get 0) (i32.const 4)))
-        (local.set 5 (i32.add (local.get 0) (i32.const 5))) (local.set 6 (i32.add (local.get 0) (i32.const 6)))
-        (local.set 7 (f64.convert_i32_s (local.get 0))) (local.set 8 (f64.const 0.5))
+      {HOMED_CALLER_HEAD}
         (loop $l
           (local.set $k (i32.add (local.get $k) (call $callee (i32.const 1))))
           (br_if $l (i32.lt_u (local.get $k) (i32.const 3))))
-        (i32.add (local.get $k)
-          (i32.add (i32.add (i32.add (local.get 1) (local.get 2)) (i32.add (local.get 3) (local.get 4)))
-                   (i32.add (i32.add (local.get 5) (local.get 6))
-                            (i32.trunc_f64_s (f64.add (local.get 7) (local.get 8))))))))""")),
+        {HOMED_CALLER_TAIL})""")),
         {"env": {"h": host}})
     for x in (10, 1000, 77777):
         assert inst.exports["caller"](x) == 3 + 6 * x + 21 + x
@@ -521,17 +522,10 @@ def test_caller_homes_survive_callees_that_call_helpers_or_the_host_indirectly()
     # with no homes of its own that calls runtime helpers (memory.grow, memory.fill, table.grow:
     # host C code) must still preserve the caller's r8/r9/xmm12/xmm13, and so must the host-call
     # stub reached through call_indirect. (Callers no longer save homes around calls.)
-    import math
-
-    from nearvm import Func, FuncType, ValType
-
-    def clobber(x: int) -> int:
-        return x + int(sum(math.sin(i * 0.1) for i in range(64)) * 0) + len(bytes(4096).hex()) * 0
-
     engine = Engine()
     store = Store(engine)
-    host = Func(store, FuncType([ValType.I32], [ValType.I32]), clobber)
-    inst = Instance(store, Module(engine, wat("""(module
+    host = _clobbering_host(store)
+    inst = Instance(store, Module(engine, wat(f"""(module
       (import "env" "h" (func $h (param i32) (result i32)))
       (type $t (func (param i32) (result i32)))
       (memory 1 100)
@@ -542,21 +536,13 @@ def test_caller_homes_survive_callees_that_call_helpers_or_the_host_indirectly()
         (memory.fill (i32.const 0) (local.get 0) (i32.const 4096))
         (drop (table.grow (ref.null func) (i32.const 1)))
         (i32.load8_u (i32.const 7)))
-      (func (export "caller") (param i32) (result i32)
-        (local i32 i32 i32 i32 i32 i32 f64 f64) (local $k i32)
-        (local.set 1 (i32.add (local.get 0) (i32.const 1))) (local.set 2 (i32.add (local.get 0) (i32.const 2)))
-        (local.set 3 (i32.add (local.get 0) (i32.const 3))) (local.set 4 (i32.add (local.get 0) (i32.const 4)))
-        (local.set 5 (i32.add (local.get 0) (i32.const 5))) (local.set 6 (i32.add (local.get 0) (i32.const 6)))
-        (local.set 7 (f64.convert_i32_s (local.get 0))) (local.set 8 (f64.const 0.5))
+      {HOMED_CALLER_HEAD}
         (loop $l
           (local.set $k (i32.add (local.get $k) (call $helpers (i32.const 1))))
           (local.set $k (i32.add (local.get $k) (call_indirect (type $t) (i32.const 0) (i32.const 0))))
           (local.set $k (i32.add (local.get $k) (call_indirect (type $t) (i32.const 1) (i32.const 1))))
           (br_if $l (i32.lt_u (local.get $k) (i32.const 6))))
-        (i32.add (local.get $k)
-          (i32.add (i32.add (i32.add (local.get 1) (local.get 2)) (i32.add (local.get 3) (local.get 4)))
-                   (i32.add (i32.add (local.get 5) (local.get 6))
-                            (i32.trunc_f64_s (f64.add (local.get 7) (local.get 8))))))))""")),
+        {HOMED_CALLER_TAIL})""")),
         {"env": {"h": host}})
     for x in (10, 1000, 77777):
         assert inst.exports["caller"](x) == 6 + 6 * x + 21 + x

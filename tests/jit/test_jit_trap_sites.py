@@ -3,25 +3,13 @@ trapping op in the function's code[] (jit.h TrapSite), executed through the publ
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 
 import nearvm
 from nearvm import Config, Engine, GasSchedule, Instance, Module, Store, TrapCode
 from nearvm.bytecode.disasm import disassemble_code, parse_program
 from nearvm.wasm import translate
-
-
-def wat(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        pytest.skip("wasm-tools CLI not on PATH")
-    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=False)
-    assert proc.returncode == 0, proc.stderr.decode()
-    return proc.stdout
-
+from wasm_text import wat2wasm as wat
 
 MODULE = """(module
   (memory 1)
