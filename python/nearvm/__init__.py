@@ -20,6 +20,7 @@ from .errors import (
     Trap,
     TrapCode,
     ValidationError,
+    WatError,
 )
 from .runtime import Caller, Engine, Func, Global, Instance, Memory, Module, Store, Table
 from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
@@ -55,5 +56,6 @@ __all__ = [
     "TrapCode",
     "ValType",
     "ValidationError",
+    "WatError",
     "__version__",
 ]

@@ -16,6 +16,7 @@ __all__ = [
     "DecodeError",
     "ValidationError",
     "LimitError",
+    "WatError",
     "LinkError",
     "InstantiationError",
     "ArtifactError",
@@ -61,6 +62,19 @@ class LimitError(ValidationError):
     def __init__(self, message: str, limit: str, offset: int | None = None, func_index: int | None = None) -> None:
         self.limit = limit
         super().__init__(f"{message} [limit: {limit}]", offset, func_index)
+
+
+class WatError(CompileError):
+    """WebAssembly text that could not be assembled (see :mod:`nearvm.wat`).
+
+    ``line`` and ``column`` are 1-based positions in the text (None if unknown); ``offset`` is None.
+    """
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.line = line
+        self.column = column
+        super().__init__(message + (f" (line {line}, column {column})" if line is not None else ""))
+        self.message = message
 
 
 class LinkError(NearVMError):

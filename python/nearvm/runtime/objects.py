@@ -365,8 +365,7 @@ class Caller:
 
     @property
     def instance(self) -> Instance | None:
-        ref = self._store._instances.get(self._instance_addr)
-        return ref() if ref is not None else None
+        return self._store._instances.get(self._instance_addr)
 
     def charge_gas(self, amount: int) -> None:
         """Charge host-side gas; raises :class:`nearvm.OutOfGas` (and burns the budget) if it does not fit."""

@@ -9,7 +9,6 @@ run in parallel: wasm runs without the GIL.
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Frame, Trap, TrapCode
@@ -69,8 +68,8 @@ class Store:
         self._extern_handles: dict[int, int] = {}
         # funcref address -> Func (exported wasm functions and host functions).
         self._funcs: dict[int, Func] = {}
-        # nvm_instance_t* address -> Instance (for Caller).
-        self._instances: dict[int, weakref.ReferenceType[Instance]] = {}
+        # nvm_instance_t* address -> Instance (for Caller; strong: instances live as long as the store).
+        self._instances: dict[int, Instance] = {}
         # nvm_instance_t* address -> its Module (backtrace names; instances live as long as the store).
         self._instance_modules: dict[int, Module] = {}
         self._host_records: list[Any] = []
