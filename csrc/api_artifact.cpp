@@ -26,7 +26,7 @@ using namespace nvm::rt;
 namespace {
 
 
-constexpr uint32_t kMaxTrapCode = NVM_TRAP_HOST_ERROR;
+constexpr uint32_t kMaxTrapCode = NVM_TRAP_INTERRUPTED;
 // The artifact container (python/nearvm/artifact.py): header size, where it records the number of
 // sections, and how many there are (ids 1 module, 2 code, 3 funcs, 4 traps, 5 exec).
 constexpr uint64_t kHeaderSize = 128;

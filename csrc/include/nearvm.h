@@ -33,7 +33,8 @@ typedef enum nvm_trap_code {
   NVM_TRAP_INVALID_CONVERSION = 8,
   NVM_TRAP_STACK_OVERFLOW = 9,
   NVM_TRAP_OUT_OF_GAS = 10,
-  NVM_TRAP_HOST_ERROR = 11
+  NVM_TRAP_HOST_ERROR = 11,
+  NVM_TRAP_INTERRUPTED = 12
 } nvm_trap_code;
 
 /* Library version string, e.g. "0.1.0". */
@@ -137,6 +138,13 @@ nvm_store_counters* nvm_store_counters_ptr(nvm_store_t* store);
 /* Charge host-side gas: 0, or NVM_TRAP_OUT_OF_GAS (gas_used then equals gas_limit). */
 uint32_t nvm_store_charge_gas(nvm_store_t* store, uint64_t amount);
 const nvm_trap_info* nvm_store_last_trap(nvm_store_t* store);
+/* Interrupts (docs/interrupts.md): ask the store's running wasm to trap with NVM_TRAP_INTERRUPTED
+ * at its next loop header or function entry. Safe to call from any thread, while wasm runs or
+ * not (a request made while nothing runs is taken by the next call). Only code compiled without
+ * gas metering checks the request: metered code is bounded by its gas limit instead. The request
+ * is consumed by the trap it causes; nvm_store_clear_interrupt withdraws one not yet taken. */
+void nvm_store_interrupt(nvm_store_t* store);
+void nvm_store_clear_interrupt(nvm_store_t* store);
 /* The wasm frames of the store's last trap, innermost first (every frame of the trapping
  * activation, walked along the frame-pointer chain). *out stays valid until the next call on the
  * store. Returns the number of frames. */

@@ -407,6 +407,11 @@ class CodeGen {
       else masm_.trap_exit(code, code == NVM_TRAP_OUT_OF_GAS);
     }
   }
+  // Interrupt requests (docs/interrupts.md) are checked at function entry and loop headers, and
+  // only in unmetered code: metered code is already bounded by its gas limit and pays nothing.
+  void interrupt_check() {
+    if (!(info_.flags & NVM_BYTECODE_FLAG_GAS)) masm_.interrupt_check(trap(NVM_TRAP_INTERRUPTED));
+  }
   // After a call instruction: its return address -> this call op (backtraces, jit.h).
   void record_call_site() {
     ctx_.out->trap_sites.push_back(TrapSite{masm_.offset(), kCallSiteCode, ctx_.body->func_index, op_offset_});
@@ -1459,6 +1464,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       frame_cost_ = cursor_.u32();
       if (frame_cost_ > 0x7FFFFFFFu) return fail("frame cost");
       masm_.stack_check(frame_cost_, trap(NVM_TRAP_STACK_OVERFLOW));
+      interrupt_check();  // function entry
       return true;
     }
     case NVM_OP_GAS: {
@@ -1477,7 +1483,10 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       if (!read_block_type(&type_index)) return false;
       prepare_merge();
       if (!enter(op == NVM_OP_BLOCK ? FrameKind::Block : FrameKind::Loop, type_index)) return false;
-      if (op == NVM_OP_LOOP) masm_.bind(ctrl_.back().branch_target);
+      if (op == NVM_OP_LOOP) {
+        masm_.bind(ctrl_.back().branch_target);
+        interrupt_check();  // every back-edge lands here
+      }
       ctrl_.back().end_label = op == NVM_OP_LOOP ? masm_.new_label() : ctrl_.back().branch_target;
       return true;
     }

@@ -475,6 +475,14 @@ NVM_NOINLINE void capture_backtrace(StoreImpl* s, const Activation& act, const j
 
 }  // namespace
 
+// ---- interrupts ------------------------------------------------------------------------------
+
+void set_interrupt(StoreImpl* s, uint32_t value) {
+  std::lock_guard<std::mutex> lock(s->interrupt_mutex);
+  s->interrupt_pending = value;
+  for (auto& in : s->instances) __atomic_store_n(&in->ctx.interrupt, value, __ATOMIC_RELAXED);
+}
+
 // ---- invoke ----------------------------------------------------------------------------------
 
 uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
@@ -525,6 +533,7 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
       info.bytecode_offset = site->bytecode_offset;
     }
     s->last_trap = info;
+    if (code == NVM_TRAP_INTERRUPTED) set_interrupt(s, 0);  // the request is consumed by its trap
     try {
       capture_backtrace(s, act, site);
     } catch (...) {  // out of memory: a trap without (all of) its backtrace

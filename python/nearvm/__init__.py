@@ -11,6 +11,7 @@ from .errors import (
     DecodeError,
     Frame,
     InstantiationError,
+    Interrupted,
     LimitError,
     LinkError,
     NearVMError,
@@ -22,7 +23,7 @@ from .errors import (
     ValidationError,
     WatError,
 )
-from .runtime import Caller, Engine, Func, Global, Instance, Memory, Module, Store, Table
+from .runtime import Caller, Engine, Func, Global, Instance, InterruptHandle, Memory, Module, Store, Table
 from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "GasSchedule",
     "GlobalType",
     "InstantiationError",
+    "Interrupted",
+    "InterruptHandle",
     "LimitError",
     "LinkError",
     "MemoryType",

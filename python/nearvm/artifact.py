@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._version import __version__
-from .errors import ArtifactError
+from .errors import ArtifactError, TrapCode
 from .wasm.module import ConstExpr, DataSegment, ElemSegment, Export, Import, ModuleInfo
 from .wasm.types import MAX_PAGES, MAX_TABLE_SIZE, FuncType, GlobalType, MemoryType, TableType, ValType
 
@@ -148,7 +148,7 @@ _CONST_OPS = ("i32.const", "i64.const", "f32.const", "f64.const", "ref.null", "r
 _CONST_BITS = {"i32.const": 32, "i64.const": 64, "f32.const": 32, "f64.const": 64}
 _ELEM_MODES = ("active", "passive", "declarative")
 _DATA_MODES = ("active", "passive")
-_N_TRAP_CODES = 11  # NVM_TRAP_UNREACHABLE .. NVM_TRAP_HOST_ERROR
+_N_TRAP_CODES = max(TrapCode)  # NVM_TRAP_UNREACHABLE .. the last trap code
 _CALL_SITE_CODE = 0x100  # jit::kCallSiteCode: a call's return address (backtrace offsets)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "Trap",
     "OutOfGas",
     "StackOverflow",
+    "Interrupted",
     "ToolNotFoundError",
 ]
 
@@ -120,6 +121,7 @@ class TrapCode(enum.IntEnum):
     STACK_OVERFLOW = 9
     OUT_OF_GAS = 10
     HOST_ERROR = 11
+    INTERRUPTED = 12
 
 
 #: Messages as the spec interpreter words them (used by the spec runner to compare).
@@ -135,6 +137,7 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.STACK_OVERFLOW: "call stack exhausted",
     TrapCode.OUT_OF_GAS: "out of gas",
     TrapCode.HOST_ERROR: "host function error",
+    TrapCode.INTERRUPTED: "interrupted",
 }
 
 
@@ -159,7 +162,8 @@ class Trap(NearVMError):
     def from_code(code: TrapCode | int, message: str | None = None, backtrace: list[Frame] | None = None) -> Trap:
         """The right subclass for ``code`` (OutOfGas / StackOverflow / Trap)."""
         code = TrapCode(code)
-        cls = {TrapCode.OUT_OF_GAS: OutOfGas, TrapCode.STACK_OVERFLOW: StackOverflow}.get(code, Trap)
+        cls = {TrapCode.OUT_OF_GAS: OutOfGas, TrapCode.STACK_OVERFLOW: StackOverflow,
+               TrapCode.INTERRUPTED: Interrupted}.get(code, Trap)
         if cls is Trap:
             return Trap(code, message, backtrace)
         return cls(message, backtrace)
@@ -177,3 +181,11 @@ class StackOverflow(Trap):
 
     def __init__(self, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
         super().__init__(TrapCode.STACK_OVERFLOW, message, backtrace)
+
+
+class Interrupted(Trap):
+    """Unmetered wasm was stopped by an interrupt request (:meth:`nearvm.Store.interrupt_handle`,
+    :meth:`nearvm.Store.set_deadline`, Ctrl-C in the CLI)."""
+
+    def __init__(self, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
+        super().__init__(TrapCode.INTERRUPTED, message, backtrace)

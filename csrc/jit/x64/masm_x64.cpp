@@ -666,6 +666,13 @@ void MasmX64::charge_gas(uint64_t cost, const Label& out_of_gas) {
   a_.jb(out_of_gas);  // borrow: cost > gas left
 }
 
+// Interrupts (unmetered code only): one compare of the vmctx's flag, not taken unless another
+// thread asked this Store to stop.
+void MasmX64::interrupt_check(const Label& interrupted) {
+  a_.cmp(x86::dword_ptr(x86::r14, rt::kVmctxInterruptOffset), 0);
+  a_.jne(interrupted);
+}
+
 // Around runtime helpers (which read and charge the Store's gas): publish gas_used, reload after.
 void MasmX64::gas_to_store() {
   a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));

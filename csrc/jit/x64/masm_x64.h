@@ -100,6 +100,7 @@ class MasmX64 {
   void trap_exit_with_code_in_eax();                     // expects the trap pc in kScratch2
   void stack_check(uint32_t frame_cost, const Label& overflow);
   void charge_gas(uint64_t cost, const Label& out_of_gas);
+  void interrupt_check(const Label& interrupted);  // vmctx->interrupt != 0: jump to `interrupted`
   void gas_to_store();    // store->gas_used = gas_limit - kGasReg (before a runtime helper)
   void gas_from_store();  // kGasReg = gas_limit - gas_used (after it)
   void prologue();
