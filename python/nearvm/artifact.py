@@ -93,8 +93,10 @@ MAGIC = b"\x7fNVMART\n"
 #: 1 = first x64 JIT; 2 = x64 calling convention with callee-saved local homes and the memory base
 #: in r15 set by whoever enters an instance (docs/runtime-abi.md); 3 = every wasm-convention
 #: callee (host-call stub included) preserves every home register, so callers save none, and the
-#: stack budget lives in each frame's [fp - 16] slot instead of a Store counter.
-FORMAT_VERSION = 3
+#: stack budget lives in each frame's [fp - 16] slot instead of a Store counter; 4 = unmetered code
+#: checks the VMContext's interrupt flag, and the module section ends with the bytecode-to-wasm
+#: offset maps of backtraces.
+FORMAT_VERSION = 4
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
 _SECTION = struct.Struct("<IIQ")
@@ -478,6 +480,10 @@ def _encode_module(info: ModuleInfo) -> bytes:
     w.u32(info.num_imported_memories)
     w.u32(info.num_imported_globals)
     w.u32s(info.body_offsets)
+    # Bytecode-to-wasm offset maps (backtraces): per local function, its triples (ModuleInfo.wasm_offsets).
+    w.u32(len(info.wasm_offsets))
+    for wmap in info.wasm_offsets:
+        w.u32s(wmap)
     return w.bytes()
 
 
@@ -1077,13 +1083,36 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         raise _Fail("body offsets do not match the local functions")
     body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
     p += 4 + 4 * n
+    wasm_offsets, p = _decode_wasm_offsets(b, p, end, n)
     if p != end:
         raise _Fail(f"{end - p} trailing bytes")
     return ModuleInfo(types=types, imports=imports, func_types=func_types, tables=tables, memories=memories,
                       globals=globals_, global_inits=global_inits, exports=exports, start=start, elems=elems,
                       datas=datas, data_count=data_count, func_names=names, num_imported_funcs=n_imp[0],
                       num_imported_tables=n_imp[1], num_imported_memories=n_imp[2],
-                      num_imported_globals=n_imp[3], body_offsets=body_offsets)
+                      num_imported_globals=n_imp[3], body_offsets=body_offsets, wasm_offsets=wasm_offsets)
+
+
+def _decode_wasm_offsets(b: bytes, p: int, end: int, n_local: int) -> tuple[list[list[int]], int]:
+    """The module section's bytecode-to-wasm offset maps: one per local function, each a u32 count
+    (a multiple of 3) and that many u32s, triples (bytecode offset, wasm start, wasm end) with
+    non-decreasing bytecode offsets and start <= end."""
+    n = _U32(b, p)[0]
+    p += 4
+    if n != n_local:
+        raise _Fail(f"{n} offset maps for {n_local} local functions")
+    maps: list[list[int]] = []
+    for _ in range(n):
+        k = _U32(b, p)[0]
+        if k % 3 or 4 * k > end - p - 4:
+            raise _Fail(f"offset map of {k} values does not fit the section")
+        vals = list(struct.unpack_from(f"<{k}I", b, p + 4))
+        p += 4 + 4 * k
+        starts, ws, we = vals[0::3], vals[1::3], vals[2::3]
+        if any(a > c for a, c in zip(starts, starts[1:])) or any(s > e for s, e in zip(ws, we)):
+            raise _Fail("offset map out of order")
+        maps.append(vals)
+    return maps, p
 
 
 def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,

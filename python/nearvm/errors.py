@@ -143,11 +143,31 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
 
 @dataclass(frozen=True)
 class Frame:
-    """One frame of a trap backtrace."""
+    """One frame of a trap backtrace, innermost first.
+
+    ``func_index`` is the function's index in its module (imports included) and ``func_name`` its
+    name from the module's name section (else its export name, else None). ``offset`` is the byte
+    offset in the module's binary of the instruction that trapped (innermost frame) or of the call
+    the frame is in (outer frames) — the offset wasmtime reports as ``module_offset`` and
+    ``wasm-tools objdump`` prints; ``func_offset`` is the same offset relative to the start of the
+    function's body. ``bytecode_offset`` is nearvm's internal offset (docs/bytecode.md). Offsets
+    are None when unknown.
+    """
 
     func_index: int
     func_name: str | None
     offset: int | None
+    func_offset: int | None = None
+    bytecode_offset: int | None = None
+
+    @property
+    def module_offset(self) -> int | None:
+        """Alias of ``offset`` (wasmtime-py's name)."""
+        return self.offset
+
+    def __str__(self) -> str:
+        where = f"{self.offset:#x}" if self.offset is not None else "?"
+        return f"{where:>8} - {self.func_name or f'<wasm function {self.func_index}>'}"
 
 
 class Trap(NearVMError):
@@ -156,7 +176,17 @@ class Trap(NearVMError):
     def __init__(self, code: TrapCode, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
         self.code = TrapCode(code)
         self.backtrace: list[Frame] = list(backtrace or [])
-        super().__init__(message or TRAP_MESSAGES[self.code])
+        #: The trap's message without the backtrace.
+        self.message = message or TRAP_MESSAGES[self.code]
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        """The message, then the wasm backtrace (one frame a line, innermost first) as wasmtime prints it."""
+        if not self.backtrace:
+            return self.message
+        lines = [self.message, "wasm backtrace:"]
+        lines += [f"  {i:>3}: {frame}" for i, frame in enumerate(self.backtrace)]
+        return "\n".join(lines)
 
     @staticmethod
     def from_code(code: TrapCode | int, message: str | None = None, backtrace: list[Frame] | None = None) -> Trap:

@@ -209,6 +209,19 @@ class Module:
             self._names = names
         return names.get(index)
 
+    def _wasm_offset(self, index: int, bytecode_offset: int | None) -> tuple[int | None, int | None]:
+        """(module offset, offset in the function body) of a bytecode offset of local function ``index``."""
+        from ..wasm.module import wasm_offset
+
+        info = self._info
+        local = index - info.num_imported_funcs
+        if bytecode_offset is None or not 0 <= local < len(info.wasm_offsets):
+            return None, None
+        offset = wasm_offset(info.wasm_offsets[local], bytecode_offset)
+        if offset is None:
+            return None, None
+        return offset, offset - info.body_offsets[local]
+
     # Artifacts: implemented in nearvm.artifact.
 
     def serialize(self) -> bytes:

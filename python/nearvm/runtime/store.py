@@ -287,8 +287,12 @@ class Store:
             index = int(f.func_index)
             offset = int(f.bytecode_offset)
             module = self._instance_modules.get(int(ffi.cast("uintptr_t", f.instance)))
-            name = module._func_name(index) if module is not None else None
-            frames.append(Frame(index, name, None if offset == 0xFFFF_FFFF else offset))
+            bytecode = None if offset == 0xFFFF_FFFF else offset
+            if module is None:
+                frames.append(Frame(index, None, None, None, bytecode))
+                continue
+            wasm, func = module._wasm_offset(index, bytecode)
+            frames.append(Frame(index, module._func_name(index), wasm, func, bytecode))
         return frames
 
     def __repr__(self) -> str:
