@@ -1,4 +1,4 @@
-// api_artifact.cpp — artifacts (issue 6): export a compiled module's machine code + metadata, and
+// api_artifact.cpp — artifacts: export a compiled module's machine code + metadata, and
 // build a module from them without the JIT (copy into W^X memory + register the trap sites; the
 // code is position-independent, so there is no relocation and no per-function work beyond checks).
 //

@@ -237,7 +237,7 @@ uint32_t nvm_selftest_load(nvm_selftest_t* selftest, nvm_store_t* store, nvm_mem
                            uint32_t offset, uint32_t* value);
 size_t nvm_selftest_registry_size(void);
 
-/* artifacts (issue 6; csrc/api_artifact.cpp): a compiled module's machine code + metadata out,
+/* artifacts (csrc/api_artifact.cpp): a compiled module's machine code + metadata out,
  * and a module built from them without the JIT (copy into W^X memory + register the trap sites;
  * no relocation). trap_sites are 4 uint32 per site: pc_offset, trap_code, func_index,
  * bytecode_offset, sorted by pc_offset. Every index and range is checked again here. */

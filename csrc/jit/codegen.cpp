@@ -321,7 +321,7 @@ class CodeGen {
     stack_.locals_clean_below = stack_.size();
   }
 
-  // NaN canonicalisation (ARCHITECTURE.md "Determinism rules"), settled lazily: a float
+  // NaN canonicalisation (docs/design.md "Determinism rules"), settled lazily: a float
   // arithmetic result is pushed with `nan_pending` and the ucomis/jp check is emitted only where
   // its bits can be observed — pop() by default, store_val (spills, merges, call arguments,
   // branch values, local writes), returns. NaN-agnostic consumers pop it raw: float arithmetic
@@ -421,7 +421,7 @@ class CodeGen {
         TrapSite{masm_.offset(), NVM_TRAP_MEMORY_OUT_OF_BOUNDS, ctx_.body->func_index, op_offset_});
   }
 
-  // Determinism (ARCHITECTURE.md): a NaN produced by float arithmetic becomes the canonical NaN.
+  // Determinism (docs/design.md): a NaN produced by float arithmetic becomes the canonical NaN.
   // NaNs are rare, so the fix-up is out of line (emitted after the body): inline it is one
   // `ucomis r, r; jp` pair that falls through.
   struct NanFixup { Label fix, back; FW w; Reg r; };

@@ -1,4 +1,4 @@
-// compiler.cpp — compile_program: the composition root (models.md §9). Per program: one asmjit
+// compiler.cpp — compile_program: the composition root (docs/design.md "JIT structure"). Per program: one asmjit
 // CodeHolder with a single text section (so the code is position-independent with no
 // relocations); per function: a CodeGen over a fresh value stack / allocator / frame.
 // No global mutable state.

@@ -1,6 +1,6 @@
 // masm.h — the macro-assembler contract between ISA-neutral codegen and an ISA backend.
 //
-// Three-operand form (Winch's rule, models.md §1): `op(dst, lhs, rhs)`; a two-operand ISA
+// Three-operand form (Winch's rule, docs/design.md "JIT structure"): `op(dst, lhs, rhs)`; a two-operand ISA
 // (x64) does its own `dst == lhs` shuffling. A backend may clobber only `dst` and the registers
 // of its declared scratch set (x64/regs_x64.h). Fixed registers (x64 div: rax/rdx, shifts: rcx)
 // are declared as data in the regs header and reserved by codegen through the allocator

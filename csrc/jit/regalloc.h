@@ -1,4 +1,4 @@
-// regalloc.h — a tiny register allocator (Winch's regalloc.rs shape, models.md §1).
+// regalloc.h — a tiny register allocator (Winch's regalloc.rs shape, docs/design.md "JIT structure").
 //
 // Free bitsets per class. When a class is exhausted, the caller-provided `spill` callback must
 // free at least one register of that class (codegen spills a value-stack entry). No asmjit

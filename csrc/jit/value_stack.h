@@ -2,7 +2,7 @@
 //
 // Location ∈ {Const, Reg, Local (lazy local.get), Spilled}. Entry i's spill slot is fixed when
 // it is pushed (FrameLayout::operand_slot(i)), so spilling is one store and merges compare
-// nothing. Each entry carries everything about the value (no parallel stacks, models.md §3).
+// nothing. Each entry carries everything about the value (no parallel stacks, docs/design.md "JIT structure").
 #pragma once
 
 #include <cstdint>

@@ -234,7 +234,7 @@ InstanceImpl* inst_of(VMContext* c) { return static_cast<InstanceImpl*>(c->insta
 
 bool range_ok(uint64_t start, uint64_t n, uint64_t size) { return start + n <= size; }
 
-// The linear fee of a bulk operation over `n` units (ARCHITECTURE.md "Gas and stack semantics"):
+// The linear fee of a bulk operation over `n` units (docs/design.md "Gas and stack semantics"):
 // bulk_base + bulk_per_unit * n, charged before the bounds check, n = 0 paying the base. A fee
 // that does not fit the remaining gas (or overflows 64 bits) is OUT_OF_GAS; invoke then burns
 // the whole budget, exactly as for a metered block.

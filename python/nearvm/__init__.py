@@ -1,6 +1,6 @@
 """nearvm: a deterministic, gas-metered WebAssembly runtime for blockchain validators.
 
-Public API: see ARCHITECTURE.md "Public Python API" (docs in README.md).
+Public API: see docs/design.md "Public Python API" (docs in README.md).
 """
 
 from ._version import __version__

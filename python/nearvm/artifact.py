@@ -1,4 +1,4 @@
-"""Compiled-module artifacts: the ``.nvm`` container (ARCHITECTURE.md item 6, issue 6).
+"""Compiled-module artifacts: the ``.nvm`` container (docs/design.md "Pipeline").
 
 An artifact is everything needed to instantiate a module without the frontend or the JIT: the
 decoded module (types, imports, exports, globals and their initialisers, tables, memories,

@@ -61,6 +61,7 @@ class ThrowingArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are :class:`CliError` (ExitCode.USAGE), not ``sys.exit(2)``."""
 
     def error(self, message: str) -> NoReturn:
+        """Raise the parse error as a usage error naming the command's ``--help``."""
         raise CliError(ExitCode.USAGE, f"{message} (see {self.prog} --help)")
 
 

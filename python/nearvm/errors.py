@@ -1,4 +1,4 @@
-"""nearvm's exception hierarchy (ARCHITECTURE.md "Public Python API").
+"""nearvm's exception hierarchy (docs/design.md "Public Python API").
 
 Every error a user can cause is one of these (or an ordinary ValueError/TypeError/IndexError for
 host-side API misuse). Trap codes mirror ``nvm_trap_code`` in ``csrc/include/nearvm.h``; the

@@ -1,4 +1,4 @@
-"""NEAR contract preparation (REFERENCE.md §2–4; ARCHITECTURE.md "NEAR profile").
+"""NEAR contract preparation (docs/design.md "NEAR profile"; docs/design.md "NEAR profile").
 
 Under ``Config.near()`` the preparation happens inside :func:`nearvm.wasm.translate` (so inside
 ``nearvm.Module``): the contract is validated with NEAR's features and limits, only ``env`` function
@@ -47,7 +47,7 @@ def _sig(n_params: int, n_results: int = 0, *, i32: bool = False) -> FuncType:
     return FuncType((t,) * n_params, (_I64,) * n_results)
 
 
-#: Signatures of NEAR's ``env`` host functions (REFERENCE.md §4; ``u64`` is i64). NEAR does not check
+#: Signatures of NEAR's ``env`` host functions (docs/design.md "NEAR profile"; ``u64`` is i64). NEAR does not check
 #: import signatures when preparing: a mismatch is a LinkError at instantiation.
 HOST_FUNCTIONS: dict[str, FuncType] = {
     "read_register": _sig(2), "register_len": _sig(1, 1), "write_register": _sig(3),

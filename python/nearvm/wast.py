@@ -434,7 +434,7 @@ class WastRunner:
 
     ``translate``/``config`` (validate mode) default to ``nearvm.wasm.translate`` and
     ``nearvm.config.Config()``; ``runtime`` (exec mode) defaults to the ``nearvm`` package and must
-    provide the public API of ARCHITECTURE.md (Engine, Config, Store, Module, Instance, Func,
+    provide the public API of docs/design.md (Engine, Config, Store, Module, Instance, Func,
     FuncType, ValType, Global, GlobalType, Memory, MemoryType, Table, TableType), raising the
     exceptions of :mod:`nearvm.errors`.
     """
@@ -456,7 +456,7 @@ class WastRunner:
             raise ValueError(f"gas must be a non-negative int or None, not {gas!r}")
         self.mode: Mode = mode
         #: ``--gas C``: compile with ``Config(gas=GasSchedule.uniform(C))`` and run every script on a
-        #: Store with an unlimited budget (issue 5: metering must not change any spec result).
+        #: Store with an unlimited budget (metering must not change any spec result).
         self.gas = gas
         self.strict_errors = strict_errors
         self.serialize_roundtrip = serialize_roundtrip

@@ -19,7 +19,7 @@ import subprocess
 from .errors import WatError
 from .toolpath import find_tool
 
-__all__ = ["WatError", "is_wat", "wat_to_wasm"]
+__all__ = ["is_wat", "wat_to_wasm"]
 
 #: The binary format's magic number (spec §5.5.16); anything else that looks like text is WAT.
 WASM_MAGIC = b"\0asm"

@@ -1,4 +1,4 @@
-"""The 90 core spec scripts in execution mode with gas metering on (issue 5).
+"""The 90 core spec scripts in execution mode with gas metering on.
 
 Every module is compiled with ``Config(gas=GasSchedule.uniform(1))`` and every script runs on a
 Store with an unlimited budget (``gas_limit=None``): metering must not change a single result.

@@ -450,7 +450,7 @@ void MasmX64::fp_unop(FpUnOp op, FW w, Reg dst, Reg src) {
   }
 }
 
-// Determinism (ARCHITECTURE.md): a NaN result of float arithmetic becomes the canonical NaN.
+// Determinism (docs/design.md): a NaN result of float arithmetic becomes the canonical NaN.
 void MasmX64::canonicalize_nan(FW w, Reg r) {
   Label ok = a_.newLabel();
   if (w == FW::kF32) {
@@ -615,7 +615,7 @@ void MasmX64::zero_fill(Address start, uint32_t n_qwords) {
 
 // Trap exit (docs/runtime-abi.md "Traps"): act = ctx->store->activation; act->trap_code = code;
 // act->trap_pc = r10; sp = act->entry_sp; jump act->landing. Out of gas additionally sets
-// gas_used = gas_limit (ARCHITECTURE.md "Gas and stack semantics").
+// gas_used = gas_limit (docs/design.md "Gas and stack semantics").
 void MasmX64::trap_exit(uint32_t trap_code, bool out_of_gas) {
   // Out of gas: nothing left (the trampoline's landing writes gas_used = gas_limit - kGasReg).
   if (out_of_gas) a_.xor_(gp32(RegsX64::kGasReg), gp32(RegsX64::kGasReg));
@@ -638,7 +638,7 @@ void MasmX64::trap_exit_with_code_in_eax() {
   a_.jmp(x86::qword_ptr(kS, rt_offsets::kLanding));
 }
 
-// STACK (ARCHITECTURE.md): this frame's budget = the caller's budget - frame_cost, trapping
+// STACK (docs/design.md): this frame's budget = the caller's budget - frame_cost, trapping
 // (without taking it) when that would go below zero. The budget lives in each frame's
 // kBudgetSlot, not in one store counter: a counter updated on every call and return was one
 // serial chain through memory (store-forwarding latency twice per call), the dominant cost of

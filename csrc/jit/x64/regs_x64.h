@@ -1,4 +1,4 @@
-// regs_x64.h — the x64 register file as data (models.md §9 "Fixed registers").
+// regs_x64.h — the x64 register file as data (docs/design.md "JIT structure").
 //
 // Internal calling convention (docs/runtime-abi.md): vmctx in r14, arguments in memory, every
 // register except rsp/rbp caller-saved. r10/r11 and xmm14/xmm15 are the masm's scratch set: the

@@ -1,4 +1,4 @@
-"""nearvm's runtime Python API (ARCHITECTURE.md "Public Python API").
+"""nearvm's runtime Python API (docs/design.md "Public Python API").
 
 Re-exported from ``nearvm``: Engine, Module, Store, Instance, Func, Memory, Table, Global, Caller.
 """

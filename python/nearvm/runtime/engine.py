@@ -1,4 +1,4 @@
-"""``Engine`` and ``Module`` (ARCHITECTURE.md "Public Python API")."""
+"""``Engine`` and ``Module`` (docs/design.md "Public Python API")."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ class Engine:
 
     @property
     def gas_enabled(self) -> bool:
+        """True if the Engine's Config meters gas."""
         return getattr(self.config, "gas", None) is not None
 
     @property
@@ -157,10 +158,13 @@ class Module:
 
     @property
     def imports(self) -> list[tuple[str, str, ExternType]]:
+        """The imports in module order: ``(module, name, type)`` with a FuncType, MemoryType, TableType or
+        GlobalType."""
         return [(imp.module, imp.name, imp.type) for imp in self._info.imports]
 
     @property
     def exports(self) -> list[tuple[str, ExternType]]:
+        """The exports in module order: ``(name, type)``."""
         return [(exp.name, self._export_type(exp.kind, exp.index)) for exp in self._info.exports]
 
     def _export_type(self, kind: str, index: int) -> ExternType:
@@ -175,6 +179,8 @@ class Module:
 
     @property
     def info(self) -> ModuleInfo:
+        """The decoded and validated module (:class:`nearvm.wasm.ModuleInfo`): types, segments, names, the
+        lowered program."""
         return self._info
 
     def _active_datas(self) -> tuple[Any, int]:
@@ -243,6 +249,8 @@ class Module:
 
     @classmethod
     def deserialize_file(cls, engine: Engine, path: str | os.PathLike[str]) -> Module:
+        """A module from an artifact file written by :meth:`serialize_file`; ArtifactError if it is corrupted,
+        foreign or incompatible."""
         with open(path, "rb") as f:
             return cls.deserialize(engine, f.read())
 

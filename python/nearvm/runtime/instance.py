@@ -250,6 +250,7 @@ class Instance:
 
     @property
     def exports(self) -> Mapping[str, Extern]:
+        """The exports by name, in module order (read-only): Func, Memory, Table or Global."""
         return self._exports
 
     def __repr__(self) -> str:

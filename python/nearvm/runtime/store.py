@@ -1,5 +1,5 @@
 """``Store``: owns instances, host functions, memories, tables, globals, the gas counter and the
-deterministic stack budget (ARCHITECTURE.md "Gas and stack semantics").
+deterministic stack budget (docs/design.md "Gas and stack semantics").
 
 Threading: a Store (and everything created in it) is used by one thread at a time — using it
 from a second thread while a call is running on the first raises RuntimeError. Different Stores
@@ -81,14 +81,18 @@ class Store:
     # ---- gas -------------------------------------------------------------------------------
     @property
     def gas_enabled(self) -> bool:
+        """True if the Store's Engine meters gas (``Config(gas=...)``)."""
         return self._gas_enabled
 
     @property
     def gas_used(self) -> int:
+        """Gas charged so far (cumulative over every call; 0 without metering). After OutOfGas it equals the
+        limit."""
         return int(self._counters.gas_used) if self._gas_enabled else 0
 
     @property
     def gas_remaining(self) -> int | None:
+        """Gas left before the limit (None without metering)."""
         if not self._gas_enabled:
             return None
         used, limit = int(self._counters.gas_used), int(self._counters.gas_limit)
@@ -96,6 +100,8 @@ class Store:
 
     @property
     def gas_limit(self) -> int | None:
+        """The gas budget (None: unlimited, or no metering). Settable at any time to refuel; it cannot go below
+        ``gas_used``."""
         if not self._gas_enabled:
             return None
         limit = int(self._counters.gas_limit)
@@ -122,6 +128,7 @@ class Store:
 
     @property
     def stack_remaining(self) -> int:
+        """Deterministic stack budget left, in bytes (the configured ``stack_budget`` while no wasm runs)."""
         return int(self._counters.stack_remaining)
 
     # ---- interrupts --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Module-level rules (spec §3.4) are checked on the decoded :class:`RawModule`; t
 body is decoded, validated, gas-metered and lowered in ONE flat loop (``_lower_body``): no
 recursion on nesting depth, no per-instruction objects, a preallocated type stack, straight-line
 instructions copied to the output as unchanged byte runs and only control flow rewritten
-(ARCHITECTURE.md "Frontend speed").
+(docs/design.md "Frontend speed").
 
 There are two versions of that loop: ``_lower_body_fast`` (a bytes iterator, no per-instruction
 offset, no error reporting: it gives up on anything it does not accept) and ``_lower_body_exact``
@@ -39,7 +39,7 @@ UNKNOWN = 0
 I32, I64, F32, F64, FUNCREF, EXTERNREF = spec.I32, spec.I64, spec.F32, spec.F64, spec.FUNCREF, spec.EXTERNREF
 _REFS = (FUNCREF, EXTERNREF)
 _NUMS = (I32, I64, F32, F64)
-#: Stack-budget size of each type code (ARCHITECTURE.md: i32/f32 4, everything else 8).
+#: Stack-budget size of each type code (docs/design.md: i32/f32 4, everything else 8).
 _SZ = [8] * 256
 _SZ[I32] = 4
 _SZ[F32] = 4
@@ -1246,7 +1246,7 @@ _BT1 = {t: ((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
 def _lower_body_fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearray | None:
     """``_lower_body_exact``'s work for a body it accepts, or None (then the exact loop runs).
 
-    The same algorithm and the same output, specialised for speed (ARCHITECTURE.md "Frontend
+    The same algorithm and the same output, specialised for speed (docs/design.md "Frontend
     speed"): the body is read through a bytes iterator (``for op in it``) with no per-instruction
     offset (the offset is recomputed from the iterator at control ops only); short LEBs are read
     inline; the most frequent opcodes are tested first; disabled features are folded into the
@@ -2384,7 +2384,7 @@ def validate_module(raw: RawModule, config: Config) -> tuple[ModuleInfo, set[int
 
 
 def _near_prepare(m: ModuleInfo, config: Config) -> None:
-    """NEAR's contract preparation (REFERENCE.md §2): "env" function imports only, and the
+    """NEAR's contract preparation (docs/design.md "NEAR profile"): "env" function imports only, and the
     module's own memory becomes the import ("env", "memory", MemoryType(min, max))."""
     for imp in m.imports:
         if imp.module != "env":
