@@ -24,8 +24,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .config import Config
-from .wasm.types import FuncType, MemoryType, ValType
+from ..config import Config
+from ..wasm.types import FuncType, MemoryType, ValType
 
 __all__ = [
     "HOST_FUNCTIONS",
@@ -131,7 +131,7 @@ def prepare_contract(wasm: bytes, config: Config | None = None, *, keep_custom_s
     to the import section (created if there was none), and custom sections are discarded unless
     ``keep_custom_sections``. Everything else is copied byte for byte.
     """
-    from .wasm import translate
+    from ..wasm import translate
 
     cfg = config if config is not None else Config.near()
     if not cfg.near_prepare:
