@@ -431,3 +431,15 @@ def test_usage_errors_raise() -> None:
     c.create_account("x.near")
     with pytest.raises(NearUsageError, match="max_total_prepaid_gas"):
         c.call("x.near", "main", gas=10**16)
+
+
+def test_utf16_log_whose_utf8_form_crosses_the_limit(chain: NearChain) -> None:
+    # 10,924 UTF-16 bytes pass the length check (at most 16,384), but the message is 16,386 bytes of
+    # UTF-8: the limit is crossed when the log is pushed. nearcore reports the new total plus the
+    # message length there.
+    text = "\u20ac" * 5462  # 3 bytes in UTF-8, 2 in UTF-16
+    o = chain.call("fam.near", "log16", text.encode("utf-16-le"))
+    assert o.error is not None and o.error.name == "TotalLogLengthExceeded"
+    assert o.error.details == {"length": 2 * 16_386, "limit": 16_384}
+    assert o.profile["log_byte"] == 16_386 * X["log_byte"]
+    assert chain.call("fam.near", "log16", ("\u20ac" * 5461).encode("utf-16-le")).ok  # 16,383 bytes

@@ -649,8 +649,8 @@ class NearLogic:
         n = len(message.encode("utf-8"))
         self.total_log_length += n
         if self.total_log_length > self.limits["max_total_log_length"]:
-            raise HostError("TotalLogLengthExceeded", "the total length of logs exceeds the limit",
-                            length=self.total_log_length, limit=self.limits["max_total_log_length"])
+            # nearcore reports the new total plus the message length again here; kept for fidelity
+            raise self._log_length_exceeded(n)
         self.logs.append(message)
 
     def log_utf8(self, length: int, ptr: int) -> None:
