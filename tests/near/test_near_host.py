@@ -443,3 +443,44 @@ def test_utf16_log_whose_utf8_form_crosses_the_limit(chain: NearChain) -> None:
     assert o.error.details == {"length": 2 * 16_386, "limit": 16_384}
     assert o.profile["log_byte"] == 16_386 * X["log_byte"]
     assert chain.call("fam.near", "log16", ("\u20ac" * 5461).encode("utf-16-le")).ok  # 16,383 bytes
+
+
+def test_unused_gas_goes_to_weighted_function_calls() -> None:
+    wasm = wat2wasm('''(module
+      (import "env" "promise_batch_create" (func $pbc (param i64 i64) (result i64)))
+      (import "env" "promise_batch_action_function_call_weight"
+        (func $fcw (param i64 i64 i64 i64 i64 i64 i64 i64)))
+      (memory 1)
+      (data (i32.const 0) "bob.nearfg")
+      (func (export "main") (local $p i64)
+        (local.set $p (call $pbc (i64.const 8) (i64.const 0)))
+        (call $fcw (local.get $p) (i64.const 1) (i64.const 8) (i64.const 0) (i64.const 0) (i64.const 32)
+                   (i64.const 1000) (i64.const 1))
+        (call $fcw (local.get $p) (i64.const 1) (i64.const 9) (i64.const 0) (i64.const 0) (i64.const 32)
+                   (i64.const 0) (i64.const 3))))''')
+    c = NearChain()
+    c.deploy("w.near", wasm)
+    prepaid = 50 * TGAS
+    o = c.call("w.near", "main", gas=prepaid)
+    assert o.ok, o.error
+    f, g = o.receipts[0].actions
+    assert o.gas_used == prepaid  # all prepaid gas is used: the unused part went to the calls
+    fc, fcb, nar = F["function_call_base"], F["function_call_byte"], F["new_action_receipt"]
+    reserved = nar.execution + 2 * fc.execution + 2 * fcb.execution + 1000
+    unused = prepaid - o.gas_burnt - reserved
+    assert f.fields["gas"] == 1000 + unused // 4
+    assert g.fields["gas"] == unused - unused // 4  # the rounding remainder goes to the last one
+
+
+def test_bad_call_arguments_are_usage_errors(chain: NearChain) -> None:
+    from nearvm.near import NearUsageError
+
+    for kwargs in ({"gas": -1}, {"deposit": -1}, {"deposit": 2**128}, {"signer": "UPPER.near"}):
+        with pytest.raises(NearUsageError):
+            chain.call("fam.near", "h_sha256", b"", **kwargs)
+    with pytest.raises(NearUsageError):
+        chain.call("fam.near", "h_sha256", 12)  # type: ignore[arg-type]
+    with pytest.raises(NearUsageError, match="max_length_method_name"):
+        chain.call("fam.near", "m" * 257)
+    with pytest.raises(NearUsageError):
+        chain.deploy("fam.near", "not bytes")  # type: ignore[arg-type]

@@ -186,6 +186,8 @@ class NearChain:
         """Set ``account_id``'s contract (creating the account if needed). Like NEAR, a contract that
         does not compile is still deployed; its error is reported here and by every call."""
         _check_account_id(account_id, "the")
+        if not isinstance(wasm, (bytes, bytearray, memoryview)):
+            raise NearUsageError(f"the contract must be bytes, not {type(wasm).__name__}")
         wasm = bytes(wasm)
         if len(wasm) > self.params.limits["max_contract_size"]:
             raise NearUsageError(f"contract of {len(wasm)} bytes exceeds max_contract_size "
