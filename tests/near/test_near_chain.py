@@ -121,3 +121,20 @@ def test_call_killed_while_committing_changes_nothing(tmp_path: Path, families_w
     with NearChain(db) as chain:
         assert (chain.storage("fam.near"), chain.account("fam.near"), chain.state.block_height) == before
         assert chain.call("fam.near", "kv_get", b"a").return_data == b"b"
+
+
+def test_nearvm_run_near_provides_the_host_memory(tmp_path: Path) -> None:
+    from wasm_text import wat2wasm
+
+    mod = tmp_path / "m.wasm"
+    mod.write_bytes(wat2wasm('(module (import "env" "block_index" (func $bi (result i64))) (memory 1)'
+                             ' (func (export "add") (param i32 i32) (result i32)'
+                             '   (i32.store (i32.const 65536) (local.get 0)) (i32.add (i32.load (i32.const 65536))'
+                             '   (local.get 1)))'
+                             ' (func (export "host") (drop (call $bi))))'))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    run = [sys.executable, "-m", "nearvm", "run", "--near", "--gas-limit", "1000000000", str(mod), "--invoke"]
+    ok = subprocess.run([*run, "add", "2", "3"], capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.strip() == "5", ok.stderr
+    host = subprocess.run([*run, "host"], capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert host.returncode == 1 and "nearvm near call" in host.stderr and "Traceback" not in host.stderr

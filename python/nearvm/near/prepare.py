@@ -207,7 +207,8 @@ def env_imports(
             fn = handlers.get(name)
             if fn is None:
                 def fn(*_args: Any, _name: str = name) -> Any:
-                    raise NotImplementedError(f"host function env.{_name} is not provided")
+                    raise NotImplementedError(f"host function env.{_name} is not provided "
+                                              "(NEAR contracts with host calls run with `nearvm near call`)")
             env[name] = api("Func")(store, ty, fn, access_caller=access_caller and name in handlers)
         else:  # pragma: no cover - rejected by the preparation already
             raise ValueError(f"import env.{name}: only functions and env.memory are allowed")
