@@ -273,23 +273,31 @@ class NearChain:
                            logic.balance if error is None else acc.balance,
                            logic.storage_usage_now if error is None else acc.storage_usage, height, view)
 
-        if not method:
-            return outcome(FunctionCallError("MethodResolveError", "MethodEmptyName", "the method name is empty"))
         code = self.state.code(acc.code_hash) if acc.code_hash is not None else None
-        if code is None:
+        if code is None:  # the runtime's check, before the contract runtime is involved
             return outcome(FunctionCallError("CompilationError", "CodeDoesNotExist",
                                              f"account {account_id!r} has no contract code",
                                              {"account_id": account_id}))
+        # nearcore's order: load (compile or cache), empty method name, compilation error, loading fee,
+        # linking, method resolution, instantiation and the call.
         try:
-            module = self.cache.get(code)
+            module: Any = self.cache.get(code)
+            compile_error = None
         except CompileError as e:
-            return outcome(_compile_error(e))
+            module, compile_error = None, _compile_error(e)
+        if not method:
+            return outcome(FunctionCallError("MethodResolveError", "MethodEmptyName", "the method name is empty"))
+        if compile_error is not None:
+            return outcome(compile_error)
         # Contract loading: charged once the code is loaded (nearcore, fix_contract_loading_cost off).
         try:
             logic.gas.pay_per("contract_loading_bytes", len(code))
             logic.gas.pay_base("contract_loading_base")
         except HostError:
             return outcome(FunctionCallError("HostError", "GasExceeded", "Exceeded the prepaid gas"))
+        link_error = _link_error(module)
+        if link_error is not None:
+            return outcome(link_error)
         export = {e.name: e for e in module.info.exports}.get(method)
         if export is None or export.kind != "func":
             return outcome(FunctionCallError("MethodResolveError", "MethodNotFound",
@@ -329,18 +337,11 @@ class NearChain:
         logic.memory = memory
         handlers = logic.handlers()
         env: dict[str, Any] = {}
-        for mod, name, ty in module.imports:
+        for _mod, name, ty in module.imports:  # checked by _link_error
             if isinstance(ty, MemoryType):
                 env[name] = memory
-                continue
-            want = SIGNATURES.get(name)
-            if mod != "env" or want is None:
-                return FunctionCallError("LinkError", "LinkError", f"unknown import: {mod}.{name} is not a NEAR "
-                                         "host function in this protocol version")
-            if ty != want:
-                return FunctionCallError("LinkError", "LinkError",
-                                         f"incompatible import type for env.{name}: declared {ty}, NEAR's is {want}")
-            env[name] = nearvm.Func(store, want, _wrap(handlers[name], gas, counters))
+            else:
+                env[name] = nearvm.Func(store, SIGNATURES[name], _wrap(handlers[name], gas, counters))
         try:
             instance = nearvm.Instance(store, module, {"env": env})
             instance.exports[method]()
@@ -371,6 +372,23 @@ class NearChain:
             raise RuntimeError(f"nearvm's NEAR host environment failed: {cause!r}") from cause
         name = _WASM_TRAPS.get(trap.code, "GenericTrap")
         return FunctionCallError("WasmTrap", name, str(trap))
+
+
+def _link_error(module: Any) -> FunctionCallError | None:
+    """NEAR links imports by name; a function it does not define, or one declared with another
+    signature, is a LinkError (preparation already allowed only ``env`` imports)."""
+    for mod, name, ty in module.imports:
+        if isinstance(ty, MemoryType):
+            continue
+        want = SIGNATURES.get(name)
+        if mod != "env" or want is None:
+            return FunctionCallError("LinkError", "LinkError",
+                                     f"unknown import: {mod}.{name} is not a NEAR host function "
+                                     "in this protocol version")
+        if ty != want:
+            return FunctionCallError("LinkError", "LinkError",
+                                     f"incompatible import type for env.{name}: declared {ty}, NEAR's is {want}")
+    return None
 
 
 def _wrap(fn: Any, gas: Any, counters: Any) -> Any:
