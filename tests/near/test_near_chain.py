@@ -138,3 +138,29 @@ def test_nearvm_run_near_provides_the_host_memory(tmp_path: Path) -> None:
     assert ok.returncode == 0 and ok.stdout.strip() == "5", ok.stderr
     host = subprocess.run([*run, "host"], capture_output=True, text=True, env=env, check=False, timeout=120)
     assert host.returncode == 1 and "nearvm near call" in host.stderr and "Traceback" not in host.stderr
+
+
+def test_two_processes_writing_the_same_account_lose_nothing(tmp_path: Path, families_wasm: bytes) -> None:
+    db = tmp_path / "s.db"
+    with NearChain(db) as chain:
+        chain.deploy("fam.near", families_wasm)
+        base_usage = chain.account("fam.near").storage_usage
+    script = textwrap.dedent(f"""
+        import struct, sys
+        from nearvm.near import NearChain
+        with NearChain({str(db)!r}) as chain:
+            for i in range(15):
+                key = f"{{sys.argv[1]}}{{i:02d}}".encode()
+                assert chain.call("fam.near", "kv_put", struct.pack("<I", len(key)) + key + b"v").ok
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    procs = [subprocess.Popen([sys.executable, "-c", script, tag], env=env, stderr=subprocess.PIPE)
+             for tag in ("a", "b")]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    with NearChain(db) as chain:
+        assert len(chain.storage("fam.near")) == 30
+        # every call's storage-usage update survived: 30 records of a 3-byte key, a 1-byte value, 40 bytes
+        assert chain.account("fam.near").storage_usage == base_usage + 30 * (3 + 1 + 40)
+        assert chain.state.block_height == 30

@@ -245,9 +245,41 @@ class NearChain:
         if not (0 <= deposit < 2**128):
             raise NearUsageError("the deposit must be in [0, 2**128)")
 
-        acc = self.state.account(account_id)
-        if acc is None:
-            raise NearUsageError(f"account {account_id!r} does not exist (deploy a contract to it first)")
+        while True:
+            # Compile (or load from the cache, which may write to the same file) before taking the
+            # state's write lock; then check under the lock that the account did not change meanwhile.
+            acc = self.state.account(account_id)
+            if acc is None:
+                raise NearUsageError(f"account {account_id!r} does not exist (deploy a contract to it first)")
+            code = self.state.code(acc.code_hash) if acc.code_hash is not None else None
+            module: Any = None
+            compile_error: FunctionCallError | None = None
+            if code is not None:
+                try:
+                    module = self.cache.get(code)
+                except CompileError as e:
+                    compile_error = _compile_error(e)
+            self.state.begin(write=not view)
+            try:
+                if self.state.account(account_id) != acc:
+                    self.state.rollback()
+                    continue  # another process changed the account: start again
+                result, commit = self._attempt(nearvm, acc, code, module, compile_error, method, args, gas=gas,
+                                               deposit=deposit, signer=signer, view=view)
+                if commit:
+                    self.state.commit()
+                else:
+                    self.state.rollback()
+            except BaseException:
+                self.state.rollback()
+                raise
+            return result
+
+    def _attempt(self, nearvm: Any, acc: Account, code: bytes | None, module: Any,
+                 compile_error: FunctionCallError | None, method: str, args: bytes, *, gas: int | None,
+                 deposit: int, signer: str | None, view: bool) -> tuple[Outcome, bool]:
+        """One call inside the state transaction: the outcome, and whether to commit it."""
+        account_id = acc.account_id
         height = self.state.block_height + (0 if view else 1)
         storage = StorageOverlay(lambda key: self.state.get(account_id, key))
         model = self.params.model
@@ -263,28 +295,30 @@ class NearChain:
             validators=self.state.validators(), code_hash=acc.code_hash)
         logic = NearLogic(self.params, ctx, storage)
 
-        def outcome(error: FunctionCallError | None) -> Outcome:
-            if error is None:
+        def outcome(error: FunctionCallError | None) -> tuple[Outcome, bool]:
+            ok = error is None
+            if ok:
                 logic.distribute_unused_gas()
-            return Outcome(account_id, method, error, logic.return_data if error is None else None,
-                           logic.return_promise if error is None else None, logic.logs, logic.gas.burnt,
-                           logic.gas.used, logic.gas.profile(), storage.effective_changes() if error is None else [],
-                           logic.receipts if error is None else [],
-                           logic.balance if error is None else acc.balance,
-                           logic.storage_usage_now if error is None else acc.storage_usage, height, view)
+            result = Outcome(account_id, method, error, logic.return_data if ok else None,
+                             logic.return_promise if ok else None, logic.logs, logic.gas.burnt, logic.gas.used,
+                             logic.gas.profile(), storage.effective_changes() if ok else [],
+                             logic.receipts if ok else [], logic.balance if ok else acc.balance,
+                             logic.storage_usage_now if ok else acc.storage_usage, height, view)
+            if not ok or view:
+                return result, False
+            for key, _old, new in result.state_changes:
+                self.state.set(account_id, key, new)
+            self.state.put_account(Account(account_id, result.balance, acc.locked, acc.code_hash,
+                                           result.storage_usage))
+            self.state.set_block_height(height)
+            return result, True
 
-        code = self.state.code(acc.code_hash) if acc.code_hash is not None else None
         if code is None:  # the runtime's check, before the contract runtime is involved
             return outcome(FunctionCallError("CompilationError", "CodeDoesNotExist",
                                              f"account {account_id!r} has no contract code",
                                              {"account_id": account_id}))
         # nearcore's order: load (compile or cache), empty method name, compilation error, loading fee,
         # linking, method resolution, instantiation and the call.
-        try:
-            module: Any = self.cache.get(code)
-            compile_error = None
-        except CompileError as e:
-            module, compile_error = None, _compile_error(e)
         if not method:
             return outcome(FunctionCallError("MethodResolveError", "MethodEmptyName", "the method name is empty"))
         if compile_error is not None:
@@ -307,24 +341,7 @@ class NearChain:
                 "MethodResolveError", "MethodInvalidSignature",
                 f"{method!r} has type {module.info.func_type(export.index)}; NEAR methods take no parameters "
                 "and return nothing"))
-
-        self.state.begin(write=not view)
-        try:
-            error = self._execute(nearvm, module, method, logic)
-            result = outcome(error)
-            if error is None and not view:
-                for key, _old, new in result.state_changes:
-                    self.state.set(account_id, key, new)
-                self.state.put_account(Account(account_id, result.balance, acc.locked, acc.code_hash,
-                                               result.storage_usage))
-                self.state.set_block_height(height)
-                self.state.commit()
-            else:
-                self.state.rollback()
-        except BaseException:
-            self.state.rollback()
-            raise
-        return result
+        return outcome(self._execute(nearvm, module, method, logic))
 
     def _execute(self, nearvm: Any, module: Any, method: str, logic: NearLogic) -> FunctionCallError | None:
         gas = logic.gas
