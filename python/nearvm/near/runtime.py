@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import errors as _errors
@@ -64,7 +64,6 @@ class Outcome:
     storage_usage: int
     block_height: int
     view: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
