@@ -135,8 +135,8 @@ def _rustc_for_wasm32() -> str | None:
 def rs_wasm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     rustc = _rustc_for_wasm32()
     if rustc is None:
-        pytest.skip("Debian's rustc for wasm32 is not installed "
-                    "(apt-get install -y --no-install-recommends rustc libstd-rust-dev-wasm32)")
+        pytest.fail("Debian's rustc for wasm32 is not installed (make test installs it: "
+                    "apt-get install -y --no-install-recommends rustc libstd-rust-dev-wasm32)")
     d = tmp_path_factory.mktemp("rs")
     (d / "lib.rs").write_text(RUST_SRC)
     out = d / "contract.wasm"
