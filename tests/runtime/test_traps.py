@@ -17,7 +17,8 @@ from nearvm.errors import Trap, TrapCode
 from nearvm.runtime import Engine, Memory, Store, _selftest
 from nearvm.wasm.types import MemoryType
 
-selftest = pytest.mark.skipif(not _selftest.available(), reason="platform: the selftest code exists for x86_64 SysV only")
+selftest = pytest.mark.skipif(not _selftest.available(),
+                              reason="platform: the selftest code exists for x86_64 SysV only")
 
 
 @pytest.fixture
