@@ -482,3 +482,39 @@ def test_bad_call_arguments_are_usage_errors(chain: NearChain) -> None:
         chain.call("fam.near", "m" * 257)
     with pytest.raises(NearUsageError):
         chain.deploy("fam.near", "not bytes")  # type: ignore[arg-type]
+
+
+HOSTILE = {
+    # export: (body, NEAR error)
+    "huge_read": ("(call $sha256 (i64.const 0x7fffffffffffffff) (i64.const 0) (i64.const 0))", "IntegerOverflow"),
+    "past_memory": ("(call $sha256 (i64.const 16) (i64.const 0x7fffffff0) (i64.const 0))", "MemoryAccessViolation"),
+    "ptr_wraps": ("(call $sha256 (i64.const 16) (i64.const -8) (i64.const 0))", "MemoryAccessViolation"),
+    "log_past_memory": ("(call $log (i64.const 4) (i64.const 0x8000000))", "MemoryAccessViolation"),
+    "log_too_long": ("(call $log (i64.const 16385) (i64.const 0))", "TotalLogLengthExceeded"),
+    "cstr_no_nul": ("(i32.store (i32.const 67108860) (i32.const 0x01010101))"
+                    " (call $log (i64.const -1) (i64.const 67108860))", "MemoryAccessViolation"),
+    "bad_utf8": ("(i64.store (i32.const 0) (i64.const 0xff)) (call $log (i64.const 1) (i64.const 0))", "BadUTF8"),
+    "write_reg_oob": ("(call $wreg (i64.const 1) (i64.const 8) (i64.const 0x4000000))", "MemoryAccessViolation"),
+    # the read is paid before it is checked: 100 MiB of memory reads cost more than 300 Tgas
+    "fee_before_check": ("(call $wreg (i64.const 1) (i64.const 104857601) (i64.const 0))", "GasExceeded"),
+    "bad_promise": ("(drop (call $then (i64.const 3) (i64.const 8) (i64.const 0)))", "InvalidAccountId"),
+    "unknown_promise": ("(i64.store (i32.const 0) (i64.const 0x6e2e62)) (drop (call $then (i64.const 3) "
+                        "(i64.const 3) (i64.const 0)))", "InvalidPromiseIndex"),
+}
+
+
+@pytest.mark.parametrize("export", sorted(HOSTILE))
+def test_hostile_host_calls_fail_with_near_errors(export: str) -> None:
+    body, name = HOSTILE[export]
+    wasm = wat2wasm(f'''(module
+      (import "env" "sha256" (func $sha256 (param i64 i64 i64)))
+      (import "env" "log_utf8" (func $log (param i64 i64)))
+      (import "env" "write_register" (func $wreg (param i64 i64 i64)))
+      (import "env" "promise_batch_then" (func $then (param i64 i64 i64) (result i64)))
+      (memory 1)
+      (func (export "{export}") {body}))''')
+    c = NearChain()
+    c.deploy("h.near", wasm)
+    o = c.call("h.near", export)
+    assert o.error is not None and (o.error.kind, o.error.name) == ("HostError", name), o.error
+    check_profile(o)
