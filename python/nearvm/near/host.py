@@ -301,7 +301,7 @@ class NearLogic:
         self.return_data: bytes | None = None
         self.return_promise: int | None = None
         self.balance = context.account_balance + context.attached_deposit
-        self._storage_usage = context.storage_usage
+        self.storage_usage_now = context.storage_usage  # changes as the call writes storage
         self.receipts: list[Receipt] = []
         self.promises: list[tuple[str, list[int]]] = []  # ("receipt", [idx]) | ("joint", [idx...])
         self.memory: Any = None  # the contract's nearvm.Memory, set before the call
@@ -497,14 +497,6 @@ class NearLogic:
     def storage_usage(self) -> int:
         self.gas.pay_base("base")
         return self.storage_usage_now
-
-    @property
-    def storage_usage_now(self) -> int:
-        return self._storage_usage
-
-    @storage_usage_now.setter
-    def storage_usage_now(self, value: int) -> None:
-        self._storage_usage = value
 
     def account_balance(self, balance_ptr: int) -> None:
         self.gas.pay_base("base")
