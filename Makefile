@@ -41,7 +41,7 @@ lint: venv
 
 # The suite, then the demo exactly as `make demo` runs it (both must pass on a fresh machine).
 test: build lint
-	$(VPY) -m pytest -q -rs $(PYTEST_ARGS)
+	$(VPY) -m pytest -q -rfEs $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory demo
 
 demo: build
