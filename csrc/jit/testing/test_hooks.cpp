@@ -51,12 +51,13 @@ NVM_JIT_TEST_EXPORT int nvm_jit_test_compile(const uint8_t* program, size_t len,
 }
 
 NVM_JIT_TEST_EXPORT int nvm_jit_test_stubs(int win64, char* out, size_t out_len, size_t* text_len) {
-  nvm::jit::CompileOptions options;
-  options.want_disassembly = true;
-  nvm::jit::EngineStubs stubs;
-  std::string error;
   namespace j = nvm::jit;
-  bool ok = j::generate_stubs_for_abi(win64 != 0, options, &stubs, &error);
+  j::CompileOptions options;
+  options.want_disassembly = true;
+  options.target = j::Target{j::Isa::X64, win64 != 0 ? j::OsAbi::Win64 : j::OsAbi::SysV};
+  j::EngineStubs stubs;
+  std::string error;
+  bool ok = j::generate_stubs(options, &stubs, &error);
   const std::string& text = ok ? stubs.disassembly : error;
   if (text_len) *text_len = text.size() + 1;
   copy_out(text, out, out_len);
