@@ -12,6 +12,7 @@
 #include "jit/jit.h"
 #include "jit/reader.h"
 #include "jit/trap_sites.h"
+#include "jit/a64/masm_a64.h"
 #include "jit/x64/masm_x64.h"
 
 namespace nvm::jit {
@@ -19,6 +20,9 @@ namespace nvm::jit {
 namespace x64 {
 bool generate_stubs(OsAbi abi, const CompileOptions& options, EngineStubs* out, std::string* error);
 }  // namespace x64
+namespace a64 {
+bool generate_stubs(OsAbi abi, const CompileOptions& options, EngineStubs* out, std::string* error);
+}  // namespace a64
 
 namespace {
 
@@ -103,7 +107,8 @@ bool compile_program(const uint8_t* program, size_t size, const CompileOptions& 
   bool ok = false;
   switch (options.target.isa) {
     case Isa::X64: ok = compile_for<x64::MasmX64>(info, options, out, error, size); break;
-    default: *error = std::string("no JIT backend for ") + isa_name(options.target.isa); return false;
+    case Isa::A64: ok = compile_for<a64::MasmA64>(info, options, out, error, size); break;
+    default: *error = "no JIT backend for this ISA"; return false;
   }
   if (!ok) { out->code.clear(); out->trap_sites.clear(); return false; }
   sort_trap_sites(&out->trap_sites);
@@ -114,8 +119,9 @@ bool generate_stubs(const CompileOptions& options, EngineStubs* out, std::string
   *out = EngineStubs{};
   switch (options.target.isa) {
     case Isa::X64: return x64::generate_stubs(options.target.abi, options, out, error);
+    case Isa::A64: return a64::generate_stubs(options.target.abi, options, out, error);
     default:
-      if (error) *error = std::string("no JIT backend for ") + isa_name(options.target.isa);
+      if (error) *error = "no JIT backend for this ISA";
       return false;
   }
 }
