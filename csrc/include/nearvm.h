@@ -40,6 +40,8 @@ typedef enum nvm_trap_code {
 const char* nvm_version(void);
 /* ISA the library was built for and executes: "x86_64" or "aarch64". */
 const char* nvm_host_isa(void);
+/* Host C ABI its code calls into: "sysv" (Linux, BSD), "darwin" or "win64". */
+const char* nvm_host_os_abi(void);
 
 /* ---- runtime (csrc/api_runtime.cpp; owner: runtime) ---------------------------------------
  * Status-returning functions return NVM_OK (0) or an nvm_status and write a NUL-terminated
