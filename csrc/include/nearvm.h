@@ -41,6 +41,8 @@ typedef enum nvm_trap_code {
 const char* nvm_version(void);
 /* ISA the library was built for and executes: "x86_64" or "aarch64". */
 const char* nvm_host_isa(void);
+/* Host C ABI its code calls into: "sysv" (Linux, BSD), "darwin" or "win64". */
+const char* nvm_host_os_abi(void);
 
 /* ---- runtime (csrc/api_runtime.cpp; owner: runtime) ---------------------------------------
  * Status-returning functions return NVM_OK (0) or an nvm_status and write a NUL-terminated
@@ -138,7 +140,7 @@ nvm_store_counters* nvm_store_counters_ptr(nvm_store_t* store);
 /* Charge host-side gas: 0, or NVM_TRAP_OUT_OF_GAS (gas_used then equals gas_limit). */
 uint32_t nvm_store_charge_gas(nvm_store_t* store, uint64_t amount);
 const nvm_trap_info* nvm_store_last_trap(nvm_store_t* store);
-/* Interrupts (docs/interrupts.md): ask the store's running wasm to trap with NVM_TRAP_INTERRUPTED
+/* Interrupts (docs/design.md "Interrupts"): ask the store's running wasm to trap with NVM_TRAP_INTERRUPTED
  * at its next loop header or function entry. Safe to call from any thread, while wasm runs or
  * not (a request made while nothing runs is taken by the next call). Only code compiled without
  * gas metering checks the request: metered code is bounded by its gas limit instead. The request

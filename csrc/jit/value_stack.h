@@ -21,7 +21,7 @@ struct Val {
   uint32_t local = 0;
   uint64_t bits = 0;  // constant bit pattern
   // A float arithmetic result (in a register) whose NaN canonicalisation is still owed: codegen
-  // settles it where its bits become observable (codegen.cpp "NaN canonicalisation").
+  // settles it where its bits become observable (codegen_impl.h "NaN canonicalisation").
   bool nan_pending = false;
 };
 

@@ -52,7 +52,6 @@ import hashlib
 import hmac
 import itertools
 import operator
-import platform
 import struct
 import subprocess
 import sys
@@ -93,10 +92,12 @@ MAGIC = b"\x7fNVMART\n"
 #: 1 = first x64 JIT; 2 = x64 calling convention with callee-saved local homes and the memory base
 #: in r15 set by whoever enters an instance (docs/runtime-abi.md); 3 = every wasm-convention
 #: callee (host-call stub included) preserves every home register, so callers save none, and the
-#: stack budget lives in each frame's [fp - 16] slot instead of a Store counter; 4 = unmetered code
-#: checks the VMContext's interrupt flag, and the module section ends with the bytecode-to-wasm
-#: offset maps of backtraces.
-FORMAT_VERSION = 4
+#: stack budget lives in each frame's [fp - 16] slot instead of a Store counter; 4 = the header's
+#: ISA and OS ABI are the JIT's own target (C jit/target.h, one definition) and the C loader checks
+#: them too before mapping any code, so an artifact for another ISA can never reach a code mapping.
+#: 5 = unmetered code checks the VMContext's interrupt flag, and the module section ends with the
+#: bytecode-to-wasm offset maps of backtraces.
+FORMAT_VERSION = 5
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
 _SECTION = struct.Struct("<IIQ")
@@ -256,21 +257,19 @@ class Artifact:
 
 # ---- host probing -------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
 def host_isa() -> str:
-    m = platform.machine().lower()
-    if m in ("x86_64", "amd64", "x64"):
-        return "x86_64"
-    if m in ("aarch64", "arm64", "armv8", "arm64e"):
-        return "aarch64"
-    return m
+    """The ISA the native library compiles for and runs (C ``jit/target.h``: the one place the
+    target is decided, so artifacts record exactly what the JIT generated)."""
+    ffi, lib = _native()
+    return str(ffi.string(lib.nvm_host_isa()).decode("ascii"))
 
 
+@functools.lru_cache(maxsize=1)
 def host_os_abi() -> str:
-    if sys.platform == "win32":
-        return "win64"
-    if sys.platform == "darwin":
-        return "darwin"
-    return "sysv"
+    """The host C ABI the native library's code calls into (C ``jit/target.h``)."""
+    ffi, lib = _native()
+    return str(ffi.string(lib.nvm_host_os_abi()).decode("ascii"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -1426,16 +1425,13 @@ def serialize_module(module: Any) -> bytes:
 class _LoadContext:
     """What loading artifacts into one engine needs, computed once per engine and Config."""
 
-    __slots__ = ("config", "key", "config_hash", "target", "fixed_lo", "fixed_hi", "host_ok", "error")
+    __slots__ = ("config", "key", "config_hash", "target", "fixed_lo", "fixed_hi", "host_ok")
 
     def __init__(self, engine: Any) -> None:
-        ffi, lib = _native()
         self.config = config = engine.config
         self.key = engine.artifact_key
         self.config_hash = config_hash_of(config)
         self.target = target = host_target(config)
-        native_isa = ffi.string(lib.nvm_host_isa()).decode()
-        self.error = None if native_isa == target.isa else f"this nearvm executes {native_isa}, not {target.isa}"
         # The header bytes a loadable artifact must have, except flags, n_sections, total_size and
         # code_hash (bytes 16..32 and 96..128): _checked_header accepts exactly these values.
         ver = __version__.encode("ascii")
@@ -1471,8 +1467,6 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
         blob = bytes(blob)
     rt = _RT_API or _runtime_api()
     ctx = _load_context(engine)
-    if ctx.error is not None:
-        raise ArtifactError(ctx.error)
     n = len(blob)
     key = ctx.key
     mv = memoryview(blob)

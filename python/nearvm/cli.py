@@ -112,6 +112,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "compile": ("nearvm.tools", "main_compile", "compile a module (.wasm or .wat) to an artifact (.nvm)"),
     "inspect": ("nearvm.tools", "main_inspect", "list a module's imports and exports with their types"),
     "wast": ("nearvm.wast", "main", "run WebAssembly spec-test scripts (.wast) with a pass/fail summary"),
+    "near": ("nearvm.near.cli", "main", "run NEAR contracts locally: deploy | call | view (SQLite state)"),
 }
 
 

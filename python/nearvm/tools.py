@@ -149,18 +149,11 @@ def _format_value(value: Any) -> str:
 # ---- imports -----------------------------------------------------------------------------------
 
 def near_imports(store: Any, module: Any) -> dict[str, dict[str, Any]]:
-    """The imports ``run --near`` gives a module: NEAR's host environment.
-
-    This build provides NEAR's host memory (``env.memory``); a contract that imports host
-    functions is refused with a message saying what to use instead (the one place a NEAR host
-    environment plugs into the CLI).
-    """
-    functions = [f"{m}.{n}" for m, n, t in module.imports if isinstance(t, FuncType)]
-    if functions:
-        shown = ", ".join(functions[:5]) + (f" and {len(functions) - 5} more" if len(functions) > 5 else "")
-        raise CliError(ExitCode.LINK, f"--near: this build has no NEAR host functions for {shown}; "
-                                      "use --stub-imports (calls trap) or --preload FILE.py")
-    from .near import env_imports
+    """The imports ``run --near`` gives a module: NEAR's host memory (``env.memory``) and, for each
+    host function the contract imports, a function that fails with HOST_ERROR when called — a call
+    with NEAR's host environment (state, registers, promises) is ``nearvm near call``. The one
+    place a NEAR host environment plugs into ``run``."""
+    from .near.prepare import env_imports
 
     return env_imports(store, module)
 
