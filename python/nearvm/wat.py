@@ -32,7 +32,8 @@ def is_wat(data: bytes | str) -> bool:
     """True if ``data`` is text rather than a binary module (it does not start with ``\\0asm``)."""
     if isinstance(data, str):
         return True
-    return not bytes(data[:4]) == WASM_MAGIC and bool(data.lstrip()[:1] in (b"(", b";"))
+    head = bytes(data[:4096])
+    return head[:4] != WASM_MAGIC and head.lstrip()[:1] in (b"(", b";")
 
 
 def wat_to_wasm(text: str | bytes) -> bytes:

@@ -18,7 +18,7 @@ ADD = '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local
 
 def test_module_from_wat_text_str_and_bytes() -> None:
     engine = Engine()
-    for source in (ADD, ADD.encode(), "  ;; a comment first\n" + ADD):
+    for source in (ADD, ADD.encode(), memoryview(ADD.encode()), "  ;; a comment first\n" + ADD):
         module = Module(engine, source)
         assert Instance(Store(engine), module).exports["add"](2, 3) == 5
 
