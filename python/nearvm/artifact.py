@@ -1424,13 +1424,18 @@ def _load_context(engine: Any) -> _LoadContext:
     return ctx
 
 
-def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
+def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None, *,
+                       trusted_unauthenticated: bool = False) -> Any:
     """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable.
 
-    The same checks as :func:`load_artifact` (HMAC first when the engine has a key, then size and
-    checksum, then the header, then every section), but only the module section becomes Python
-    objects: the section table and the code, function, trap-site and exec sections are checked
-    and loaded by C straight from the blob (``nvm_module_import_artifact``).
+    Authentication first (the artifact security model, README "Artifacts are code"): an artifact
+    that carries an HMAC is verified with the engine's key before any other byte is looked at;
+    one that carries none (or that a key-less engine cannot verify) is loaded only if the caller
+    vouches for it (``trusted_unauthenticated`` or the engine's
+    ``allow_unauthenticated_artifacts``). Then the same checks as :func:`load_artifact` (size and
+    checksum, the header, every section), but only the module section becomes Python objects: the
+    section table and the code, function, trap-site and exec sections are checked and loaded by C
+    straight from the blob (``nvm_module_import_artifact``).
     """
     if type(blob) is not bytes:
         if not isinstance(blob, (bytes, bytearray, memoryview)):
@@ -1439,7 +1444,16 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
     rt = _RT_API or _runtime_api()
     ctx = _load_context(engine)
     n = len(blob)
-    key = ctx.key
+    trusted = trusted_unauthenticated or engine.allow_unauthenticated_artifacts
+    signed = n >= 20 and bool(blob[16] & FLAG_HMAC)  # the header's flags word (checked below)
+    # Verify whenever there is a key and either a MAC to check or no word from the caller; a
+    # signed artifact is verified even when the caller vouches for it.
+    key = ctx.key if ctx.key is not None and (signed or not trusted) else None
+    if key is None:
+        if not trusted:
+            raise ArtifactError("refusing to load an unauthenticated artifact (loading one runs its machine "
+                                "code): give the Engine the artifact_key it was signed with, or pass "
+                                "trusted_unauthenticated=True if these bytes never left this process's control")
     mv = memoryview(blob)
     if key is not None:  # before any other byte is looked at
         if n < HEADER_SIZE + 2 * _DIGEST:

@@ -3,6 +3,8 @@
 * ``nearvm compile in.wasm -o out.nvm [--near] [--gas N] [--key-file F]``: compile to an artifact.
 * ``nearvm run FILE --invoke NAME [ARGS...]``: FILE is a ``.wasm`` module or a ``.nvm`` artifact
   (recognised by its magic, not its name). Arguments are parsed by the export's parameter types.
+  An artifact runs only if it is signed with ``--key-file``'s key, or with
+  ``--trust-unauthenticated-artifact`` (its machine code runs as is: only for files you made).
 * ``nearvm inspect FILE``: imports and exports (and, for an artifact, its header).
 
 The Config options must match between ``compile`` and ``run`` of an artifact (its config hash is
@@ -26,7 +28,8 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--near", action="store_true", help="NEAR profile (Config.near()): features, limits, gas")
     p.add_argument("--gas", type=int, metavar="COST", default=None,
                    help="meter gas with a uniform schedule of COST per instruction")
-    p.add_argument("--key-file", type=Path, default=None, help="HMAC key for signing/verifying artifacts")
+    p.add_argument("--key-file", type=Path, default=None,
+                   help="HMAC key (at least 16 bytes) for signing/verifying artifacts")
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -50,12 +53,12 @@ def _is_artifact(data: bytes) -> bool:
     return data[:len(MAGIC)] == MAGIC
 
 
-def _load_module(engine: Any, path: Path) -> Any:
+def _load_module(engine: Any, path: Path, trust_unauthenticated: bool = False) -> Any:
     from .runtime import Module
 
     data = path.read_bytes()
     if _is_artifact(data):
-        return Module.deserialize(engine, data)
+        return Module.deserialize(engine, data, trusted_unauthenticated=trust_unauthenticated)
     return Module(engine, data)
 
 
@@ -77,7 +80,7 @@ def main_compile(argv: Sequence[str]) -> int:
 
         module = Module(_engine(args), args.input.read_bytes())
         module.serialize_file(out)
-    except (OSError, NearVMError) as e:
+    except (OSError, ValueError, NearVMError) as e:
         return _fail("compile", e)
     print(f"{out}: {out.stat().st_size} bytes")
     return 0
@@ -102,13 +105,16 @@ def main_run(argv: Sequence[str]) -> int:
     p.add_argument("--invoke", metavar="NAME", default=None, help="export to call (default: only instantiate)")
     p.add_argument("args", nargs="*", help="arguments, parsed by the export's parameter types")
     p.add_argument("--gas-limit", type=int, default=None, help="gas budget (needs --gas or --near)")
+    p.add_argument("--trust-unauthenticated-artifact", action="store_true",
+                   help="load a .nvm artifact without verifying its HMAC: its machine code runs as is "
+                        "(only for artifacts you compiled yourself)")
     _add_config_args(p)
     args = p.parse_intermixed_args(list(argv))
     try:
         from .runtime import Instance, Store
 
         engine = _engine(args)
-        module = _load_module(engine, args.file)
+        module = _load_module(engine, args.file, args.trust_unauthenticated_artifact)
         store = Store(engine, gas_limit=args.gas_limit) if args.gas_limit is not None else Store(engine)
         imports: dict[str, Any] = {}
         if engine.config.near_prepare:
