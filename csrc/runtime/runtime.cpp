@@ -289,6 +289,9 @@ TableImpl* table_of(InstanceImpl* in, uint32_t index) {
 }
 
 int32_t h_table_grow(VMContext* c, uint32_t table_index, uintptr_t init, uint32_t delta) {
+  // Growing a table writes `delta` elements (and may allocate them): priced like table.fill,
+  // per requested element, before the limit check (docs/metering.md).
+  if (charge_bulk_fee(c, delta)) return kTableGrowOutOfGas;
   TableImpl* t = table_of(inst_of(c), table_index);
   if (!t) return -1;
   return static_cast<int32_t>(t->grow(delta, init));

@@ -95,7 +95,9 @@ MAGIC = b"\x7fNVMART\n"
 #: stack budget lives in each frame's [fp - 16] slot instead of a Store counter; 4 = the header's
 #: ISA and OS ABI are the JIT's own target (C jit/target.h, one definition) and the C loader checks
 #: them too before mapping any code, so an artifact for another ISA can never reach a code mapping.
-FORMAT_VERSION = 4
+#: 5 = table.grow charges a per-element fee in its helper and traps OUT_OF_GAS on the helper's
+#: sentinel result.
+FORMAT_VERSION = 5
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
 _SECTION = struct.Struct("<IIQ")

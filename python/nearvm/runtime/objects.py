@@ -481,13 +481,20 @@ class Table:
         store = _check_store(store, "Table")
         if not isinstance(ty, TableType):
             raise TypeError("Table(store, type): type must be a nearvm.TableType")
+        # The runtime maximum: the declared one capped by the Config (table.grow from wasm and
+        # from Python both stop there; the declared type is what ``type`` reports).
+        maximum = 0xFFFF_FFFF if ty.maximum is None else ty.maximum
+        config_max = getattr(store.engine.config, "max_table_elements", None)
+        if config_max is not None:
+            maximum = min(maximum, int(config_max))
+            if ty.minimum > maximum:
+                raise ValueError(f"table minimum {ty.minimum} exceeds the Config's max_table_elements {config_max}")
         self.store = store
         self._element = ty.element
         self._maximum = ty.maximum
         init_bits = _ref_bits(store, ty.element, init)
         out = ffi.new("nvm_table_t**")
         err = new_err()
-        maximum = 0xFFFF_FFFF if ty.maximum is None else ty.maximum
         check(lib.nvm_table_new(store._ptr, int(ty.element), ty.minimum, maximum, init_bits, out, err, len(err)),
               err, "cannot create table")
         self._ptr = out[0]
