@@ -322,17 +322,23 @@ class Func:
             raise TypeError(f"function of type {ty} takes {len(ty.params)} arguments, got {len(args)}")
         store = self.store
         buf = plan.buf
-        i = 0
-        for conv, v in zip(plan.params, args):
-            buf[i] = conv(store, v)
-            i += 1
-        store._call(self._ref, buf, plan.n_slots)
-        results = plan.results
-        if not results:
-            return None
-        if len(results) == 1:
-            return results[0](store, buf[0])
-        return tuple([conv(store, buf[j]) for j, conv in enumerate(results)])
+        store._claim()  # before the shared buffer is written (raises if another thread runs it)
+        try:
+            i = 0
+            for conv, v in zip(plan.params, args):
+                buf[i] = conv(store, v)
+                i += 1
+            code = store._run(self._ref, buf, plan.n_slots)
+            if code:
+                store._raise_trap(code)
+            results = plan.results
+            if not results:
+                return None
+            if len(results) == 1:
+                return results[0](store, buf[0])
+            return tuple([conv(store, buf[j]) for j, conv in enumerate(results)])
+        finally:
+            store._release()
 
     def call_raw(self, args: list[Any]) -> list[Any]:
         plan = self._call_plan or self._plan()
@@ -342,10 +348,16 @@ class Func:
             raise TypeError(f"function of type {ty} takes {len(ty.params)} arguments, got {len(args)}")
         store = self.store
         buf = plan.buf
-        for i, (conv, v) in enumerate(zip(plan.raw_params, args)):
-            buf[i] = conv(store, v)
-        store._call(self._ref, buf, plan.n_slots)
-        return [conv(store, buf[j]) for j, conv in enumerate(plan.raw_results)]
+        store._claim()
+        try:
+            for i, (conv, v) in enumerate(zip(plan.raw_params, args)):
+                buf[i] = conv(store, v)
+            code = store._run(self._ref, buf, plan.n_slots)
+            if code:
+                store._raise_trap(code)
+            return [conv(store, buf[j]) for j, conv in enumerate(plan.raw_results)]
+        finally:
+            store._release()
 
     def __repr__(self) -> str:
         kind = "host" if self._host is not None else "wasm"
