@@ -800,6 +800,28 @@ def _const(b: bytes, q: int, n_funcs: int, n_globals: int) -> ConstExpr:
     raise _Fail(f"bad constant expression op {op}")
 
 
+_CONST_TYPES = {"i32.const": ValType.I32, "i64.const": ValType.I64, "f32.const": ValType.F32,
+                "f64.const": ValType.F64, "ref.func": ValType.FUNCREF}
+
+
+def _typed(c: ConstExpr, want: ValType, globals_: list[GlobalType], what: str) -> ConstExpr:
+    """``c`` if it is a constant expression of type ``want`` (spec §3.3.10, as the validator
+    checks it): global.get reads an immutable global of that type, ref.null names it."""
+    op, arg = c
+    if op == "global.get":
+        g = globals_[arg]
+        if g.mutable:
+            raise _Fail(f"{what}: global.get of mutable global {arg} is not a constant expression")
+        have = g.content
+    elif op == "ref.null":
+        have = arg
+    else:
+        have = _CONST_TYPES[op]
+    if have is not want:
+        raise _Fail(f"{what}: constant expression of type {have} where {want} is required")
+    return c
+
+
 def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[ConstExpr, ...]:
     """n constant expressions at p (bounds already checked). Element segments are mostly long
     runs of ref.func: those are checked in bulk."""
@@ -813,17 +835,17 @@ def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[Con
     return tuple([_const(b, p + _CONST_SIZE * i, n_funcs, n_globals) for i in range(n)])
 
 
-def _segment_offset(b: Any, p: int, active: bool, index: int, count: int, nf: int, ng: int,
+def _segment_offset(b: Any, p: int, active: bool, index: int, count: int, nf: int, globals_: list[GlobalType],
                     what: str, target: str) -> tuple[Any, int]:
-    """A segment's flag byte and optional offset expression at ``p``; an active segment needs a
-    valid table/memory index and an offset, a passive/declarative one neither."""
+    """A segment's flag byte and optional offset expression (an i32) at ``p``; an active segment
+    needs a valid table/memory index and an offset, a passive/declarative one neither."""
     has_off = b[p]
     p += 1
     if has_off > 1:
         raise _Fail(f"bad flag byte {has_off}")
     off = None
     if has_off:
-        off = _const(b, p, nf, ng)
+        off = _typed(_const(b, p, nf, len(globals_)), ValType.I32, globals_, f"{what} segment offset")
         p += _CONST_SIZE
     if active:
         if index >= count or off is None:
@@ -955,7 +977,9 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         raise _Fail(f"global initialiser count {n} exceeds the section")
     if n != ng - n_imp_globals:
         raise _Fail("global initialisers do not match the globals")
-    global_inits = [_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i) for i in range(n)]
+    global_inits = [_typed(_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i),
+                           globals_[n_imp_globals + i].content, globals_, f"global {n_imp_globals + i}")
+                    for i in range(n)]
     p += _CONST_SIZE * n
     # exports: unique names, indices in their spaces
     n = u32(b, p)[0]
@@ -1009,12 +1033,17 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if et is None:
             raise _Fail(f"bad value type 0x{et_raw:02x}")
         ti = u32(b, p + 2)[0]
-        off, p = _segment_offset(b, p + 6, mode == 0, ti, ntab, nf, ng, "element", "table")
+        off, p = _segment_offset(b, p + 6, mode == 0, ti, ntab, nf, globals_, "element", "table")
         ni = u32(b, p)[0]
         p += 4
         if ni > MAX_ITEMS or _CONST_SIZE * ni > end - p:
             raise _Fail(f"element count {ni} exceeds the section")
         items = _consts(b, p, ni, nf, ng)
+        # Each item has the segment's type; a funcref segment of only ref.func (the usual case,
+        # counted on the op bytes) needs no per-item look.
+        if not (et is ValType.FUNCREF and b[p:p + _CONST_SIZE * ni:_CONST_SIZE].count(5) == ni):
+            for c in items:
+                _typed(c, et, globals_, "element segment item")
         p += _CONST_SIZE * ni
         elems.append(ElemSegment(_ELEM_MODES[mode], et, items, ti, off))  # type: ignore[arg-type]
     # data segments (their positions are handed to the C loader)
@@ -1029,7 +1058,7 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if mode > 1:
             raise _Fail(f"bad data segment mode {mode}")
         mi = u32(b, p + 1)[0]
-        off, p = _segment_offset(b, p + 5, mode == 0, mi, nmem, nf, ng, "data", "memory")
+        off, p = _segment_offset(b, p + 5, mode == 0, mi, nmem, nf, globals_, "data", "memory")
         ln = u32(b, p)[0]
         p += 4
         if ln > end - p:

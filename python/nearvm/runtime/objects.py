@@ -27,6 +27,11 @@ _M32 = 0xFFFF_FFFF
 _M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
+def _check_int(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+
+
 def _check_store(store: Any, what: str) -> Store:
     if not isinstance(store, Store):
         raise TypeError(f"{what}: store must be a nearvm.Store")
@@ -382,7 +387,8 @@ class Caller:
 
     def charge_gas(self, amount: int) -> None:
         """Charge host-side gas; raises :class:`nearvm.OutOfGas` (and burns the budget) if it does not fit."""
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        _check_int(amount, "charge_gas: amount")
+        if amount < 0:
             raise ValueError("charge_gas: amount must be a non-negative int")
         ptr = self._store._ptr
         if amount > _M64:  # cannot fit: a second full charge always fails and burns the budget
@@ -459,11 +465,16 @@ class Memory:
         return memoryview(ffi.buffer(owner, size))
 
     def read(self, offset: int, n: int) -> bytes:
+        _check_int(offset, "read: offset")
+        _check_int(n, "read: n")
         if offset < 0 or n < 0 or offset + n > self.data_size:
             raise IndexError("memory read out of bounds")
         return bytes(ffi.buffer(lib.nvm_memory_base(self._ptr) + offset, n))
 
     def write(self, offset: int, data: bytes) -> None:
+        _check_int(offset, "write: offset")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write: data must be bytes, got {type(data).__name__}")
         n = len(data)
         if offset < 0 or offset + n > self.data_size:
             raise IndexError("memory write out of bounds")
@@ -471,7 +482,8 @@ class Memory:
 
     def grow(self, delta: int) -> int:
         """Grow by ``delta`` pages; returns the previous size. ValueError past the maximum."""
-        if isinstance(delta, bool) or not isinstance(delta, int) or delta < 0:
+        _check_int(delta, "grow: delta")
+        if delta < 0:
             raise ValueError("grow: delta must be a non-negative int")
         if delta > 0xFFFF_FFFF:
             raise ValueError("cannot grow memory past its maximum")
@@ -537,7 +549,8 @@ class Table:
 
     def grow(self, delta: int, init: Any = None) -> int:
         """Grow by ``delta`` elements set to ``init``; returns the previous size. ValueError past the maximum."""
-        if isinstance(delta, bool) or not isinstance(delta, int) or delta < 0:
+        _check_int(delta, "grow: delta")
+        if delta < 0:
             raise ValueError("grow: delta must be a non-negative int")
         bits = _ref_bits(self.store, self._element, init)
         prev = -1 if delta > 0xFFFF_FFFF else int(lib.nvm_table_grow(self._ptr, delta, bits))

@@ -134,6 +134,8 @@ class Store:
 
     @gas_limit.setter
     def gas_limit(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"gas_limit must be an int or None, got {type(value).__name__}")
         if not self._gas_enabled:
             if value is not None:
                 raise ValueError("gas_limit requires a Config with a gas schedule (Config(gas=...))")
