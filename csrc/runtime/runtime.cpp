@@ -505,7 +505,7 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
   act.prev = ts->activation;
   Activation* prev_store_act = s->ctx.activation;
 
-  activation_count_inc();  // before the handler can see `act` (code_registry.h)
+  registry_thread_enter();  // before the handler can see `act`: its lookups need this thread's slot
   s->ctx.activation = &act;
   ts->activation = &act;
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -520,20 +520,20 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
     nvm_trap_info info{};
     info.code = code;
     info.pc = act.trap_pc;
-    const jit::TrapSite* site = nullptr;
-    // Still counted as live: the snapshot read here cannot be freed under us.
-    if (act.trap_pc && registry_lookup(act.trap_pc, &site, nullptr) && site) {
+    jit::TrapSite site_copy{};
+    bool has_site = false;
+    if (act.trap_pc && registry_lookup(act.trap_pc, &site_copy, &has_site, nullptr) && has_site) {
       info.has_site = 1;
-      info.func_index = site->func_index;
-      info.bytecode_offset = site->bytecode_offset;
+      info.func_index = site_copy.func_index;
+      info.bytecode_offset = site_copy.bytecode_offset;
     }
+    const jit::TrapSite* site = has_site ? &site_copy : nullptr;
     s->last_trap = info;
     try {
       capture_backtrace(s, act, site);
     } catch (...) {  // out of memory: a trap without (all of) its backtrace
     }
   }
-  activation_count_dec();
   return code;
 }
 
