@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from nearvm import Config, Engine, Func, FuncType, Instance, Module, Store, ValType
+from nearvm import Config, Engine, Func, FuncType, Instance, Module, Store
 from nearvm.runtime import _selftest
 from wasm_text import wat2wasm
 
