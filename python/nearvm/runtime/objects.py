@@ -9,6 +9,7 @@ patterns: i32/f32 unsigned 32-bit, i64/f64 unsigned 64-bit, references as Func/o
 from __future__ import annotations
 
 import struct
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,10 @@ from ..errors import OutOfGas, Trap, TrapCode
 from ..wasm.types import MAX_PAGES, FuncType, GlobalType, MemoryType, TableType, ValType
 from ._ffi import check, ffi, lib, new_err
 from .store import Store
+
+_get_ident = threading.get_ident
+_nvm_call = lib.nvm_call
+_NEEDS_STACK = lib.NVM_CALL_NEEDS_STACK
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -327,15 +332,27 @@ class Func:
             raise TypeError(f"function of type {ty} takes {len(ty.params)} arguments, got {len(args)}")
         store = self.store
         buf = plan.buf
-        store._claim()  # before the shared buffer is written (raises if another thread runs it)
+        # Claim the Store before the shared buffer is written (Store._claim, inlined for the
+        # outermost call: the per-call fast path); another thread's call raises RuntimeError.
+        tid = _get_ident()
+        if store._thread == tid:
+            store._claim()  # nested (wasm -> host -> wasm): the depth limit
+        elif store._claim_lock.acquire(False):
+            store._thread = tid
+            store._depth = 1
+        else:
+            raise RuntimeError("this Store is in use by another thread (one thread per Store at a time)")
         try:
             i = 0
             for conv, v in zip(plan.params, args):
                 buf[i] = conv(store, v)
                 i += 1
-            code = store._run(self._ref, buf, plan.n_slots)
+            code = _nvm_call(store._ptr, self._ref, buf, plan.n_slots)
             if code:
-                store._raise_trap(code)
+                if code == _NEEDS_STACK:
+                    code = store._call_on_big_stack(self._ref, buf, plan.n_slots)
+                if code:
+                    store._raise_trap(code)
             results = plan.results
             if not results:
                 return None
@@ -343,7 +360,11 @@ class Func:
                 return results[0](store, buf[0])
             return tuple([conv(store, buf[j]) for j, conv in enumerate(results)])
         finally:
-            store._release()
+            depth = store._depth - 1  # Store._release, inlined
+            store._depth = depth
+            if not depth:
+                store._thread = None
+                store._claim_lock.release()
 
     def call_raw(self, args: list[Any]) -> list[Any]:
         plan = self._call_plan or self._plan()
