@@ -26,7 +26,7 @@ def _call_f(module: Module) -> int:
     return int(Instance(store, module).exports["f"]())
 
 
-@pytest.mark.skipif(not X64, reason="the patched machine code is x86-64")
+@pytest.mark.skipif(not X64, reason="platform: the patched machine code is x86-64")
 def test_unkeyed_deserialize_of_patched_code_is_rejected() -> None:
     # An unsigned artifact whose code was replaced (checksum recomputed) must not load by default.
     engine = Engine(Config())
@@ -41,7 +41,7 @@ def test_unkeyed_deserialize_of_patched_code_is_rejected() -> None:
     assert _call_f(Module.deserialize(trusting, evil)) == 42
 
 
-@pytest.mark.skipif(not X64, reason="the patched machine code is x86-64")
+@pytest.mark.skipif(not X64, reason="platform: the patched machine code is x86-64")
 def test_keyed_deserialize_of_patched_code_is_rejected() -> None:
     engine = Engine(Config(), artifact_key=KEY)
     blob = Module(engine, SEVEN).serialize()

@@ -45,7 +45,7 @@ def _mappings() -> int:
         return sum(1 for _ in f)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/{statm,maps}")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="platform: reads /proc/self/{statm,maps} (Linux)")
 def test_code_memory_bounded_while_threads_are_always_in_wasm() -> None:
     engine = Engine(Config(), artifact_key=b"code memory test key, 32 bytes..")
     blob = Module(engine, BIG).serialize()
