@@ -441,10 +441,10 @@ class ContractCache(Generic[M]):
         from .runtime import Module as module_cls
         if not isinstance(engine, Engine):
             raise TypeError("ContractCache.for_engine: engine must be a nearvm.Engine")
-        local = store is None
         if store is None:
             store = MemoryArtifactStore()
-        elif not isinstance(store, ArtifactStore):
+        local = isinstance(store, MemoryArtifactStore)  # this process's memory: only it writes there
+        if not local and not isinstance(store, ArtifactStore):
             store = SQLiteArtifactStore(store)
         key = engine.artifact_key
         trusted = key is None  # artifacts in a process-local store were all made by this process
