@@ -47,7 +47,8 @@ def test_run_rejects_bad_artifacts(wasm_file: Path, tmp_path: Path, capsys: pyte
     out = tmp_path / "add.nvm"
     assert main(["compile", str(wasm_file), "-o", str(out), "--gas", "1"]) == 0
     trust = "--trust-unauthenticated-artifact"
-    assert main(["run", str(out), trust, "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT  # compiled with another Config
+    # Compiled with another Config:
+    assert main(["run", str(out), trust, "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT
     assert "ArtifactError" in capsys.readouterr().err
     assert main(["run", str(out), trust, "--gas", "1", "--invoke", "add", "1", "2"]) == 0
     data = bytearray(out.read_bytes())
