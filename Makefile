@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 CONSTRAINTS := requirements/constraints.txt
 PIP := $(VPY) -m pip install -q -c $(CONSTRAINTS)
 
-.PHONY: setup system-deps asmjit venv build test test-asan fuzz lint demo bench sdist wheel clean lock
+.PHONY: setup system-deps asmjit venv build test check test-asan fuzz lint demo bench sdist wheel clean lock
 
 setup: build
 
@@ -39,8 +39,11 @@ build: asmjit venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# Everything CI runs (the README's test command): the suite and the demo, then the sanitizer run.
+test: check test-asan
+
 # The suite, then the demo exactly as `make demo` runs it (both must pass on a fresh machine).
-test: build lint
+check: build lint
 	$(VPY) -m pytest -q -rfEs $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory demo
 
