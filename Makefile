@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 CONSTRAINTS := requirements/constraints.txt
 PIP := $(VPY) -m pip install -q -c $(CONSTRAINTS)
 
-.PHONY: setup system-deps asmjit venv build test check test-asan fuzz lint demo bench sdist wheel clean lock
+.PHONY: setup system-deps asmjit venv build test check test-asan fuzz lint demo docs bench sdist wheel clean lock
 
 setup: build
 
@@ -64,6 +64,11 @@ fuzz: build
 
 demo: build
 	$(VPY) examples/demo.py
+
+# The API reference, from the docstrings (the test suite builds it too, warnings as errors).
+docs: build
+	$(VPY) -m sphinx -W -b html docs/api docs/api/_build
+	@echo "open docs/api/_build/index.html"
 
 bench: build
 	$(PIP) matplotlib

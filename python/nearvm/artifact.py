@@ -55,7 +55,7 @@ import operator
 import struct
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -480,10 +480,9 @@ def _encode_module(info: ModuleInfo) -> bytes:
     w.u32(info.num_imported_memories)
     w.u32(info.num_imported_globals)
     w.u32s(info.body_offsets)
-    # Bytecode-to-wasm offset maps (backtraces): per local function, its triples (ModuleInfo.wasm_offsets).
-    w.u32(len(info.wasm_offsets))
-    for wmap in info.wasm_offsets:
-        w.u32s(wmap)
+    # Bytecode-to-wasm offset maps (backtraces), length-prefixed so that loading skips them: they
+    # are decoded on the first backtrace (_LazyOffsetMaps).
+    w.raw(encode_offset_maps(info.wasm_offsets))
     return w.bytes()
 
 
@@ -1112,7 +1111,13 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         raise _Fail("body offsets do not match the local functions")
     body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
     p += 4 + 4 * n
-    wasm_offsets, p = _decode_wasm_offsets(b, p, end, n)
+    if 4 > end - p:
+        raise _Fail("offset maps missing")
+    ln = u32(b, p)[0]
+    if ln > end - p - 4:
+        raise _Fail(f"offset maps of {ln} bytes exceed the section")
+    wasm_offsets = _LazyOffsetMaps(bytes(b[p + 4:p + 4 + ln]), n)
+    p += 4 + ln
     if p != end:
         raise _Fail(f"{end - p} trailing bytes")
     return ModuleInfo(types=types, imports=imports, func_types=func_types, tables=tables, memories=memories,
@@ -1122,26 +1127,75 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
                       num_imported_globals=n_imp[3], body_offsets=body_offsets, wasm_offsets=wasm_offsets)
 
 
-def _decode_wasm_offsets(b: bytes, p: int, end: int, n_local: int) -> tuple[list[list[int]], int]:
-    """The module section's bytecode-to-wasm offset maps: one per local function, each a u32 count
-    (a multiple of 3) and that many u32s, triples (bytecode offset, wasm start, wasm end) with
-    non-decreasing bytecode offsets and start <= end."""
-    n = _U32(b, p)[0]
-    p += 4
-    if n != n_local:
-        raise _Fail(f"{n} offset maps for {n_local} local functions")
-    maps: list[list[int]] = []
-    for _ in range(n):
-        k = _U32(b, p)[0]
-        if k % 3 or 4 * k > end - p - 4:
-            raise _Fail(f"offset map of {k} values does not fit the section")
-        vals = list(struct.unpack_from(f"<{k}I", b, p + 4))
-        p += 4 + 4 * k
-        starts, ws, we = vals[0::3], vals[1::3], vals[2::3]
-        if any(a > c for a, c in zip(starts, starts[1:])) or any(s > e for s, e in zip(ws, we)):
-            raise _Fail("offset map out of order")
-        maps.append(vals)
-    return maps, p
+def encode_offset_maps(maps: list[list[int]]) -> bytes:
+    """The offset maps as stored: u32 count, then per local function a u32 value count (a multiple
+    of 3) and that many u32s, triples (bytecode offset, wasm start, wasm end)."""
+    parts = [struct.pack("<I", len(maps))]
+    for m in maps:
+        parts.append(struct.pack(f"<I{len(m)}I", len(m), *m))
+    return b"".join(parts)
+
+
+def decode_offset_maps(b: bytes, n_local: int) -> list[list[int]]:
+    """:func:`encode_offset_maps`'s inverse, checked: one map per local function, sizes within ``b``,
+    non-decreasing bytecode offsets, start <= end. ArtifactError otherwise."""
+    end = len(b)
+    try:
+        n = _U32(b, 0)[0]
+        p = 4
+        if n != n_local:
+            raise _Fail(f"{n} offset maps for {n_local} local functions")
+        maps: list[list[int]] = []
+        for _ in range(n):
+            k = _U32(b, p)[0]
+            if k % 3 or 4 * k > end - p - 4:
+                raise _Fail(f"offset map of {k} values does not fit")
+            vals = list(struct.unpack_from(f"<{k}I", b, p + 4))
+            p += 4 + 4 * k
+            starts, ws, we = vals[0::3], vals[1::3], vals[2::3]
+            if any(a > c for a, c in zip(starts, starts[1:])) or any(s > e for s, e in zip(ws, we)):
+                raise _Fail("offset map out of order")
+            maps.append(vals)
+        if p != end:
+            raise _Fail(f"{end - p} trailing bytes after the offset maps")
+    except struct.error:
+        raise ArtifactError("artifact offset maps truncated") from None
+    except _Fail as e:
+        raise ArtifactError(f"artifact offset maps: {e}") from None
+    return maps
+
+
+class _LazyOffsetMaps(Sequence[list[int]]):
+    """ModuleInfo.wasm_offsets of a loaded artifact: decoded (and checked) on first use, so that
+    loading an artifact pays only for skipping them. The bytes are covered by the artifact's
+    checksum (and HMAC); a map that fails its checks gives a backtrace without wasm offsets."""
+
+    __slots__ = ("_maps", "_n", "_raw")
+
+    def __init__(self, raw: bytes, n_local: int) -> None:
+        self._raw = raw
+        self._n = n_local
+        self._maps: list[list[int]] | None = None
+
+    def decoded(self) -> list[list[int]]:
+        """Every map, decoded and checked (ArtifactError if they are malformed)."""
+        if self._maps is None:
+            self._maps = decode_offset_maps(self._raw, self._n)
+        return self._maps
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        try:
+            return self.decoded()[i]
+        except ArtifactError:
+            return [] if isinstance(i, int) else []
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,
