@@ -1564,9 +1564,10 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
     key = ctx.key if ctx.key is not None and (signed or not trusted) else None
     if key is None:
         if not trusted:
-            raise UnauthenticatedArtifactError("refusing to load an unauthenticated artifact (loading one runs its machine "
-                                "code): give the Engine the artifact_key it was signed with, or pass "
-                                "trusted_unauthenticated=True if these bytes never left this process's control")
+            raise UnauthenticatedArtifactError(
+                "refusing to load an unauthenticated artifact (loading one runs its machine code): give the "
+                "Engine the artifact_key it was signed with, or pass trusted_unauthenticated=True if these "
+                "bytes never left this process's control")
     mv = memoryview(blob)
     if key is not None:  # before any other byte is looked at
         if n < HEADER_SIZE + 2 * _DIGEST:
