@@ -7,7 +7,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.nearvm-deps
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean
+.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean test-aarch64
 
 setup: build
 
@@ -37,6 +37,12 @@ lint: venv
 
 test: build lint
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+# The extension cross-built for aarch64 and the tests in scripts/aarch64/tests.txt run on an
+# emulated arm64 CPython (qemu-user); sysroot and wheels cached under build/aarch64/.
+test-aarch64: asmjit venv
+	./scripts/aarch64/install-deps.sh
+	./scripts/aarch64/run.sh
 
 demo: build
 	$(VPY) examples/demo.py
