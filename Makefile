@@ -7,7 +7,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.nearvm-deps
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean test-aarch64
+.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean test-aarch64 test-windows
 
 setup: build
 
@@ -43,6 +43,12 @@ test: build lint
 test-aarch64: asmjit venv
 	./scripts/aarch64/install-deps.sh
 	./scripts/aarch64/run.sh
+
+# nearvm's core cross-built with mingw-w64 into tests/windows/driver.cpp and run under wine64 on
+# a corpus whose outcomes come from this build's Python API (the driver's Linux build too).
+test-windows: build
+	./scripts/windows/install-deps.sh
+	./scripts/windows/run.sh
 
 demo: build
 	$(VPY) examples/demo.py
