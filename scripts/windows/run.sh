@@ -1,7 +1,7 @@
 #!/bin/sh
 # `make test-windows`: nearvm's C++ core (Windows platform layer, Win64 stubs) cross-built with
 # mingw-w64 into a native test driver and run under wine64 on the corpus of
-# tests/windows/corpus.py, whose expected outcomes come from the Python API on this Linux build.
+# tests/windows/win_corpus.py, whose expected outcomes come from the Python API on this Linux build.
 # The same driver built for Linux runs first: it must agree too (it checks the driver itself).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -15,7 +15,7 @@ mkdir -p "$OUT"
 PATH=$(dirname "$PY"):$PATH
 export PATH
 start=$(date +%s)
-"$PY" tests/windows/corpus.py "$OUT/corpus"
+"$PY" tests/windows/win_corpus.py "$OUT/corpus"
 "$PY" scripts/windows/build_driver.py --target linux >/dev/null
 "$PY" scripts/windows/build_driver.py --target windows >/dev/null
 echo "test-windows: corpus and both drivers ready in $(( $(date +%s) - start )) s"

@@ -1,4 +1,4 @@
-// driver.cpp — runs the corpus written by tests/windows/corpus.py through nearvm's C ABI
+// driver.cpp — runs the corpus written by tests/windows/win_corpus.py through nearvm's C ABI
 // (csrc/include/nearvm.h) and compares every outcome with the one recorded from the Python API
 // on Linux: trap code or result bits, gas used, and a hash of the memory at the end.
 //
@@ -188,7 +188,7 @@ uint64_t fnv1a64(const uint8_t* p, uint64_t n) {
   return h;
 }
 
-// ---- host functions (same semantics as HOSTS in corpus.py) ------------------------------------
+// ---- host functions (same semantics as HOSTS in win_corpus.py)--------------------------------
 
 struct HostEnv {
   nvm_store_t* store = nullptr;

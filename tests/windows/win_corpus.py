@@ -1,8 +1,8 @@
 """The Windows driver's corpus: modules lowered by the Python frontend plus call scripts whose
 expected outcomes come from running them through nearvm's Python API on this (Linux) build.
 
-``python tests/windows/corpus.py OUT_DIR`` writes one ``<case>.case`` file per module. The text
-format (read by tests/windows/driver.cpp; whitespace-separated, one record per line):
+``python tests/windows/win_corpus.py OUT_DIR`` writes one ``<case>.case`` file per module. The
+text format (read by tests/windows/driver.cpp; whitespace-separated, one record per line):
 
     nearvm-case 1
     name <name>
@@ -473,7 +473,7 @@ def render(case: Case) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: corpus.py OUT_DIR", file=sys.stderr)
+        print("usage: win_corpus.py OUT_DIR", file=sys.stderr)
         return 2
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
