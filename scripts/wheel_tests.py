@@ -31,10 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_PROJECT = HERE.parent
 
-#: Tests that build the package from the tree (sdist, build script, asmjit fetch) or need Debian
-#: toolchains next to the tree (NEAR's Rust contract with /usr/bin/rustc): `make test` runs them.
+#: Tests that build the package from the tree (sdist, build script, asmjit fetch), validate the
+#: repository's release files with release tools (wheels workflow), or need Debian toolchains
+#: next to the tree (NEAR's Rust contract with /usr/bin/rustc): `make test` runs them.
 TREE_ONLY = [
     "tests/test_sdist.py",
+    "tests/test_wheels_workflow.py",
     "tests/test_build.py",
     "tests/test_fetch_asmjit.py",
     "tests/test_benchmarks_smoke.py",
