@@ -10,8 +10,9 @@
 #      assumed to be registered);
 #   3. `setup.py build` run by the emulated interpreter: Debian's arm64 sysconfig names
 #      aarch64-linux-gnu-gcc/g++, which qemu-user starts as ordinary host programs;
-#   4. pytest under emulation. Host tools the tests call (wasm-tools) come from the host venv
-#      through build/aarch64/hostbin on PATH.
+#   4. pytest under emulation. Host tools the tests call (wasm-tools) are the host venv's x86_64
+#      programs, named through nearvm's tool override variables (qemu-user runs the guest's
+#      child processes natively only if they are host binaries).
 # Extra pytest arguments: PYTEST_ARGS (e.g. PYTEST_ARGS="-x -k leb").
 set -eu
 cd "$(dirname "$0")/../.."
@@ -30,8 +31,8 @@ WRAP
 chmod +x "$R/usr/bin/python3"
 PY=$R/usr/bin/python3
 
-mkdir -p "$OUT/hostbin"
-ln -sf "$(dirname "$HOST_PY")/wasm-tools" "$OUT/hostbin/wasm-tools"
+NEARVM_TOOL_WASM_TOOLS=${NEARVM_TOOL_WASM_TOOLS:-$(dirname "$HOST_PY")/wasm-tools}
+export NEARVM_TOOL_WASM_TOOLS
 
 # The emulated interpreter writes bytecode caches (the environment may say otherwise): without
 # them every run re-compiles the stdlib and pytest under emulation.
@@ -60,6 +61,6 @@ SELECTION=$(grep -v '^[[:space:]]*#' scripts/aarch64/tests.txt | grep -v '^[[:sp
 echo "test-aarch64: pytest under qemu-aarch64: $SELECTION"
 start=$(date +%s)
 # shellcheck disable=SC2086
-PATH=$OUT/hostbin:$PATH PYTHONPATH=$LIB:$OUT/site "$PY" -m pytest -q -p no:cacheprovider \
+PYTHONPATH=$LIB:$OUT/site "$PY" -m pytest -q -p no:cacheprovider \
   ${PYTEST_ARGS:-} $SELECTION
 echo "test-aarch64: pytest took $(( $(date +%s) - start )) s"
