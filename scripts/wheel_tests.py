@@ -31,9 +31,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_PROJECT = HERE.parent
 
-#: Tests that build the package from the tree (sdist, build script, asmjit fetch), validate the
-#: repository's release files with release tools (wheels workflow), or need Debian toolchains
-#: next to the tree (NEAR's Rust contract with /usr/bin/rustc): `make test` runs them.
+#: Tests that build the package or C++ units from the tree (sdist, build script, asmjit fetch, the
+#: g++-built unit tests), validate the repository's release files with release tools (wheels
+#: workflow), or need Debian toolchains (NEAR's Rust contract with /usr/bin/rustc): `make test`
+#: runs them.
 TREE_ONLY = [
     "tests/test_sdist.py",
     "tests/test_wheels_workflow.py",
@@ -41,6 +42,8 @@ TREE_ONLY = [
     "tests/test_fetch_asmjit.py",
     "tests/test_benchmarks_smoke.py",
     "tests/near/test_near_rust.py",
+    "tests/jit/test_jit_units.py",
+    "tests/runtime/test_platform_units.py",
 ]
 
 
@@ -65,7 +68,11 @@ def installed_nearvm(project: Path) -> Path:
         out = subprocess.run([sys.executable, "-c", code], cwd=tmp, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"wheel_tests: nearvm is not importable from the installed packages:\n{out.stderr}")
-    where = Path(out.stdout.strip()).resolve()
+    return check_not_tree(Path(out.stdout.strip()).resolve(), project)
+
+
+def check_not_tree(where: Path, project: Path) -> Path:
+    """``where`` (nearvm/__init__.py as imported) unless it lies in the project's python/ folder."""
     if where.is_relative_to((project / "python").resolve()):
         raise SystemExit(f"wheel_tests: nearvm resolves to the source tree ({where}), not an installed wheel")
     return where

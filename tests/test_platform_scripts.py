@@ -37,12 +37,9 @@ def test_x86_64_selection_is_the_suite_minus_existing_tree_only_tests() -> None:
 
 
 def test_runner_refuses_the_source_tree(tmp_path: Path) -> None:
-    # A fake project whose python/ holds the nearvm that is importable here (the editable install
-    # of the development environment resolves into the tree).
-    import nearvm
-
-    tree = Path(nearvm.__file__).resolve().parents[2]
-    if not Path(nearvm.__file__).resolve().is_relative_to(tree / "python"):
-        pytest.skip("nearvm is installed (not the tree): the refusal needs a tree checkout")
+    tree = tmp_path / "checkout"
+    (tree / "python" / "nearvm").mkdir(parents=True)
     with pytest.raises(SystemExit, match="source tree"):
-        wheel_tests.installed_nearvm(tree)
+        wheel_tests.check_not_tree(tree / "python" / "nearvm" / "__init__.py", tree)
+    site = tmp_path / "venv" / "lib" / "site-packages" / "nearvm" / "__init__.py"
+    assert wheel_tests.check_not_tree(site, tree) == site
