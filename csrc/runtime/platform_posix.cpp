@@ -58,6 +58,8 @@ size_t native_stack_remaining() {
   return here > stack_low ? size_t(here - stack_low) : 0;
 }
 
+void prepare_native_stack(size_t /*bytes*/) {}
+
 size_t page_size() {
   static const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return ps;

@@ -371,6 +371,18 @@ int run_case(const CaseFile& c) {
       fail(call.text + ": the call could not run (" + std::to_string(code) + "): " + nvm_store_last_error(store));
       break;
     }
+#if defined(_WIN32)
+    // The native stack wasm may use below this frame is committed after an entry (Windows grows
+    // stacks one guard page at a time and JIT code has no stack probes). Wine commits thread
+    // stacks whole, so there this only holds; on Windows it checks prepare_native_stack.
+    {
+      volatile char here = 0;
+      const uint64_t need = nvm_store_native_stack_needed(store) - (64u << 10);
+      MEMORY_BASIC_INFORMATION mbi;
+      if (VirtualQuery(const_cast<char*>(&here) - need, &mbi, sizeof mbi) == 0 || mbi.State != MEM_COMMIT)
+        fail(call.text + ": the native stack below the entry is not committed");
+    }
+#endif
     uint64_t used = c.gas ? counters->gas_used : 0;
     std::ostringstream got;
     got << "code " << code << " gas " << used;

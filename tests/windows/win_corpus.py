@@ -116,6 +116,18 @@ IMIN64 = 0x8000000000000000
 NEG1_32, NEG1_64 = 0xFFFFFFFF, M64
 
 CASES: list[Case] = [
+    # Frames larger than a page, on a fresh thread stack (this case runs first in each pass):
+    # Windows commits a thread's stack one guard page at a time, so code that moves the stack
+    # pointer by more than a page must touch the pages in between in order.
+    Case("big_frames", """
+      (module
+        (func $big (export "big") (param i32) (result i64)
+          (local $LOCALS)
+          (local.set 2999 (i64.extend_i32_u (local.get 0)))
+          (if (result i64) (i32.eqz (local.get 0))
+            (then (local.get 2999))
+            (else (i64.add (local.get 2999) (call $big (i32.sub (local.get 0) (i32.const 1)))))))
+      )""".replace("$LOCALS", " ".join(["i64"] * 3000)), [("big", [3], None), ("big", [0], None)]),
     Case("trap_kinds", """
       (module
         (type $ii (func (param i32) (result i32)))
