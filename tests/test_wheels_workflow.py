@@ -94,5 +94,6 @@ def test_cibuildwheel_tests_the_installed_wheel_with_the_repository_tests() -> N
 
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
     assert cfg["test-command"] == "python {project}/scripts/wheel_tests.py --project {project}"
+    assert cfg["test-extras"] == ["test", "near"]  # what `make test-wheel` installs too
     assert cfg["macos"]["environment"]["MACOSX_DEPLOYMENT_TARGET"] == "11.0"
     assert (ROOT / "pyproject.toml").read_text().count('py_limited_api = "cp310"') == 1
