@@ -119,7 +119,7 @@ CASES: list[Case] = [
     # Frames larger than a page, on a fresh thread stack (this case runs first in each pass):
     # Windows commits a thread's stack one guard page at a time, so code that moves the stack
     # pointer by more than a page must touch the pages in between in order.
-    Case("big_frames", """
+    Case("big_frames_fresh_stack", """
       (module
         (func $big (export "big") (param i32) (result i64)
           (local $LOCALS)
