@@ -1,4 +1,4 @@
-"""Artifact latency benchmark (issue 6): deserialize -> instantiate -> call, nearvm vs wasmtime-py.
+"""Artifact latency benchmark: deserialize -> instantiate -> call, nearvm vs wasmtime-py.
 
 For a tiny, a ~100 kB and a ~1 MB module (the same wasm for both runtimes): median time of
 ``Module.deserialize`` (from a serialized blob in memory), of instantiation, and of a first call to

@@ -1,4 +1,4 @@
-// api_artifact.cpp — artifacts (issue 6): export a compiled module's machine code + metadata, and
+// api_artifact.cpp — artifacts: export a compiled module's machine code + metadata, and
 // build a module from them without the JIT (copy into W^X memory + register the trap sites; the
 // code is position-independent, so there is no relocation and no per-function work beyond checks).
 //
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api_common.h"
+#include "jit/target.h"
 #include "nearvm.h"
 #include "runtime/code_registry.h"
 #include "runtime/runtime.h"
@@ -26,12 +27,15 @@ using namespace nvm::rt;
 namespace {
 
 
-constexpr uint32_t kMaxTrapCode = NVM_TRAP_HOST_ERROR;
+constexpr uint32_t kMaxTrapCode = NVM_TRAP_INTERRUPTED;
 // The artifact container (python/nearvm/artifact.py): header size, where it records the number of
 // sections, and how many there are (ids 1 module, 2 code, 3 funcs, 4 traps, 5 exec).
 constexpr uint64_t kHeaderSize = 128;
 constexpr size_t kSectionCountAt = 20;
 constexpr uint32_t kNumSections = 5;
+// The header's target bytes (ISA id, OS ABI id: jit/target.h enumerator values).
+constexpr size_t kIsaAt = 48;
+constexpr size_t kOsAbiAt = 49;
 
 }  // namespace
 
@@ -240,6 +244,11 @@ extern "C" int nvm_module_import_artifact(nvm_engine_t* engine, const uint8_t* b
     // ids 1..5 in order, nothing after the last one).
     if (body_end < kHeaderSize || le32(blob + kSectionCountAt) != kNumSections)
       return invalid(err, errlen, "artifact section table: bad section count");
+    // Machine code for another target never reaches a code mapping, whatever checked the header.
+    constexpr nvm::jit::Target host = nvm::jit::host_target();
+    if (blob[kIsaAt] != uint8_t(host.isa) || blob[kOsAbiAt] != uint8_t(host.abi))
+      return invalid(err, errlen, std::string("artifact compiled for another target (this library runs ") +
+                                      nvm::jit::isa_name(host.isa) + "/" + nvm::jit::os_abi_name(host.abi) + ")");
     uint64_t sec_off[kNumSections + 1], sec_len[kNumSections + 1];
     uint64_t pos = kHeaderSize;
     for (uint32_t id = 1; id <= kNumSections; ++id) {

@@ -171,6 +171,8 @@ extern "C" uint32_t nvm_store_charge_gas(nvm_store_t* store, uint64_t amount) {
 }
 
 extern "C" const nvm_trap_info* nvm_store_last_trap(nvm_store_t* store) { return &S(store)->last_trap; }
+extern "C" void nvm_store_interrupt(nvm_store_t* store) { set_interrupt(S(store), 1); }
+extern "C" void nvm_store_clear_interrupt(nvm_store_t* store) { set_interrupt(S(store), 0); }
 extern "C" const char* nvm_store_last_error(nvm_store_t* store) { return S(store)->last_error.c_str(); }
 
 // ---- memory ----------------------------------------------------------------------------------
@@ -382,6 +384,8 @@ extern "C" int nvm_instance_new(nvm_store_t* store, nvm_module_t* module, void* 
   in->ctx.helpers = &kHelpers;
   in->ctx.instance = in.get();
   *out = reinterpret_cast<nvm_instance_t*>(in.get());
+  std::lock_guard<std::mutex> lock(s->interrupt_mutex);
+  in->ctx.interrupt = s->interrupt_pending;
   s->instances.push_back(std::move(in));
   return NVM_OK;
   NVM_CATCH(err, errlen)

@@ -5,12 +5,11 @@ Run with `make demo` (sets everything up), or `python examples/demo.py` inside t
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import nearvm
 from nearvm.errors import ToolNotFoundError
-from nearvm.toolpath import find_tool
+from nearvm.wat import wat_to_wasm
 
 CONTRACT_WAT = r"""
 (module
@@ -37,17 +36,12 @@ CONTRACT_WAT = r"""
 """
 
 
-def assemble(text: str) -> bytes:
-    try:
-        exe = find_tool("wasm-tools")
-    except ToolNotFoundError as e:
-        sys.exit(f"the demo needs wasm-tools: {e}")
-    return subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=True).stdout
-
-
 def main() -> int:
     print(f"nearvm {nearvm.__version__}")
-    wasm = assemble(CONTRACT_WAT)
+    try:
+        wasm = wat_to_wasm(CONTRACT_WAT)  # nearvm.Module also takes the text itself
+    except ToolNotFoundError as e:
+        sys.exit(f"the demo needs wasm-tools: {e}")
     engine = nearvm.Engine(nearvm.Config(gas=nearvm.GasSchedule.uniform(1)))
     module = nearvm.Module(engine, wasm)
     print("imports:", [(m, n, str(t)) for m, n, t in module.imports])

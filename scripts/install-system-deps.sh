@@ -2,7 +2,9 @@
 # Installs the Debian packages nearvm's build, tests, demo and benchmarks need (idempotent).
 # Runs apt only when something is missing, so repeated `make` calls stay fast.
 set -eu
-PKGS="g++ make python3 python3-venv python3-dev dpkg-dev clang lld wabt rustc libstd-rust-dev-wasm32"
+# binutils-aarch64-linux-gnu: aarch64-linux-gnu-objdump for the aarch64 golden disassembly (any host).
+PKGS="g++ make python3 python3-venv python3-dev dpkg-dev clang lld wabt rustc libstd-rust-dev-wasm32
+binutils-aarch64-linux-gnu"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,4 +1,4 @@
-"""The cffi build script's helpers (issue 2): one header is the cdef, asmjit missing fails clearly."""
+"""The cffi build script's helpers: one header is the cdef, asmjit missing fails clearly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""NaN canonicalisation exactly as ARCHITECTURE.md "Determinism rules" pins it.
+"""NaN canonicalisation exactly as docs/design.md "Determinism rules" pins it.
 
 Every float *arithmetic* result that is a NaN is the positive quiet canonical NaN (0x7FC00000 /
 0x7FF8000000000000), whatever NaN went in (negative, signalling, with payload) — x86 and ARM

@@ -1,4 +1,4 @@
-"""The asmjit fetch script's verification and failure modes (issue 2)."""
+"""The asmjit fetch script's verification and failure modes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Package hygiene (issue 2): version, CLI, typing marker, native module, ABI enum sync."""
+"""Package hygiene: version, CLI, typing marker, native module, ABI enum sync."""
 
 from __future__ import annotations
 

@@ -37,6 +37,9 @@ def test_sdist_contains_sources_and_asmjit(sdist: Path) -> None:
     assert "python/nearvm/_build/ffibuilder.py" in names
     assert "third_party/asmjit/upstream/src/asmjit/core/assembler.cpp" in names
     assert "third_party/asmjit/upstream/LICENSE.md" in names
+    for example in ("hello", "gcd", "memory", "globals", "tables", "demo"):
+        assert f"examples/{example}.py" in names
+    assert "docs/api/conf.py" in names and "docs/guide.md" in names
     assert not any(n.endswith((".so", ".o")) for n in names)
 
 

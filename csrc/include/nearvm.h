@@ -33,13 +33,16 @@ typedef enum nvm_trap_code {
   NVM_TRAP_INVALID_CONVERSION = 8,
   NVM_TRAP_STACK_OVERFLOW = 9,
   NVM_TRAP_OUT_OF_GAS = 10,
-  NVM_TRAP_HOST_ERROR = 11
+  NVM_TRAP_HOST_ERROR = 11,
+  NVM_TRAP_INTERRUPTED = 12
 } nvm_trap_code;
 
 /* Library version string, e.g. "0.1.0". */
 const char* nvm_version(void);
 /* ISA the library was built for and executes: "x86_64" or "aarch64". */
 const char* nvm_host_isa(void);
+/* Host C ABI its code calls into: "sysv" (Linux, BSD), "darwin" or "win64". */
+const char* nvm_host_os_abi(void);
 
 /* ---- runtime (csrc/api_runtime.cpp; owner: runtime) ---------------------------------------
  * Status-returning functions return NVM_OK (0) or an nvm_status and write a NUL-terminated
@@ -137,6 +140,13 @@ nvm_store_counters* nvm_store_counters_ptr(nvm_store_t* store);
 /* Charge host-side gas: 0, or NVM_TRAP_OUT_OF_GAS (gas_used then equals gas_limit). */
 uint32_t nvm_store_charge_gas(nvm_store_t* store, uint64_t amount);
 const nvm_trap_info* nvm_store_last_trap(nvm_store_t* store);
+/* Interrupts (docs/design.md "Interrupts"): ask the store's running wasm to trap with NVM_TRAP_INTERRUPTED
+ * at its next loop header or function entry. Safe to call from any thread, while wasm runs or
+ * not (a request made while nothing runs is taken by the next call). Only code compiled without
+ * gas metering checks the request: metered code is bounded by its gas limit instead. The request
+ * is consumed by the trap it causes; nvm_store_clear_interrupt withdraws one not yet taken. */
+void nvm_store_interrupt(nvm_store_t* store);
+void nvm_store_clear_interrupt(nvm_store_t* store);
 /* The wasm frames of the store's last trap, innermost first (every frame of the trapping
  * activation, walked along the frame-pointer chain). *out stays valid until the next call on the
  * store. Returns the number of frames. */
@@ -229,7 +239,7 @@ uint32_t nvm_selftest_load(nvm_selftest_t* selftest, nvm_store_t* store, nvm_mem
                            uint32_t offset, uint32_t* value);
 size_t nvm_selftest_registry_size(void);
 
-/* artifacts (issue 6; csrc/api_artifact.cpp): a compiled module's machine code + metadata out,
+/* artifacts (csrc/api_artifact.cpp): a compiled module's machine code + metadata out,
  * and a module built from them without the JIT (copy into W^X memory + register the trap sites;
  * no relocation). trap_sites are 4 uint32 per site: pc_offset, trap_code, func_index,
  * bytecode_offset, sorted by pc_offset. Every index and range is checked again here. */

@@ -1,4 +1,4 @@
-// codegen.h — ISA-neutral single-pass lowering of one function body (models.md §9 CodeGen<Masm>).
+// codegen.h — ISA-neutral single-pass lowering of one function body (docs/design.md "JIT structure" CodeGen<Masm>).
 //
 // The only class that sees both the value stack / register allocator / frame and the masm.
 // Registers are a cache within straight-line code; every control-flow merge and call goes

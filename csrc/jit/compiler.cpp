@@ -1,8 +1,9 @@
-// compiler.cpp — compile_program: the composition root (models.md §9). Per program: one asmjit
-// CodeHolder with a single text section (so the code is position-independent with no
-// relocations); per function: a CodeGen over a fresh value stack / allocator / frame.
-// No global mutable state.
-#include <asmjit/x86.h>
+// compiler.cpp — compile_program and generate_stubs: the composition root (docs/design.md "JIT structure"), and
+// the one place a Target's ISA selects a backend. Per program: one asmjit CodeHolder with a
+// single text section (so the code is position-independent with no relocations); per function:
+// a CodeGen over a fresh value stack / allocator / frame. Everything below the ISA switch is a
+// template over the backend's masm (static dispatch). No global mutable state.
+#include <asmjit/core.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,17 +12,17 @@
 #include "jit/jit.h"
 #include "jit/reader.h"
 #include "jit/trap_sites.h"
+#include "jit/a64/masm_a64.h"
 #include "jit/x64/masm_x64.h"
 
 namespace nvm::jit {
 
-Isa host_isa() {
-#if defined(__aarch64__) || defined(_M_ARM64)
-  return Isa::A64;
-#else
-  return Isa::X64;
-#endif
-}
+namespace x64 {
+bool generate_stubs(OsAbi abi, const CompileOptions& options, EngineStubs* out, std::string* error);
+}  // namespace x64
+namespace a64 {
+bool generate_stubs(OsAbi abi, const CompileOptions& options, EngineStubs* out, std::string* error);
+}  // namespace a64
 
 namespace {
 
@@ -35,11 +36,13 @@ class RecordingErrorHandler : public asmjit::ErrorHandler {
   std::string text;
 };
 
-bool compile_x64(const ProgramInfo& info, const CompileOptions& options, CompiledProgram* out,
+template <class Masm>
+bool compile_for(const ProgramInfo& info, const CompileOptions& options, CompiledProgram* out,
                  std::string* error, size_t program_size) {
   using namespace asmjit;
+  using Traits = typename Masm::Traits;
   CodeHolder code;
-  code.init(Environment(Arch::kX64));
+  code.init(Environment(Masm::kAsmjitArch));
   // Machine code is ~1.7x the bytecode on ordinary modules: reserving up front saves the
   // buffer's repeated grow-and-copy (a failed reservation is harmless: it grows as needed).
   (void)code.reserveBuffer(&code.textSection()->buffer(), std::min<size_t>(program_size * 2 + 4096, size_t{1} << 30));
@@ -50,8 +53,8 @@ bool compile_x64(const ProgramInfo& info, const CompileOptions& options, Compile
     logger.addFlags(FormatFlags::kMachineCode);
     code.setLogger(&logger);
   }
-  x86::Assembler a(&code);
-  x64::MasmX64 masm(a);
+  typename Masm::Assembler a(&code);
+  Masm masm(a, options.target.abi);
 
   size_t n_local = info.bodies.size();
   std::vector<Label> func_labels(n_local);
@@ -64,31 +67,21 @@ bool compile_x64(const ProgramInfo& info, const CompileOptions& options, Compile
   for (size_t i = 0; i < n_local; ++i) {
     BodyHeader header;
     if (!read_body_header(info, info.bodies[i], &header, error)) return false;
-    // Entry prefix: 12 padding bytes + u32 max(n_params, n_results), read by the entry
-    // trampoline to size the argument area (stubs_x64.cpp); the entry is 16-byte aligned.
-    a.align(AlignMode::kCode, 16);
-    {
-      const FuncType& t = info.types[info.func_types[info.bodies[i].func_index]];
-      uint32_t slots = uint32_t(std::max(t.params.size(), t.results.size()));
-      uint8_t prefix[16] = {0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC};
-      std::memcpy(prefix + 12, &slots, 4);
-      a.embed(prefix, sizeof(prefix));
-    }
+    // Entry prefix: the argument-slot count the entry trampoline reads (masm.h entry_prefix).
+    const FuncType& t = info.types[info.func_types[info.bodies[i].func_index]];
+    masm.function_prefix(uint32_t(std::max(t.params.size(), t.results.size())));
     if (options.want_disassembly) logger.logf("; function %u\n", info.bodies[i].func_index);
     a.bind(func_labels[i]);
     out->func_offsets[i] = uint32_t(a.offset());
     FunctionContext ctx{&info, &info.bodies[i], &header, out, error};
     if (!compile_function(masm, ctx, func_labels, &patch_offsets[i], &frame_sizes[i])) return false;
-    if (frame_sizes[i] > 0x7FFFFFF0ull) { *error = "function frame too large"; return false; }
+    if (frame_sizes[i] > Traits::kMaxFrameSize) { *error = "function frame too large"; return false; }
     out->func_sizes[i] = uint32_t(a.offset()) - out->func_offsets[i];
     if (handler.error != kErrorOk) { *error = "assembler error: " + handler.text; return false; }
   }
   // Frame sizes are known only after each body (outgoing call area, if-parameter saves).
   uint8_t* buf = code.textSection()->buffer().data();
-  for (size_t i = 0; i < n_local; ++i) {
-    uint32_t v = uint32_t(frame_sizes[i]);
-    std::memcpy(buf + patch_offsets[i], &v, 4);
-  }
+  for (size_t i = 0; i < n_local; ++i) Traits::patch_frame_size(buf, patch_offsets[i], frame_sizes[i]);
   code.flatten();
   code.resolveUnresolvedLinks();
   if (code.relocateToBase(0) != kErrorOk || handler.error != kErrorOk) {
@@ -111,11 +104,26 @@ bool compile_program(const uint8_t* program, size_t size, const CompileOptions& 
   ProgramInfo info;
   if (!read_program(program, size, &info, error)) return false;
   out->n_imported_funcs = info.n_imported_funcs;
-  if (options.isa != Isa::X64) { *error = "ISA not supported yet (aarch64 backend pending)"; return false; }
-  bool ok = compile_x64(info, options, out, error, size);
+  bool ok = false;
+  switch (options.target.isa) {
+    case Isa::X64: ok = compile_for<x64::MasmX64>(info, options, out, error, size); break;
+    case Isa::A64: ok = compile_for<a64::MasmA64>(info, options, out, error, size); break;
+    default: *error = "no JIT backend for this ISA"; return false;
+  }
   if (!ok) { out->code.clear(); out->trap_sites.clear(); return false; }
   sort_trap_sites(&out->trap_sites);
   return true;
+}
+
+bool generate_stubs(const CompileOptions& options, EngineStubs* out, std::string* error) {
+  *out = EngineStubs{};
+  switch (options.target.isa) {
+    case Isa::X64: return x64::generate_stubs(options.target.abi, options, out, error);
+    case Isa::A64: return a64::generate_stubs(options.target.abi, options, out, error);
+    default:
+      if (error) *error = "no JIT backend for this ISA";
+      return false;
+  }
 }
 
 }  // namespace nvm::jit

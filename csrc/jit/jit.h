@@ -11,12 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "jit/target.h"
+
 namespace nvm::jit {
-
-enum class Isa : uint8_t { X64 = 1, A64 = 2 };
-
-// The ISA the library runs on (code for other ISAs can be generated but not executed).
-Isa host_isa();
 
 // A place in generated code where a trap can originate.
 struct TrapSite {
@@ -33,7 +30,9 @@ struct TrapSite {
 inline constexpr uint32_t kCallSiteCode = 0x100;
 
 struct CompileOptions {
-  Isa isa = host_isa();
+  // What to generate code for (any target can be generated on any host; only host_target()'s
+  // code can run here).
+  Target target = host_target();
   // When set, `disassembly` receives asmjit's logger text (golden tests, debugging).
   bool want_disassembly = false;
 };
@@ -65,9 +64,7 @@ struct EngineStubs {
   uint32_t host_call_offset = 0;
   std::string disassembly;
 };
+// Stubs for options.target (golden tests generate every ISA/ABI variant on any host).
 bool generate_stubs(const CompileOptions& options, EngineStubs* out, std::string* error);
-// The same for an explicit host ABI (golden tests of both variants on any host).
-bool generate_stubs_for_abi(bool win64, const CompileOptions& options, EngineStubs* out,
-                            std::string* error);
 
 }  // namespace nvm::jit

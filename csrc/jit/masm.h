@@ -1,26 +1,72 @@
-// masm.h — the macro-assembler contract between ISA-neutral codegen and an ISA backend.
+// masm.h — the backend contract: what ISA-neutral codegen (codegen_impl.h) may ask of an ISA
+// backend, and what it must ask the backend before asking. Winch's MacroAssembler trait and
+// Liftoff's per-ISA assembler headers are the models.
 //
-// Three-operand form (Winch's rule, models.md §1): `op(dst, lhs, rhs)`; a two-operand ISA
-// (x64) does its own `dst == lhs` shuffling. A backend may clobber only `dst` and the registers
-// of its declared scratch set (x64/regs_x64.h). Fixed registers (x64 div: rax/rdx, shifts: rcx)
-// are declared as data in the regs header and reserved by codegen through the allocator
-// *before* calling the masm; the masm receives registers only, never the allocator.
+// A backend is two things, selected at compile time (codegen is a template over the masm, so a
+// backend pays nothing for the indirection — no virtual calls, no run-time ISA tests):
+//
+//  1. `Masm::Traits`, a struct of constants and constexpr functions (checked by
+//     check_backend_traits below): the register file (ids, sizes, pinned, scratch, allocatable,
+//     local homes, fixed registers per operation) and the ISA's answers to the questions
+//     codegen must not answer itself — which immediates an operation encodes, which addresses
+//     a memory access encodes, which operations take a memory operand, how the frame size is
+//     patched into the prologue, what the bytes before a function's entry look like.
+//     x64/regs_x64.h + x64/traits_x64.h are the x64 answers.
+//  2. `Masm`, the operations (three-operand form, Winch's rule: `op(dst, lhs, rhs)`; a
+//     two-operand ISA does its own `dst == lhs` shuffling). The operation list is the public
+//     interface of MasmX64 (x64/masm_x64.h); every backend provides the same names and
+//     signatures, and codegen calls nothing else (no raw assembler access).
+//
+// Rules codegen relies on, and a backend must keep:
+//  - A masm operation clobbers only its `dst` and the Traits' scratch registers (kScratch,
+//    kScratch2, kFpScratch, kFpScratch2), plus whatever the operation's comment says for the few
+//    prologue/exit operations. A backend that needs more temporaries keeps private ones outside
+//    the allocatable set (they are never named to codegen).
+//  - Operations that take an immediate are only called with values the matching Traits
+//    predicate accepted (alu_imm_ok, cmp_imm_ok, store_imm_ok, slot_imm_ok).
+//  - The *_mem operations (a memory operand as the rhs) and call_mem are only called when the
+//    Traits flag says the ISA has that form (kAluMemOperand, kFpMemOperand, kCmpMemOperand);
+//    otherwise codegen loads the operand into a register first.
+//  - An Address codegen passes to a linear-memory access satisfies Traits::address_ok, so the
+//    access is one instruction and the trap site codegen records at masm.offset() just before
+//    it is the faulting pc. Frame and VM-structure addresses need not (a backend may form them
+//    with a private temporary: nothing faults there).
+//  - Fixed registers (x64 div: rax/rdx, shifts: rcx) are data in the Traits
+//    (kDivNeedsFixedRegs, kShiftNeedsFixedCount and the registers); codegen reserves them through
+//    the allocator *before* calling the masm. The masm receives registers only, never the
+//    allocator.
+//  - i32 values in GP registers keep a zero upper half (every i32 producer writes a 32-bit
+//    register); 64-bit moves of them and their use as a 64-bit memory index rely on it.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "jit/target.h"
 
 namespace nvm::jit {
 
-// Register ids: 0..15 general purpose, 16..31 floating point (class = id >= 16).
+// Register ids are ISA-neutral small integers: general-purpose register i is id i (i < 32),
+// floating-point register i is id kFpRegBase + i. Each ISA declares how many of each it has
+// (Traits::kNumGpRegs / kNumFpRegs <= 32; x64 16 + 16, aarch64 32 + 32), and allocatable masks
+// are bit sets over the register index within its class.
 using Reg = uint8_t;
 inline constexpr Reg kNoReg = 0xFF;
+inline constexpr unsigned kMaxRegsPerClass = 32;
+inline constexpr Reg kFpRegBase = 32;
 enum class RegClass : uint8_t { Gp = 0, Fp = 1 };
-inline RegClass reg_class(Reg r) { return r >= 16 ? RegClass::Fp : RegClass::Gp; }
+constexpr RegClass reg_class(Reg r) { return r >= kFpRegBase ? RegClass::Fp : RegClass::Gp; }
+constexpr unsigned reg_index(Reg r) { return r >= kFpRegBase ? unsigned(r - kFpRegBase) : unsigned(r); }
+constexpr Reg reg_of(RegClass c, unsigned index) { return Reg(c == RegClass::Fp ? kFpRegBase + index : index); }
+inline constexpr unsigned kMaxRegIds = kFpRegBase + kMaxRegsPerClass;
 
 enum class W : uint8_t { k32, k64 };  // integer operand width
 enum class FW : uint8_t { kF32, kF64 };  // float operand width
 
-// A frame-relative or register-relative memory operand: [base + index + disp].
+// A frame-relative or register-relative memory operand: [base + (index << shift) + disp].
+// Which combinations one instruction encodes is Traits::address_ok's answer.
 struct Address {
   Reg base;
   Reg index = kNoReg;  // 64-bit index register (a zero-extended wasm address or table index)
@@ -56,7 +102,84 @@ enum class LoadKind : uint8_t {
   I64_8S, I64_8U, I64_16S, I64_16U, I64_32S, I64_32U
 };
 enum class StoreKind : uint8_t { B8, B16, B32, B64, F32, F64 };
+// Bytes a load or store touches (Traits::address_ok may depend on it: aarch64 scales offsets).
+constexpr unsigned access_size(LoadKind k) {
+  switch (k) {
+    case LoadKind::I64: case LoadKind::F64: return 8;
+    case LoadKind::I32: case LoadKind::F32: case LoadKind::I64_32S: case LoadKind::I64_32U: return 4;
+    case LoadKind::I32_16S: case LoadKind::I32_16U: case LoadKind::I64_16S: case LoadKind::I64_16U: return 2;
+    default: return 1;
+  }
+}
+constexpr unsigned access_size(StoreKind k) {
+  switch (k) {
+    case StoreKind::B8: return 1;
+    case StoreKind::B16: return 2;
+    case StoreKind::B32: case StoreKind::F32: return 4;
+    default: return 8;
+  }
+}
 // Float -> int truncations: trapping (Trap) or saturating (Sat), signed/unsigned.
 struct TruncKind { FW from; W to; bool is_signed; bool saturating; };
+
+// The bytes before every function entry (and the host-call stub's): Traits::kEntryPrefixSize
+// bytes, padding (Traits::kEntryPrefixFill, an instruction that traps if ever executed) then
+// the u32 argument-slot count max(n_params, n_results) at entry - 4, which the entry trampoline
+// reads to size the argument area (docs/runtime-abi.md "Entry").
+inline constexpr int32_t kEntryArgSlotsOffset = -4;
+
+// The prefix bytes of a function whose argument area has `slots` slots.
+template <class T>
+std::array<uint8_t, T::kEntryPrefixSize> entry_prefix(uint32_t slots) {
+  std::array<uint8_t, T::kEntryPrefixSize> p{};
+  for (uint32_t i = 0; i + 4 <= T::kEntryPrefixSize - 4; i += 4) std::memcpy(p.data() + i, T::kEntryPrefixFill, 4);
+  std::memcpy(p.data() + T::kEntryPrefixSize - 4, &slots, 4);
+  return p;
+}
+
+// Compile-time check that a Traits struct answers every question codegen asks (an ISA that
+// forgets one fails to build instead of behaving like x64 by accident).
+template <class T>
+constexpr bool check_backend_traits() {
+  // Target and register file.
+  static_assert(std::is_same_v<decltype(T::kIsa), const Isa>, "Traits::kIsa");
+  static_assert(T::kNumGpRegs <= kMaxRegsPerClass && T::kNumFpRegs <= kMaxRegsPerClass, "register file size");
+  static_assert(T::kNumGpRegs == 32 || (T::kGpAllocatable >> T::kNumGpRegs) == 0, "GP allocatable mask");
+  static_assert(T::kNumFpRegs == 32 || (T::kFpAllocatable >> T::kNumFpRegs) == 0, "FP allocatable mask");
+  static_assert(reg_class(T::kVmctx) == RegClass::Gp && reg_class(T::kMemBase) == RegClass::Gp &&
+                reg_class(T::kFramePointer) == RegClass::Gp && reg_class(T::kStackPointer) == RegClass::Gp &&
+                reg_class(T::kScratch) == RegClass::Gp && reg_class(T::kScratch2) == RegClass::Gp &&
+                reg_class(T::kGasReg) == RegClass::Gp && reg_class(T::kReturnReg) == RegClass::Gp,
+                "GP registers of the contract");
+  static_assert(reg_class(T::kFpScratch) == RegClass::Fp && reg_class(T::kFpScratch2) == RegClass::Fp,
+                "FP scratch registers");
+  static_assert(!((T::kGpAllocatable >> reg_index(T::kScratch)) & 1) &&
+                !((T::kGpAllocatable >> reg_index(T::kScratch2)) & 1) &&
+                !((T::kGpAllocatable >> reg_index(T::kVmctx)) & 1) &&
+                !((T::kFpAllocatable >> reg_index(T::kFpScratch)) & 1) &&
+                !((T::kFpAllocatable >> reg_index(T::kFpScratch2)) & 1),
+                "scratch and pinned registers are never allocatable");
+  static_assert(sizeof(T::kLocalHomes) / sizeof(Reg) == T::kNumLocalHomes &&
+                sizeof(T::kFpLocalHomes) / sizeof(Reg) == T::kNumFpLocalHomes, "home lists");
+  static_assert(T::kNumHostVolatileHomes <= T::kNumLocalHomes + T::kNumFpLocalHomes, "host-volatile homes");
+  // Fixed registers per operation (read by codegen; the registers only matter when needed).
+  static_assert(std::is_same_v<decltype(T::kDivNeedsFixedRegs), const bool> &&
+                std::is_same_v<decltype(T::kShiftNeedsFixedCount), const bool>, "fixed-register flags");
+  // Memory operands.
+  static_assert(std::is_same_v<decltype(T::kAluMemOperand), const bool> &&
+                std::is_same_v<decltype(T::kFpMemOperand), const bool> &&
+                std::is_same_v<decltype(T::kCmpMemOperand), const bool>, "memory-operand flags");
+  // Immediates and addresses (constexpr predicates).
+  static_assert(T::alu_imm_ok(IntOp::Add, W::k32, 0) && T::cmp_imm_ok(W::k32, 0) &&
+                T::slot_imm_ok(0, true), "immediate predicates accept zero");
+  static_assert(T::address_ok(Address{T::kMemBase, kNoReg, 0}, 8) &&
+                T::address_ok(Address{T::kMemBase, T::kScratch2, 0}, 8),
+                "[base] and [base + index] are always addresses (codegen's fallback form)");
+  // Frame-size patching and the entry prefix.
+  static_assert(T::kMaxFrameSize > 0 && T::kMaxFrameSize % 16 == 0, "kMaxFrameSize");
+  static_assert(T::kEntryPrefixSize >= 4 && T::kEntryPrefixSize % 4 == 0 && T::kCodeAlign % 4 == 0 &&
+                T::kEntryPrefixSize % T::kCodeAlign == 0, "entry prefix keeps the entry aligned");
+  return true;
+}
 
 }  // namespace nvm::jit

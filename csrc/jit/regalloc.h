@@ -1,6 +1,6 @@
-// regalloc.h — a tiny register allocator (Winch's regalloc.rs shape, models.md §1).
+// regalloc.h — a tiny register allocator (Winch's regalloc.rs shape, docs/design.md "JIT structure").
 //
-// Free bitsets per class. When a class is exhausted, the caller-provided `spill` callback must
+// Free bitsets per class (bit i = register index i of the class, masm.h register ids). When a class is exhausted, the caller-provided `spill` callback must
 // free at least one register of that class (codegen spills a value-stack entry). No asmjit
 // include: this class is testable alone.
 #pragma once
@@ -28,7 +28,7 @@ class RegAlloc {
     uint32_t b = uint32_t(__builtin_ctz(free_[int(c)]));
     free_[int(c)] &= ~(1u << b);
     ++allocations_;
-    return Reg(b + (c == RegClass::Fp ? 16 : 0));
+    return reg_of(c, b);
   }
   // Takes exactly `r` (a fixed register): if a value holds it, evict(r) must free it.
   template <class EvictFn>
@@ -42,8 +42,8 @@ class RegAlloc {
   uint64_t allocations() const { return allocations_; }
 
  private:
-  static int cls(Reg r) { return r >= 16 ? 1 : 0; }
-  static unsigned bit(Reg r) { return r & 15u; }
+  static int cls(Reg r) { return int(reg_class(r)); }
+  static unsigned bit(Reg r) { return reg_index(r); }
   uint32_t allocatable_[2];
   uint32_t free_[2];
   uint64_t allocations_ = 0;

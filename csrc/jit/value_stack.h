@@ -2,7 +2,7 @@
 //
 // Location ∈ {Const, Reg, Local (lazy local.get), Spilled}. Entry i's spill slot is fixed when
 // it is pushed (FrameLayout::operand_slot(i)), so spilling is one store and merges compare
-// nothing. Each entry carries everything about the value (no parallel stacks, models.md §3).
+// nothing. Each entry carries everything about the value (no parallel stacks, docs/design.md "JIT structure").
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ struct Val {
   uint32_t local = 0;
   uint64_t bits = 0;  // constant bit pattern
   // A float arithmetic result (in a register) whose NaN canonicalisation is still owed: codegen
-  // settles it where its bits become observable (codegen.cpp "NaN canonicalisation").
+  // settles it where its bits become observable (codegen_impl.h "NaN canonicalisation").
   bool nan_pending = false;
 };
 

@@ -1,6 +1,6 @@
 // platform_win.cpp — OS layer for Windows: VirtualAlloc/VirtualProtect, vectored exception handler.
 //
-// Same trap exit as POSIX (docs/runtime-abi.md, platforms.md §3): the VEH reads only the
+// Same trap exit as POSIX (docs/runtime-abi.md, docs/design.md "Platforms"): the VEH reads only the
 // thread-local Activation and the code registry; for an access violation in registered JIT code
 // with a live activation it rewrites ContextRecord->Rip/Rsp (Pc/Sp on arm64) to the entry
 // trampoline's landing and returns EXCEPTION_CONTINUE_EXECUTION — no longjmp, no SEH unwinding

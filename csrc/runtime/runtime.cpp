@@ -234,7 +234,7 @@ InstanceImpl* inst_of(VMContext* c) { return static_cast<InstanceImpl*>(c->insta
 
 bool range_ok(uint64_t start, uint64_t n, uint64_t size) { return start + n <= size; }
 
-// The linear fee of a bulk operation over `n` units (ARCHITECTURE.md "Gas and stack semantics"):
+// The linear fee of a bulk operation over `n` units (docs/design.md "Gas and stack semantics"):
 // bulk_base + bulk_per_unit * n, charged before the bounds check, n = 0 paying the base. A fee
 // that does not fit the remaining gas (or overflows 64 bits) is OUT_OF_GAS; invoke then burns
 // the whole budget, exactly as for a metered block.
@@ -475,6 +475,14 @@ NVM_NOINLINE void capture_backtrace(StoreImpl* s, const Activation& act, const j
 
 }  // namespace
 
+// ---- interrupts ------------------------------------------------------------------------------
+
+void set_interrupt(StoreImpl* s, uint32_t value) {
+  std::lock_guard<std::mutex> lock(s->interrupt_mutex);
+  s->interrupt_pending = value;
+  for (auto& in : s->instances) __atomic_store_n(&in->ctx.interrupt, value, __ATOMIC_RELAXED);
+}
+
 // ---- invoke ----------------------------------------------------------------------------------
 
 uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
@@ -526,6 +534,7 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
       info.bytecode_offset = site->bytecode_offset;
     }
     s->last_trap = info;
+    if (code == NVM_TRAP_INTERRUPTED) set_interrupt(s, 0);  // the request is consumed by its trap
     try {
       capture_backtrace(s, act, site);
     } catch (...) {  // out of memory: a trap without (all of) its backtrace

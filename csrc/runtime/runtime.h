@@ -154,7 +154,11 @@ struct StoreImpl {
   VMStoreContext ctx{};
   int64_t stack_budget = 0;  // the configured budget (ctx.stack_remaining starts here)
   bool gas_enabled = false;
-  std::vector<std::unique_ptr<InstanceImpl>> instances;
+  std::vector<std::unique_ptr<InstanceImpl>> instances;  // appended under interrupt_mutex
+  // Interrupt requests come from other threads: they walk `instances` under this mutex, and an
+  // instance created later starts with the pending request (see set_interrupt).
+  std::mutex interrupt_mutex;
+  uint32_t interrupt_pending = 0;
   std::vector<std::unique_ptr<HostFuncImpl>> host_funcs;
   std::vector<std::unique_ptr<TableImpl>> tables;
   std::vector<std::unique_ptr<GlobalImpl>> globals;
@@ -182,6 +186,9 @@ inline uint64_t native_stack_needed(int64_t budget_bytes) {
 // remaining budget) or NVM_CALL_FAILED (message in store->last_error).
 uint32_t invoke(StoreImpl* store, EntryTrampolineFn entry, VMFuncRef* callee, uint64_t* args_results,
                 uint32_t n_slots);
+
+// Sets (1) or clears (0) the interrupt request of every instance of the store (any thread).
+void set_interrupt(StoreImpl* store, uint32_t value);
 
 // Bounds-checked bulk operations shared by helpers and instantiation (return NVM_TRAP_* or 0).
 uint32_t do_memory_init(InstanceImpl* inst, uint32_t data_index, uint32_t dst, uint32_t src, uint32_t n);

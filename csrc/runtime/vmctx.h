@@ -101,6 +101,12 @@ struct VMContext {
   const uint32_t* type_ids;      // [n_types]: canonical id of each module type index
   const RuntimeHelpers* helpers;
   void* instance;                // runtime back-pointer (opaque to generated code)
+  // Nonzero when the Store was asked to interrupt (nvm_store_interrupt, from any thread). Code
+  // compiled without gas metering tests it at every loop header and function entry; it lives here
+  // rather than in VMStoreContext so the test is one compare against the vmctx register. Written
+  // with relaxed atomic stores; a stale read only delays the trap to the next check.
+  uint32_t interrupt;
+  uint32_t reserved;
 };
 
 inline constexpr int32_t kVmctxMemoryBaseOffset = 0;
@@ -112,6 +118,7 @@ inline constexpr int32_t kVmctxTablesOffset = 40;
 inline constexpr int32_t kVmctxTypeIdsOffset = 48;
 inline constexpr int32_t kVmctxHelpersOffset = 56;
 inline constexpr int32_t kVmctxInstanceOffset = 64;
+inline constexpr int32_t kVmctxInterruptOffset = 72;
 static_assert(offsetof(VMContext, memory_base) == kVmctxMemoryBaseOffset);
 static_assert(offsetof(VMContext, memory_size) == kVmctxMemorySizeOffset);
 static_assert(offsetof(VMContext, store) == kVmctxStoreOffset);
@@ -121,6 +128,7 @@ static_assert(offsetof(VMContext, tables) == kVmctxTablesOffset);
 static_assert(offsetof(VMContext, type_ids) == kVmctxTypeIdsOffset);
 static_assert(offsetof(VMContext, helpers) == kVmctxHelpersOffset);
 static_assert(offsetof(VMContext, instance) == kVmctxInstanceOffset);
+static_assert(offsetof(VMContext, interrupt) == kVmctxInterruptOffset);
 
 inline constexpr int32_t kStoreGasUsedOffset = 0;
 inline constexpr int32_t kStoreGasLimitOffset = 8;

@@ -1,6 +1,6 @@
 """nearvm: a deterministic, gas-metered WebAssembly runtime for blockchain validators.
 
-Public API: see ARCHITECTURE.md "Public Python API" (docs in README.md).
+Public API: see docs/design.md "Public Python API" (docs in README.md).
 """
 
 from ._version import __version__
@@ -11,6 +11,7 @@ from .errors import (
     DecodeError,
     Frame,
     InstantiationError,
+    Interrupted,
     LimitError,
     LinkError,
     NearVMError,
@@ -20,8 +21,9 @@ from .errors import (
     Trap,
     TrapCode,
     ValidationError,
+    WatError,
 )
-from .runtime import Caller, Engine, Func, Global, Instance, Memory, Module, Store, Table
+from .runtime import Caller, Engine, Func, Global, Instance, InterruptHandle, Memory, Module, Store, Table
 from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "GasSchedule",
     "GlobalType",
     "InstantiationError",
+    "Interrupted",
+    "InterruptHandle",
     "LimitError",
     "LinkError",
     "MemoryType",
@@ -55,5 +59,6 @@ __all__ = [
     "TrapCode",
     "ValType",
     "ValidationError",
+    "WatError",
     "__version__",
 ]

@@ -1,4 +1,4 @@
-"""Compiled-module artifacts: the ``.nvm`` container (ARCHITECTURE.md item 6, issue 6).
+"""Compiled-module artifacts: the ``.nvm`` container (docs/design.md "Pipeline").
 
 An artifact is everything needed to instantiate a module without the frontend or the JIT: the
 decoded module (types, imports, exports, globals and their initialisers, tables, memories,
@@ -52,7 +52,6 @@ import hashlib
 import hmac
 import itertools
 import operator
-import platform
 import struct
 import subprocess
 import sys
@@ -61,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._version import __version__
-from .errors import ArtifactError
+from .errors import ArtifactError, TrapCode
 from .wasm.module import ConstExpr, DataSegment, ElemSegment, Export, Import, ModuleInfo
 from .wasm.types import MAX_PAGES, MAX_TABLE_SIZE, FuncType, GlobalType, MemoryType, TableType, ValType
 
@@ -93,8 +92,12 @@ MAGIC = b"\x7fNVMART\n"
 #: 1 = first x64 JIT; 2 = x64 calling convention with callee-saved local homes and the memory base
 #: in r15 set by whoever enters an instance (docs/runtime-abi.md); 3 = every wasm-convention
 #: callee (host-call stub included) preserves every home register, so callers save none, and the
-#: stack budget lives in each frame's [fp - 16] slot instead of a Store counter.
-FORMAT_VERSION = 3
+#: stack budget lives in each frame's [fp - 16] slot instead of a Store counter; 4 = the header's
+#: ISA and OS ABI are the JIT's own target (C jit/target.h, one definition) and the C loader checks
+#: them too before mapping any code, so an artifact for another ISA can never reach a code mapping.
+#: 5 = unmetered code checks the VMContext's interrupt flag, and the module section ends with the
+#: bytecode-to-wasm offset maps of backtraces.
+FORMAT_VERSION = 5
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
 _SECTION = struct.Struct("<IIQ")
@@ -148,7 +151,7 @@ _CONST_OPS = ("i32.const", "i64.const", "f32.const", "f64.const", "ref.null", "r
 _CONST_BITS = {"i32.const": 32, "i64.const": 64, "f32.const": 32, "f64.const": 64}
 _ELEM_MODES = ("active", "passive", "declarative")
 _DATA_MODES = ("active", "passive")
-_N_TRAP_CODES = 11  # NVM_TRAP_UNREACHABLE .. NVM_TRAP_HOST_ERROR
+_N_TRAP_CODES = max(TrapCode)  # NVM_TRAP_UNREACHABLE .. the last trap code
 _CALL_SITE_CODE = 0x100  # jit::kCallSiteCode: a call's return address (backtrace offsets)
 
 
@@ -254,21 +257,19 @@ class Artifact:
 
 # ---- host probing -------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
 def host_isa() -> str:
-    m = platform.machine().lower()
-    if m in ("x86_64", "amd64", "x64"):
-        return "x86_64"
-    if m in ("aarch64", "arm64", "armv8", "arm64e"):
-        return "aarch64"
-    return m
+    """The ISA the native library compiles for and runs (C ``jit/target.h``: the one place the
+    target is decided, so artifacts record exactly what the JIT generated)."""
+    ffi, lib = _native()
+    return str(ffi.string(lib.nvm_host_isa()).decode("ascii"))
 
 
+@functools.lru_cache(maxsize=1)
 def host_os_abi() -> str:
-    if sys.platform == "win32":
-        return "win64"
-    if sys.platform == "darwin":
-        return "darwin"
-    return "sysv"
+    """The host C ABI the native library's code calls into (C ``jit/target.h``)."""
+    ffi, lib = _native()
+    return str(ffi.string(lib.nvm_host_os_abi()).decode("ascii"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -478,6 +479,10 @@ def _encode_module(info: ModuleInfo) -> bytes:
     w.u32(info.num_imported_memories)
     w.u32(info.num_imported_globals)
     w.u32s(info.body_offsets)
+    # Bytecode-to-wasm offset maps (backtraces): per local function, its triples (ModuleInfo.wasm_offsets).
+    w.u32(len(info.wasm_offsets))
+    for wmap in info.wasm_offsets:
+        w.u32s(wmap)
     return w.bytes()
 
 
@@ -1077,13 +1082,36 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         raise _Fail("body offsets do not match the local functions")
     body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
     p += 4 + 4 * n
+    wasm_offsets, p = _decode_wasm_offsets(b, p, end, n)
     if p != end:
         raise _Fail(f"{end - p} trailing bytes")
     return ModuleInfo(types=types, imports=imports, func_types=func_types, tables=tables, memories=memories,
                       globals=globals_, global_inits=global_inits, exports=exports, start=start, elems=elems,
                       datas=datas, data_count=data_count, func_names=names, num_imported_funcs=n_imp[0],
                       num_imported_tables=n_imp[1], num_imported_memories=n_imp[2],
-                      num_imported_globals=n_imp[3], body_offsets=body_offsets)
+                      num_imported_globals=n_imp[3], body_offsets=body_offsets, wasm_offsets=wasm_offsets)
+
+
+def _decode_wasm_offsets(b: bytes, p: int, end: int, n_local: int) -> tuple[list[list[int]], int]:
+    """The module section's bytecode-to-wasm offset maps: one per local function, each a u32 count
+    (a multiple of 3) and that many u32s, triples (bytecode offset, wasm start, wasm end) with
+    non-decreasing bytecode offsets and start <= end."""
+    n = _U32(b, p)[0]
+    p += 4
+    if n != n_local:
+        raise _Fail(f"{n} offset maps for {n_local} local functions")
+    maps: list[list[int]] = []
+    for _ in range(n):
+        k = _U32(b, p)[0]
+        if k % 3 or 4 * k > end - p - 4:
+            raise _Fail(f"offset map of {k} values does not fit the section")
+        vals = list(struct.unpack_from(f"<{k}I", b, p + 4))
+        p += 4 + 4 * k
+        starts, ws, we = vals[0::3], vals[1::3], vals[2::3]
+        if any(a > c for a, c in zip(starts, starts[1:])) or any(s > e for s, e in zip(ws, we)):
+            raise _Fail("offset map out of order")
+        maps.append(vals)
+    return maps, p
 
 
 def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,
@@ -1397,16 +1425,13 @@ def serialize_module(module: Any) -> bytes:
 class _LoadContext:
     """What loading artifacts into one engine needs, computed once per engine and Config."""
 
-    __slots__ = ("config", "key", "config_hash", "target", "fixed_lo", "fixed_hi", "host_ok", "error")
+    __slots__ = ("config", "key", "config_hash", "target", "fixed_lo", "fixed_hi", "host_ok")
 
     def __init__(self, engine: Any) -> None:
-        ffi, lib = _native()
         self.config = config = engine.config
         self.key = engine.artifact_key
         self.config_hash = config_hash_of(config)
         self.target = target = host_target(config)
-        native_isa = ffi.string(lib.nvm_host_isa()).decode()
-        self.error = None if native_isa == target.isa else f"this nearvm executes {native_isa}, not {target.isa}"
         # The header bytes a loadable artifact must have, except flags, n_sections, total_size and
         # code_hash (bytes 16..32 and 96..128): _checked_header accepts exactly these values.
         ver = __version__.encode("ascii")
@@ -1442,8 +1467,6 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
         blob = bytes(blob)
     rt = _RT_API or _runtime_api()
     ctx = _load_context(engine)
-    if ctx.error is not None:
-        raise ArtifactError(ctx.error)
     n = len(blob)
     key = ctx.key
     mv = memoryview(blob)

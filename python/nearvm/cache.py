@@ -1,4 +1,4 @@
-"""Persistent compiled-contract cache (issue 6; REFERENCE.md §5 "artifact caching").
+"""Persistent compiled-contract cache (docs/design.md "Pipeline").
 
 Key: ``(code hash, config hash, nearvm version)`` — like NEAR's ``ContractCacheKey``, any Config
 change or nearvm upgrade is a different key. Value: an artifact, **or the compile error** (class,

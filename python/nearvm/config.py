@@ -1,7 +1,7 @@
 """Engine configuration: accepted Wasm features, limits, gas schedule, stack budget.
 
 ``Config()`` is Wasm 2.0 without SIMD and without metering. ``Config.near()`` is NEAR's contract
-runtime (REFERENCE.md §1–3): MVP + mutable globals + sign-extension + saturating float-to-int +
+runtime (docs/design.md "NEAR profile"): MVP + mutable globals + sign-extension + saturating float-to-int +
 bulk memory + reference types, no multi-value, NEAR's limits and gas schedule.
 
 Both classes are frozen and hashable; ``Config.codegen_key()`` is a stable byte string that
@@ -20,13 +20,13 @@ from .bytecode import spec as _spec
 
 __all__ = ["NEAR_OP_COST", "Config", "GasSchedule"]
 
-#: NEAR's ``wasm_regular_op_cost`` since protocol version 49 (REFERENCE.md §3).
+#: NEAR's ``wasm_regular_op_cost`` since protocol version 49 (docs/design.md "NEAR profile").
 NEAR_OP_COST = 822_756
-#: NEAR's ``wasm_linear_op_base_cost`` / ``wasm_linear_op_unit_cost`` (Wasmtime era, REFERENCE.md §1).
+#: NEAR's ``wasm_linear_op_base_cost`` / ``wasm_linear_op_unit_cost`` (Wasmtime era, docs/design.md "NEAR profile").
 NEAR_BULK_BASE = 26_328_192
 NEAR_BULK_PER_UNIT = 822_756
 
-#: Ops that are free under a uniform schedule (NEAR's rule, ARCHITECTURE.md "Gas and stack semantics").
+#: Ops that are free under a uniform schedule (NEAR's rule, docs/design.md "Gas and stack semantics").
 _FREE_OPS = frozenset({0x02, 0x0B, 0x05})  # block, end, else
 
 
@@ -69,7 +69,7 @@ class GasSchedule:
 
     @classmethod
     def near(cls) -> GasSchedule:
-        """NEAR's schedule (REFERENCE.md §3; ARCHITECTURE.md worked example)."""
+        """NEAR's schedule (docs/design.md "NEAR profile"; docs/design.md worked example)."""
         return cls.uniform(NEAR_OP_COST, bulk_base=NEAR_BULK_BASE, bulk_per_unit=NEAR_BULK_PER_UNIT,
                            frame_init_per_word=NEAR_OP_COST)
 
@@ -88,6 +88,7 @@ class GasSchedule:
         return dataclasses.replace(self, weights=tuple(w), fc_weights=tuple(fw))
 
     def weight(self, name: str) -> int:
+        """The gas weight of the instruction ``name`` (its text-format name, e.g. ``"i32.add"``)."""
         op = _spec.BY_NAME[name]
         return self.weights[op.code] if op.subop is None else self.fc_weights[op.subop]
 
@@ -104,15 +105,15 @@ class Config:
     bulk_memory: bool = True
     reference_types: bool = True
     simd: bool = False
-    #: Gas metering; None = no GAS ops at all (ARCHITECTURE.md "Public Python API").
+    #: Gas metering; None = no GAS ops at all (docs/design.md "Public Python API").
     gas: GasSchedule | None = None
-    #: Deterministic stack budget in bytes per Store (ARCHITECTURE.md "Gas and stack semantics").
+    #: Deterministic stack budget in bytes per Store (docs/design.md "Gas and stack semantics").
     stack_budget: int = 262_144
     # Limits: a violation is a LimitError naming the field.
     max_module_size: int | None = None
     max_memory_pages: int | None = None
     max_types: int | None = None
-    #: Functions including imported ones (NEAR counts imports, REFERENCE.md §2).
+    #: Functions including imported ones (NEAR counts imports, docs/design.md "NEAR profile").
     max_functions: int | None = None
     max_imports: int | None = None
     max_exports: int | None = None
@@ -152,7 +153,7 @@ class Config:
 
     @classmethod
     def near(cls, **overrides: Any) -> Config:
-        """NEAR's contract runtime: features, limits (REFERENCE.md §2) and gas schedule."""
+        """NEAR's contract runtime: features, limits (docs/design.md "NEAR profile") and gas schedule."""
         kw: dict[str, Any] = dict(
             mutable_globals=True, sign_extension=True, saturating_float_to_int=True, multi_value=False,
             bulk_memory=True, reference_types=True, simd=False,

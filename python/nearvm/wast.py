@@ -434,7 +434,7 @@ class WastRunner:
 
     ``translate``/``config`` (validate mode) default to ``nearvm.wasm.translate`` and
     ``nearvm.config.Config()``; ``runtime`` (exec mode) defaults to the ``nearvm`` package and must
-    provide the public API of ARCHITECTURE.md (Engine, Config, Store, Module, Instance, Func,
+    provide the public API of docs/design.md (Engine, Config, Store, Module, Instance, Func,
     FuncType, ValType, Global, GlobalType, Memory, MemoryType, Table, TableType), raising the
     exceptions of :mod:`nearvm.errors`.
     """
@@ -456,7 +456,7 @@ class WastRunner:
             raise ValueError(f"gas must be a non-negative int or None, not {gas!r}")
         self.mode: Mode = mode
         #: ``--gas C``: compile with ``Config(gas=GasSchedule.uniform(C))`` and run every script on a
-        #: Store with an unlimited budget (issue 5: metering must not change any spec result).
+        #: Store with an unlimited budget (metering must not change any spec result).
         self.gas = gas
         self.strict_errors = strict_errors
         self.serialize_roundtrip = serialize_roundtrip
@@ -994,17 +994,32 @@ def add_wast_subcommand(subparsers: Any) -> argparse.ArgumentParser:
     return _configure_parser(p)
 
 
+def _standalone(args: argparse.Namespace) -> bool:
+    """Scripts named by existing paths, with no suite asked for: run them without a manifest."""
+    if args.spec_dir is not None or os.environ.get("NEARVM_SPEC_DIR"):
+        return False
+    return all(Path(f).exists() for f in args.files)
+
+
 def run_from_args(args: argparse.Namespace) -> int:
+    """Run the scripts ``args`` names; the exit code is 0 (all passed), 1 (failures) or 2 (usage).
+
+    Existing files or directories given without ``--spec-dir`` (or ``$NEARVM_SPEC_DIR``) are run
+    standalone: every command is checked, without reconciling counts against a suite manifest.
+    """
     out = sys.stdout
     try:
-        root = spec_dir(args.spec_dir)
-        manifest = load_manifest(root)
+        if _standalone(args):
+            root, manifest = None, None
+        else:
+            root = spec_dir(args.spec_dir)
+            manifest = load_manifest(root)
         files = resolve_inputs(args.files, root)
         runner = WastRunner(args.mode, serialize_roundtrip=args.serialize_roundtrip,
                             strict_errors=not args.lenient_errors, gas=args.gas)
     except (SpecSuiteError, ValueError) as exc:
         print(f"nearvm wast: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
 
     def progress(res: FileResult) -> None:
         if args.verbose:
@@ -1020,7 +1035,11 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 def main_wast(argv: Sequence[str] | None = None) -> int:
     """``nearvm wast ...`` / ``python -m nearvm.wast ...``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    from .cli import ThrowingArgumentParser
+
+    parser = _configure_parser(ThrowingArgumentParser(prog="nearvm wast",
+                                                      description="Run WebAssembly spec .wast scripts."))
+    args = parser.parse_args(argv)
     return int(args.func(args))
 
 

@@ -9,7 +9,7 @@ from artifact_helpers import wat2wasm
 
 import nearvm.runtime  # noqa: E402,F401
 from nearvm import artifact as A
-from nearvm.cli import main
+from nearvm.cli import ExitCode, main
 
 WAT = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
 
@@ -43,13 +43,13 @@ def test_compile_then_run(wasm_file: Path, tmp_path: Path, capsys: pytest.Captur
 def test_run_rejects_bad_artifacts(wasm_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "add.nvm"
     assert main(["compile", str(wasm_file), "-o", str(out), "--gas", "1"]) == 0
-    assert main(["run", str(out), "--invoke", "add", "1", "2"]) == 1  # compiled with another Config
+    assert main(["run", str(out), "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT  # compiled with another Config
     assert "ArtifactError" in capsys.readouterr().err
     assert main(["run", str(out), "--gas", "1", "--invoke", "add", "1", "2"]) == 0
     data = bytearray(out.read_bytes())
     data[len(data) // 2] ^= 0x40
     out.write_bytes(bytes(data))
-    assert main(["run", str(out), "--gas", "1", "--invoke", "add", "1", "2"]) == 1
+    assert main(["run", str(out), "--gas", "1", "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT
     assert "ArtifactError" in capsys.readouterr().err
 
 
@@ -62,5 +62,5 @@ def test_signed_artifacts(wasm_file: Path, tmp_path: Path, capsys: pytest.Captur
     assert main(["run", str(out), "--key-file", str(key), "--invoke", "add", "2", "3"]) == 0
     other = tmp_path / "other"
     other.write_bytes(b"nope")
-    assert main(["run", str(out), "--key-file", str(other), "--invoke", "add", "2", "3"]) == 1
+    assert main(["run", str(out), "--key-file", str(other), "--invoke", "add", "2", "3"]) == ExitCode.ARTIFACT
     assert "HMAC" in capsys.readouterr().err

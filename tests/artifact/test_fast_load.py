@@ -179,7 +179,7 @@ def test_c_function_and_trap_checks() -> None:
     first = sites[0]
     bad_traps = [
         traps(sites[::-1]) if len(sites) > 1 else traps([sites[0], (0, 1, nimp, 0)]),  # unsorted
-        traps([(first[0], 12, first[2], first[3])]),                                  # trap code
+        traps([(first[0], max(TrapCode) + 1, first[2], first[3])]),                   # trap code
         traps([(first[0], first[1], 0, first[3])]),                                   # imported function
         traps([(first[0], first[1], nimp + len(offs), first[3])]),                    # no such function
         traps([(n_code + 5, first[1], first[2], first[3])]),                          # pc past the code

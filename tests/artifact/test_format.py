@@ -11,7 +11,7 @@ import sys
 import pytest
 from artifact_helpers import SMALL_WAT, load, make, reseal, wat2wasm
 
-from nearvm import ArtifactError
+from nearvm import ArtifactError, TrapCode
 from nearvm import artifact as A
 from nearvm.config import Config, GasSchedule
 from nearvm.wasm import translate
@@ -230,7 +230,7 @@ def test_trap_site_checks() -> None:
     assert load(reseal(blob, {**A.sections_of(blob), A.SEC_TRAPS: good}))
     for payload in (
         sites((37, 1, nimp + 1, 0), (5, 1, nimp, 0)),         # unsorted
-        sites((5, 12, nimp, 0)),                              # unknown trap code
+        sites((5, max(TrapCode) + 1, nimp, 0)),               # unknown trap code
         sites((5, 99, nimp, 0)),                              # unknown trap code
         sites((5, 1, 0, 0)),                                  # an imported function
         sites((5, 1, nimp + 5, 0)),                           # no such function

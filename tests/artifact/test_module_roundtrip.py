@@ -1,4 +1,4 @@
-"""Module.serialize / Module.deserialize through the runtime (issue 6, phase B)."""
+"""Module.serialize / Module.deserialize through the runtime ."""
 
 from __future__ import annotations
 

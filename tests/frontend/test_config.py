@@ -1,4 +1,4 @@
-"""Config, GasSchedule and the NEAR profile (REFERENCE.md §1-3)."""
+"""Config, GasSchedule and the NEAR profile (docs/design.md "NEAR profile")."""
 
 from __future__ import annotations
 

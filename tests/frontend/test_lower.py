@@ -1,4 +1,4 @@
-"""Lowering shapes (docs/bytecode.md) and exact GAS figures (ARCHITECTURE.md worked example)."""
+"""Lowering shapes (docs/bytecode.md) and exact GAS figures (docs/design.md worked example)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The JIT does linear work on adversarial shapes (ARCHITECTURE.md step 5): code bytes and ops
+"""The JIT does linear work on adversarial shapes (docs/design.md "JIT structure"): code bytes and ops
 visited grow proportionally to the input."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """C++ unit tests of the allocator pieces (tests/jit/cpp/*.cpp), built with g++ and run.
 
-RegAlloc, ValueStack and FrameLayout must stay free of asmjit (models.md §9), so they compile
+RegAlloc, ValueStack and FrameLayout must stay free of asmjit (docs/design.md "JIT structure"), so they compile
 with nothing but ``-Icsrc``; this also guards that rule.
 """
 

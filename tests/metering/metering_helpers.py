@@ -1,4 +1,4 @@
-"""Helpers for the metering / stack-budget tests (issue 5): WAT assembly, public API lookup, runs."""
+"""Helpers for the metering / stack-budget tests: WAT assembly, public API lookup, runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import nearvm
 from nearvm.config import Config, GasSchedule
 from wasm_text import wat2wasm
 
-#: NEAR's per-instruction cost (ARCHITECTURE.md "Gas and stack semantics").
+#: NEAR's per-instruction cost (docs/design.md "Gas and stack semantics").
 OP = 822_756
 #: NEAR's bulk-operation fee (base + per unit).
 BULK_BASE = 26_328_192

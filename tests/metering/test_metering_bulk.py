@@ -16,7 +16,7 @@ from nearvm.config import Config, GasSchedule
 
 CFG = Config(gas=GasSchedule.uniform(1, bulk_base=100, bulk_per_unit=3))
 
-#: Confirmed missing (issue 5 item 1, runtime + frontend/bytecode contract): nothing charges the linear
+#: Confirmed missing (runtime + frontend/bytecode contract): nothing charges the linear
 #: fee. ``GasSchedule.bulk_base/bulk_per_unit`` never leave Python (not in the bytecode header nor in
 #: ``nvm_store_new``), and the runtime helpers (csrc/runtime/runtime.cpp ``h_memory_fill/copy/init``,
 #: ``h_table_fill/copy/init``) go straight to the bounds check. Remove this marker when they charge

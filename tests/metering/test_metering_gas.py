@@ -1,4 +1,4 @@
-"""Exact gas figures, computed by hand from the pinned semantics (ARCHITECTURE.md "Gas and stack
+"""Exact gas figures, computed by hand from the pinned semantics (docs/design.md "Gas and stack
 semantics", docs/metering.md).
 
 Rules used in the arithmetic below:
@@ -104,7 +104,7 @@ def test_loop_n_iterations_uniform(n: int) -> None:
 
 @pytest.mark.parametrize("n", [0, 1, 5, 100])
 def test_loop_worked_example_near(n: int) -> None:
-    # ARCHITECTURE.md: the entry block also pays frame init ceil((64 + 4 + 4) / 8) = 9 ops:
+    # docs/design.md: the entry block also pays frame init ceil((64 + 4 + 4) / 8) = 9 ops:
     # (1 + 9) + 9n + 4 + 1 = 9n + 15 ops of 822,756.
     r = instantiate(COUNT, Config.near())
     assert r("count", n) == n

@@ -1,4 +1,4 @@
-"""Deterministic stack budget (ARCHITECTURE.md "Gas and stack semantics").
+"""Deterministic stack budget (docs/design.md "Gas and stack semantics").
 
 A function's frame cost is 64 + its params and locals (i32/f32 4, i64/f64/refs 8) + its maximum
 operand-stack depth in bytes; the budget (default 262,144 bytes per Store) holds

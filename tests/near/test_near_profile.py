@@ -1,6 +1,6 @@
 """The NEAR profile (``Config.near()``): real contracts, NEAR's preparation, and each rule's rejection.
 
-Preparation (REFERENCE.md §2–3): only ``env`` imports, functions only; the contract's memory is
+Preparation (docs/design.md "NEAR profile"): only ``env`` imports, functions only; the contract's memory is
 replaced by the host's ``("env", "memory", MemoryType(1024, 2048))``; a contract importing memory
 is rejected; NEAR's features (no multi-value, no SIMD/threads/tail calls) and limits apply.
 """

@@ -69,12 +69,13 @@ def test_nested_calls_every_frame_innermost_first(arg: int, code: TrapCode) -> N
     assert [f.func_index for f in trap.backtrace] == [1, 2, 3]
     assert _names(trap) == ["leaf", "middle", "outer"]
     assert all(isinstance(f, Frame) for f in trap.backtrace)
-    assert trap.backtrace[0].offset is not None  # the trap site's bytecode offset
+    assert trap.backtrace[0].bytecode_offset is not None  # the trap site's bytecode offset
     # Outer frames: the offset of the call op they are in (a call site, jit.h kCallSiteCode).
     bodies = parse_program(bytes(translate(wat(NESTED), Config()).program))["bodies"]
     for frame in trap.backtrace[1:]:
         ops = dict(disassemble_code(bodies[frame.func_index - 1]["code"]))
-        assert ops[frame.offset].split()[0] == "call", (frame, ops)
+        assert frame.bytecode_offset is not None
+        assert ops[frame.bytecode_offset].split()[0] == "call", (frame, ops)
     # A normal call afterwards still works, and the next trap has its own backtrace.
     assert inst.exports["outer"](5) == 7
     with pytest.raises(Trap) as ei2:
@@ -104,7 +105,8 @@ def test_host_error_backtrace_is_the_wasm_callers() -> None:
     # The innermost wasm frame is at the call op that called the host function.
     bodies = parse_program(bytes(translate(wat(NESTED), Config()).program))["bodies"]
     frame = ei.value.backtrace[0]
-    assert dict(disassemble_code(bodies[frame.func_index - 1]["code"]))[frame.offset].split()[0] == "call"
+    assert frame.bytecode_offset is not None
+    assert dict(disassemble_code(bodies[frame.func_index - 1]["code"]))[frame.bytecode_offset].split()[0] == "call"
 
 
 def test_deep_recursion_backtrace_has_every_frame() -> None:
@@ -198,7 +200,7 @@ def test_outer_frames_point_at_their_call_ops_across_instances_and_indirect_call
     bodies = parse_program(bytes(translate(wat(main_text), Config()).program))["bodies"]
 
     def op_at(frame: Frame) -> str:
-        return dict(disassemble_code(bodies[frame.func_index - 2]["code"]))[frame.offset].split()[0]
+        return dict(disassemble_code(bodies[frame.func_index - 2]["code"]))[frame.bytecode_offset].split()[0]
 
     for arg, names in ((0, ["crash", "via", "ind", "go"]), (1, ["crash", "ind", "go"])):
         with pytest.raises(Trap) as ei:

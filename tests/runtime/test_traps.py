@@ -1,4 +1,4 @@
-"""Trap handling (issue 2's vertical slice): guard-page faults in JIT code become nearvm.Trap.
+"""Trap handling : guard-page faults in JIT code become nearvm.Trap.
 
 The selftest tests drive hand-assembled code (nvm_selftest_*: entry trampoline + a load from
 linear memory) through the real invoke path, code registry and signal handler, so they pin the

@@ -1,4 +1,4 @@
-"""The 90 core spec scripts in execution mode with every module serialized and deserialized (issue 6).
+"""The 90 core spec scripts in execution mode with every module serialized and deserialized.
 
 Each module goes through ``Module.serialize()`` → ``Module.deserialize(engine, blob)`` before it is
 instantiated, so every assertion checks that an artifact behaves exactly like the module it came from.

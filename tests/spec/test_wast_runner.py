@@ -160,7 +160,7 @@ def test_missing_suite_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("NEARVM_SPEC_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(wast.SpecSuiteError, match="not found"):
         wast.spec_dir()
-    assert wast.main_wast(["--mode", "validate", "core"]) == 1
+    assert wast.main_wast(["--mode", "validate", "core"]) == 2
     assert "spec test suite not found" in capsys.readouterr().err
 
 

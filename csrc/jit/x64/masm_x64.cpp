@@ -54,6 +54,12 @@ x86::Mem MasmX64::mem(Address m, uint32_t size) {
 
 void MasmX64::call_mem(Address addr) { a_.call(mem(addr, 8)); }
 
+void MasmX64::function_prefix(uint32_t arg_slots) {
+  a_.align(AlignMode::kCode, Traits::kCodeAlign);
+  auto prefix = entry_prefix<Traits>(arg_slots);
+  a_.embed(prefix.data(), prefix.size());
+}
+
 void MasmX64::mov(W w, Reg dst, Reg src) {
   if (dst != src || w == W::k32) a_.mov(gpw(w, dst), gpw(w, src));
 }
@@ -366,7 +372,7 @@ void MasmX64::fp_op(FpOp op, FW w, Reg dst, Reg lhs, Reg rhs) {
   bool commutative = op == FpOp::Add || op == FpOp::Mul;
   if (dst != lhs && dst == rhs) {
     if (commutative) std::swap(lhs, rhs);
-    else { a_.movaps(kX, xmm(rhs)); rhs = Reg(16 + 15); }
+    else { a_.movaps(kX, xmm(rhs)); rhs = RegsX64::kFpScratch; }
   }
   if (dst != lhs) a_.movaps(xmm(dst), xmm(lhs));
   auto d = xmm(dst), r = xmm(rhs);
@@ -450,7 +456,7 @@ void MasmX64::fp_unop(FpUnOp op, FW w, Reg dst, Reg src) {
   }
 }
 
-// Determinism (ARCHITECTURE.md): a NaN result of float arithmetic becomes the canonical NaN.
+// Determinism (docs/design.md): a NaN result of float arithmetic becomes the canonical NaN.
 void MasmX64::canonicalize_nan(FW w, Reg r) {
   Label ok = a_.newLabel();
   if (w == FW::kF32) {
@@ -533,7 +539,7 @@ void MasmX64::load_fconst_scratch(FW w, double value, Reg scratch) {
 // Spec §4.3.3 trunc_s/trunc_u (trapping) and trunc_sat: the input is widened exactly to f64,
 // range-checked against exclusive bounds, then converted with cvttsd2si which cannot overflow.
 void MasmX64::fp_to_int(TruncKind k, Reg dst, Reg src, const Label& invalid, const Label& overflow) {
-  const Reg t = Reg(16 + 15), bound = Reg(16 + 14);
+  const Reg bound = RegsX64::kFpScratch2;
   if (k.from == FW::kF32) a_.cvtss2sd(kX, xmm(src)); else a_.movaps(kX, xmm(src));
   double lo, hi;
   if (k.to == W::k32) { lo = k.is_signed ? -2147483649.0 : -1.0; hi = k.is_signed ? 2147483648.0 : 4294967296.0; }
@@ -550,7 +556,6 @@ void MasmX64::fp_to_int(TruncKind k, Reg dst, Reg src, const Label& invalid, con
   load_fconst_scratch(FW::kF64, hi, bound);
   a_.ucomisd(kX, kX2);
   a_.jae(high_lbl);
-  (void)t;
   if (k.to == W::k32) {
     if (k.is_signed) a_.cvttsd2si(gp32(dst), kX);
     else { a_.cvttsd2si(gp(dst), kX); a_.mov(gp32(dst), gp32(dst)); }
@@ -615,7 +620,7 @@ void MasmX64::zero_fill(Address start, uint32_t n_qwords) {
 
 // Trap exit (docs/runtime-abi.md "Traps"): act = ctx->store->activation; act->trap_code = code;
 // act->trap_pc = r10; sp = act->entry_sp; jump act->landing. Out of gas additionally sets
-// gas_used = gas_limit (ARCHITECTURE.md "Gas and stack semantics").
+// gas_used = gas_limit (docs/design.md "Gas and stack semantics").
 void MasmX64::trap_exit(uint32_t trap_code, bool out_of_gas) {
   // Out of gas: nothing left (the trampoline's landing writes gas_used = gas_limit - kGasReg).
   if (out_of_gas) a_.xor_(gp32(RegsX64::kGasReg), gp32(RegsX64::kGasReg));
@@ -628,7 +633,7 @@ void MasmX64::trap_exit(uint32_t trap_code, bool out_of_gas) {
   a_.jmp(x86::qword_ptr(kS, rt_offsets::kLanding));
 }
 
-void MasmX64::trap_exit_with_code_in_eax() {
+void MasmX64::trap_exit_with_code_in_return_reg() {
   a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kStore));
   a_.mov(kS, x86::qword_ptr(kS, rt_offsets::kActivation));
   a_.mov(x86::dword_ptr(kS, rt_offsets::kTrapCode), x86::eax);
@@ -638,7 +643,7 @@ void MasmX64::trap_exit_with_code_in_eax() {
   a_.jmp(x86::qword_ptr(kS, rt_offsets::kLanding));
 }
 
-// STACK (ARCHITECTURE.md): this frame's budget = the caller's budget - frame_cost, trapping
+// STACK (docs/design.md): this frame's budget = the caller's budget - frame_cost, trapping
 // (without taking it) when that would go below zero. The budget lives in each frame's
 // kBudgetSlot, not in one store counter: a counter updated on every call and return was one
 // serial chain through memory (store-forwarding latency twice per call), the dominant cost of
@@ -664,6 +669,13 @@ void MasmX64::charge_gas(uint64_t cost, const Label& out_of_gas) {
     a_.sub(g, kS);
   }
   a_.jb(out_of_gas);  // borrow: cost > gas left
+}
+
+// Interrupts (unmetered code only): one compare of the vmctx's flag, not taken unless another
+// thread asked this Store to stop.
+void MasmX64::interrupt_check(const Label& interrupted) {
+  a_.cmp(x86::dword_ptr(x86::r14, rt::kVmctxInterruptOffset), 0);
+  a_.jne(interrupted);
 }
 
 // Around runtime helpers (which read and charge the Store's gas): publish gas_used, reload after.
@@ -692,30 +704,31 @@ void MasmX64::epilogue_return() {
   a_.ret();
 }
 
-// A call into a RuntimeHelpers entry in the host C ABI. Arguments: vmctx, then `n_args` 8-byte
+// A call into a RuntimeHelpers entry in the host C ABI of the target (Win64 or SysV; Darwin
+// x86_64 is SysV). Arguments: vmctx, then `n_args` 8-byte
 // values from the outgoing argument area at [sp + 8*i]. The result is left in eax/rax.
 void MasmX64::call_helper(int32_t helper_offset, uint32_t n_args) {
-#ifdef _WIN32
-  static const x86::Gp kArgRegs[] = {x86::rcx, x86::rdx, x86::r8, x86::r9};
-  const int32_t kShadow = 48;  // 32-byte shadow space + 2 stack arguments, 16-aligned
-  a_.sub(x86::rsp, Imm(kShadow));
-  a_.mov(kArgRegs[0], x86::r14);
-  for (uint32_t i = 0; i < n_args; ++i) {
-    x86::Mem src = x86::qword_ptr(x86::rsp, kShadow + int32_t(8 * i));
-    if (i + 1 < 4) a_.mov(kArgRegs[i + 1], src);
-    else { a_.mov(kS, src); a_.mov(x86::qword_ptr(x86::rsp, 32 + int32_t(8 * (i + 1 - 4))), kS); }
+  if (abi_ == OsAbi::Win64) {
+    static const x86::Gp kArgRegs[] = {x86::rcx, x86::rdx, x86::r8, x86::r9};
+    const int32_t kShadow = 48;  // 32-byte shadow space + 2 stack arguments, 16-aligned
+    a_.sub(x86::rsp, Imm(kShadow));
+    a_.mov(kArgRegs[0], x86::r14);
+    for (uint32_t i = 0; i < n_args; ++i) {
+      x86::Mem src = x86::qword_ptr(x86::rsp, kShadow + int32_t(8 * i));
+      if (i + 1 < 4) a_.mov(kArgRegs[i + 1], src);
+      else { a_.mov(kS, src); a_.mov(x86::qword_ptr(x86::rsp, 32 + int32_t(8 * (i + 1 - 4))), kS); }
+    }
+    a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kHelpers));
+    a_.call(x86::qword_ptr(kS, helper_offset));
+    a_.add(x86::rsp, Imm(kShadow));
+    return;
   }
-  a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kHelpers));
-  a_.call(x86::qword_ptr(kS, helper_offset));
-  a_.add(x86::rsp, Imm(kShadow));
-#else
   static const x86::Gp kArgRegs[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8, x86::r9};
   a_.mov(kArgRegs[0], x86::r14);
   for (uint32_t i = 0; i < n_args && i + 1 < 6; ++i)
     a_.mov(kArgRegs[i + 1], x86::qword_ptr(x86::rsp, int32_t(8 * i)));
   a_.mov(kS, x86::qword_ptr(x86::r14, rt_offsets::kHelpers));
   a_.call(x86::qword_ptr(kS, helper_offset));
-#endif
 }
 
 }  // namespace nvm::jit::x64

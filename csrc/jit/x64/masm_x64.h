@@ -1,4 +1,6 @@
-// masm_x64.h — the masm contract (jit/masm.h) over asmjit's x86::Assembler.
+// masm_x64.h — the masm contract (jit/masm.h) over asmjit's x86::Assembler. Its public
+// operations are the contract's operation list: every backend has the same names and
+// signatures (codegen_impl.h is a template over the masm and calls nothing else).
 #pragma once
 
 #include <asmjit/x86.h>
@@ -6,23 +8,28 @@
 #include <cstdint>
 
 #include "jit/masm.h"
-#include "jit/x64/regs_x64.h"
+#include "jit/x64/traits_x64.h"
 
 namespace nvm::jit::x64 {
 
 class MasmX64 {
  public:
   using Label = asmjit::Label;
-  using Regs = RegsX64;
-  explicit MasmX64(asmjit::x86::Assembler& a) : a_(a) {}
+  using Traits = TraitsX64;
+  using Assembler = asmjit::x86::Assembler;
+  static constexpr asmjit::Arch kAsmjitArch = asmjit::Arch::kX64;
+  // `abi` is the host C ABI of runtime helpers (call_helper); nothing else depends on the OS.
+  MasmX64(asmjit::x86::Assembler& a, OsAbi abi) : a_(a), abi_(abi) {}
 
-  asmjit::x86::Assembler& raw() { return a_; }
   uint32_t offset() const { return uint32_t(a_.offset()); }
+  // Aligns to Traits::kCodeAlign and emits the entry prefix (masm.h entry_prefix); the next
+  // instruction is the function's entry.
+  void function_prefix(uint32_t arg_slots);
   Label new_label() { return a_.newLabel(); }
   void bind(const Label& l) { a_.bind(l); }
   void jmp(const Label& l) { a_.jmp(l); }
   void call(const Label& l) { a_.call(l); }
-  void call_mem(Address addr);
+  void call_mem(Address addr);  // call the code pointer stored at addr (any ISA: a load + call)
   void ret() { a_.ret(); }
 
   // Moves and constants.
@@ -89,34 +96,36 @@ class MasmX64 {
   void fp_to_int(TruncKind k, Reg dst, Reg src, const Label& invalid, const Label& overflow);
 
   // Frame.
-  void push(Reg r) { a_.push(gp(r)); }
-  void pop(Reg r) { a_.pop(gp(r)); }
-  // `sub rsp, imm32` with a forced 4-byte immediate; returns the immediate's offset to patch.
+  // Reserves the frame; returns the offset Traits::patch_frame_size patches once the size is
+  // known (x64: `sub rsp, imm32` with a forced 4-byte immediate, the immediate's offset).
   uint32_t sub_sp_patchable();
   void add_mem_imm(W w, Address a, int32_t imm);
   void sub_mem_imm(W w, Address a, int32_t imm);
   void zero_fill(Address start, uint32_t n_qwords);  // prologue only: clobbers rax, rcx, rdi, xmm15
   void trap_exit(uint32_t trap_code, bool out_of_gas);  // expects the trap pc in kScratch2
-  void trap_exit_with_code_in_eax();                     // expects the trap pc in kScratch2
+  // The same with the trap code in Traits::kReturnReg (a helper's or the host dispatcher's).
+  void trap_exit_with_code_in_return_reg();             // expects the trap pc in kScratch2
   void stack_check(uint32_t frame_cost, const Label& overflow);
   void charge_gas(uint64_t cost, const Label& out_of_gas);
+  void interrupt_check(const Label& interrupted);  // vmctx->interrupt != 0: jump to `interrupted`
   void gas_to_store();    // store->gas_used = gas_limit - kGasReg (before a runtime helper)
   void gas_from_store();  // kGasReg = gas_limit - gas_used (after it)
   void prologue();
   void epilogue_return();
-  void call_helper(int32_t helper_offset, uint32_t n_args);  // result in the return register
-  static constexpr Reg kReturnReg = rax;
-  void lea_label(Reg dst, const Label& l) { a_.lea(gp(dst), asmjit::x86::ptr(l)); }
+  void call_helper(int32_t helper_offset, uint32_t n_args);  // result in Traits::kReturnReg
+  // dst = the address of label l (position-independent).
+  void label_address(Reg dst, const Label& l) { a_.lea(gp(dst), asmjit::x86::ptr(l)); }
 
   static asmjit::x86::Gp gp(Reg r) { return asmjit::x86::gpq(r); }
   static asmjit::x86::Gp gp32(Reg r) { return asmjit::x86::gpd(r); }
   static asmjit::x86::Gp gpw(W w, Reg r) { return w == W::k64 ? gp(r) : gp32(r); }
-  static asmjit::x86::Xmm xmm(Reg r) { return asmjit::x86::xmm(r - 16u); }
+  static asmjit::x86::Xmm xmm(Reg r) { return asmjit::x86::xmm(reg_index(r)); }
   static asmjit::x86::Mem mem(Address a, uint32_t size = 0);
 
  private:
   void load_fconst_scratch(FW w, double value, Reg scratch);
   asmjit::x86::Assembler& a_;
+  OsAbi abi_;
 };
 
 }  // namespace nvm::jit::x64

@@ -1,4 +1,4 @@
-// regs_x64.h — the x64 register file as data (models.md §9 "Fixed registers").
+// regs_x64.h — the x64 register file as data (docs/design.md "JIT structure").
 //
 // Internal calling convention (docs/runtime-abi.md): vmctx in r14, arguments in memory, every
 // register except rsp/rbp caller-saved. r10/r11 and xmm14/xmm15 are the masm's scratch set: the
@@ -14,9 +14,11 @@ namespace nvm::jit::x64 {
 
 inline constexpr Reg rax = 0, rcx = 1, rdx = 2, rbx = 3, rsp = 4, rbp = 5, rsi = 6, rdi = 7;
 inline constexpr Reg r8 = 8, r9 = 9, r10 = 10, r11 = 11, r12 = 12, r13 = 13, r14 = 14, r15 = 15;
-inline constexpr Reg xmm(unsigned i) { return Reg(16 + i); }
+inline constexpr Reg xmm(unsigned i) { return reg_of(RegClass::Fp, i); }
 
 struct RegsX64 {
+  static constexpr unsigned kNumGpRegs = 16;  // rax..r15
+  static constexpr unsigned kNumFpRegs = 16;  // xmm0..xmm15
   static constexpr Reg kVmctx = r14;          // pinned: current VMContext
   // Pinned in functions of modules with a memory: vmctx->memory_base. Set by whoever enters an
   // instance (the entry trampoline; call sites of imports and call_indirect, which also reload it
@@ -32,7 +34,7 @@ struct RegsX64 {
   static constexpr Reg kFpScratch = xmm(15);
   static constexpr Reg kFpScratch2 = xmm(14);
   // Local homes: the hottest declared i32/i64 locals of a function live in these registers for
-  // the whole body (codegen.cpp choose_homes). They are callee-saved in the internal convention
+  // the whole body (codegen_impl.h choose_homes). They are callee-saved in the internal convention
   // (a function saves the caller's value in the homed local's own frame slot, which is otherwise
   // unused, and restores it before returning). rbx/r12/r13 are callee-saved in both host ABIs
   // too (so host helpers and the host-call stub preserve them). Never allocatable.
@@ -64,6 +66,8 @@ struct RegsX64 {
   static constexpr Reg kShiftCount = rcx;    // shl/shr/sar/rol/ror by cl
   static constexpr bool kShiftNeedsFixedCount = true;
   static constexpr bool kDivNeedsFixedRegs = true;
+  // Integer results of runtime helpers (host C ABI: rax in SysV and Win64).
+  static constexpr Reg kReturnReg = rax;
 };
 
 }  // namespace nvm::jit::x64

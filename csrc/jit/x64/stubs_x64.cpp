@@ -2,7 +2,8 @@
 // stub, and the trap landing inside the entry trampoline (docs/runtime-abi.md).
 //
 // The argument-area size of a call from the host: `act->arg_slots` when invoke sets it, else
-// the u32 that compile_program places right before every function's entry (kEntryPrefix).
+// the u32 that compile_program places right before every function's entry (masm.h
+// kEntryArgSlotsOffset).
 #include <asmjit/x86.h>
 
 #include "jit/frame_layout.h"
@@ -84,7 +85,7 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   // n = max(act->arg_slots, prefix word before callee->code)
   a.mov(r13d, dword_ptr(arg_act, rt::kActivationArgSlotsOffset));
   a.mov(rax, qword_ptr(rbx, rt::kFuncRefCodeOffset));
-  a.mov(eax, dword_ptr(rax, -4));
+  a.mov(eax, dword_ptr(rax, kEntryArgSlotsOffset));
   a.cmp(r13, rax);
   a.cmovb(r13, rax);
   a.mov(qword_ptr(rbp, act_slot - 8), r12);
@@ -181,7 +182,8 @@ void emit_host_call(x86::Assembler& a, HostAbi abi) {
   gas_from_register(a, r11, r10);  // the host function (and its re-entrant calls) see gas_used
   for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
     jit::Reg r = Regs::kHostVolatileHomes[k];
-    if (r >= 16) a.movsd(slot(k), x64::MasmX64::xmm(r)); else a.mov(slot(k), x64::MasmX64::gp(r));
+    if (reg_class(r) == RegClass::Fp) a.movsd(slot(k), x64::MasmX64::xmm(r));
+    else a.mov(slot(k), x64::MasmX64::gp(r));
   }
   if (abi == HostAbi::Win64) {
     a.mov(rcx, r14);
@@ -199,15 +201,16 @@ void emit_host_call(x86::Assembler& a, HostAbi abi) {
   a.mov(qword_ptr(r11, rt::kStoreStackRemainingOffset), r10);
   for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
     jit::Reg r = Regs::kHostVolatileHomes[k];
-    if (r >= 16) a.movsd(x64::MasmX64::xmm(r), slot(k)); else a.mov(x64::MasmX64::gp(r), slot(k));
+    if (reg_class(r) == RegClass::Fp) a.movsd(x64::MasmX64::xmm(r), slot(k));
+    else a.mov(x64::MasmX64::gp(r), slot(k));
   }
   a.mov(rsp, rbp);
   a.pop(rbp);
   a.ret();
   a.bind(trap);
   a.xor_(r10d, r10d);  // trap_pc = 0: the trap came from the host
-  x64::MasmX64 masm(a);
-  masm.trap_exit_with_code_in_eax();
+  x64::MasmX64 masm(a, abi == HostAbi::Win64 ? OsAbi::Win64 : OsAbi::SysV);
+  masm.trap_exit_with_code_in_return_reg();
 }
 
 bool generate_x64(HostAbi abi, const CompileOptions& options, EngineStubs* out, std::string* error) {
@@ -222,10 +225,9 @@ bool generate_x64(HostAbi abi, const CompileOptions& options, EngineStubs* out, 
   out->entry_offset = uint32_t(a.offset());
   emit_entry(a, abi);
   // The host-call stub has no fixed signature: its prefix word (arg slots) is 0.
-  a.align(AlignMode::kCode, 16);
-  static const uint8_t kPrefix[16] = {0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC,
-                                      0xCC, 0xCC, 0xCC, 0xCC, 0, 0, 0, 0};
-  a.embed(kPrefix, sizeof(kPrefix));
+  a.align(AlignMode::kCode, x64::TraitsX64::kCodeAlign);
+  auto prefix = entry_prefix<x64::TraitsX64>(0);
+  a.embed(prefix.data(), prefix.size());
   out->host_call_offset = uint32_t(a.offset());
   emit_host_call(a, abi);
   code.flatten();
@@ -241,21 +243,13 @@ bool generate_x64(HostAbi abi, const CompileOptions& options, EngineStubs* out, 
 }
 }  // namespace
 
-bool generate_stubs_for_abi(bool win64, const CompileOptions& options, EngineStubs* out, std::string* error) {
-  *out = EngineStubs{};
-  return generate_x64(win64 ? HostAbi::Win64 : HostAbi::SysV, options, out, error);
-}
-
-bool generate_stubs(const CompileOptions& options, EngineStubs* out, std::string* error) {
-  if (options.isa != Isa::X64) {
-    if (error) *error = "ISA not supported yet (aarch64 backend pending)";
-    return false;
-  }
-#ifdef _WIN32
-  return generate_stubs_for_abi(true, options, out, error);
-#else
-  return generate_stubs_for_abi(false, options, out, error);
-#endif
-}
-
 }  // namespace nvm::jit
+
+namespace nvm::jit::x64 {
+
+// Darwin x86_64 uses the SysV calling convention.
+bool generate_stubs(OsAbi abi, const CompileOptions& options, EngineStubs* out, std::string* error) {
+  return generate_x64(abi == OsAbi::Win64 ? HostAbi::Win64 : HostAbi::SysV, options, out, error);
+}
+
+}  // namespace nvm::jit::x64

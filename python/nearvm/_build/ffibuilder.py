@@ -24,7 +24,7 @@ HEADER = CSRC / "include" / "nearvm.h"
 ASMJIT_ROOT = ROOT / "third_party" / "asmjit" / "upstream"
 ASMJIT_SRC = ASMJIT_ROOT / "src"
 
-#: asmjit configuration (ARCHITECTURE.md "asmjit"): Assembler only, logger kept for golden tests.
+#: asmjit configuration (docs/design.md "asmjit"): Assembler only, logger kept for golden tests.
 ASMJIT_DEFINES = [
     ("ASMJIT_STATIC", None),
     ("ASMJIT_NO_BUILDER", None),

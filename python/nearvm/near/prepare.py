@@ -1,4 +1,4 @@
-"""NEAR contract preparation (REFERENCE.md §2–4; ARCHITECTURE.md "NEAR profile").
+"""NEAR contract preparation (docs/design.md "NEAR profile").
 
 Under ``Config.near()`` the preparation happens inside :func:`nearvm.wasm.translate` (so inside
 ``nearvm.Module``): the contract is validated with NEAR's features and limits, only ``env`` function

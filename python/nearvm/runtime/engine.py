@@ -1,4 +1,4 @@
-"""``Engine`` and ``Module`` (ARCHITECTURE.md "Public Python API")."""
+"""``Engine`` and ``Module`` (docs/design.md "Public Python API")."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ class Engine:
 
     @property
     def gas_enabled(self) -> bool:
+        """True if the Engine's Config meters gas."""
         return getattr(self.config, "gas", None) is not None
 
     @property
@@ -81,24 +82,44 @@ class Engine:
 
 
 class Module:
-    """A compiled module: ``Module(engine, wasm_bytes)``.
+    """A compiled module: ``Module(engine, wasm)``.
 
-    Raises DecodeError / ValidationError (CompileError) for bad input. ``imports`` is a list of
-    ``(module, name, type)`` and ``exports`` a list of ``(name, type)``; each type can be passed
-    straight to the matching ``Func``/``Memory``/``Table``/``Global`` constructor.
+    ``wasm`` is a binary module (``bytes``, ``bytearray``, ``memoryview``) or WebAssembly text: a
+    ``str``, or bytes that do not start with the binary magic ``\\0asm``. Text is assembled by the
+    ``wasm-tools`` program (:mod:`nearvm.wat`; ``pip install 'nearvm[wat]'``). Use
+    :meth:`from_file` for a ``.wasm`` or ``.wat`` file.
+
+    Raises :class:`~nearvm.errors.DecodeError` / :class:`~nearvm.errors.ValidationError` (both
+    :class:`~nearvm.errors.CompileError`, with ``offset``) for a bad binary and
+    :class:`~nearvm.wat.WatError` (with ``line`` and ``column``) for bad text. ``imports`` is a
+    list of ``(module, name, type)`` and ``exports`` a list of ``(name, type)``; each type can be
+    passed straight to the matching ``Func``/``Memory``/``Table``/``Global`` constructor.
     """
 
-    def __init__(self, engine: Engine, wasm: bytes | bytearray | memoryview) -> None:
+    def __init__(self, engine: Engine, wasm: bytes | bytearray | memoryview | str) -> None:
         if not isinstance(engine, Engine):
-            raise TypeError("Module(engine, wasm): engine must be a nearvm.Engine")
-        if not isinstance(wasm, (bytes, bytearray, memoryview)):
-            raise TypeError("Module(engine, wasm): wasm must be bytes")
+            raise TypeError(f"Module(engine, wasm): engine must be a nearvm.Engine, got {type(engine).__name__}")
+        if not isinstance(wasm, (bytes, bytearray, memoryview, str)):
+            raise TypeError("Module(engine, wasm): wasm must be bytes (a binary module) or str (WebAssembly "
+                            f"text), got {type(wasm).__name__}; for a file use Module.from_file(engine, path)")
         from ..wasm import translate
+        from ..wat import is_wat, wat_to_wasm
 
-        wasm = bytes(wasm)
+        wasm = wat_to_wasm(wasm) if is_wat(wasm) else bytes(wasm)
         info = translate(wasm, engine.config)
-        self._code_hash = hashlib.sha256(wasm).digest()  # recorded in artifacts (issue 6)
+        self._code_hash = hashlib.sha256(wasm).digest()  # recorded in artifacts
         self._setup(engine, info)
+
+    @classmethod
+    def from_file(cls, engine: Engine, path: str | os.PathLike[str]) -> Module:
+        """A module from a file holding a binary module (``.wasm``) or WebAssembly text (``.wat``).
+
+        The contents decide, not the file name: a file starting with ``\\0asm`` is binary.
+        Raises ``OSError`` if the file cannot be read.
+        """
+        with open(path, "rb") as f:
+            data = f.read()
+        return cls(engine, data)
 
     @classmethod
     def from_info(cls, engine: Engine, info: ModuleInfo) -> Module:
@@ -137,10 +158,13 @@ class Module:
 
     @property
     def imports(self) -> list[tuple[str, str, ExternType]]:
+        """The imports in module order: ``(module, name, type)`` with a FuncType, MemoryType, TableType or
+        GlobalType."""
         return [(imp.module, imp.name, imp.type) for imp in self._info.imports]
 
     @property
     def exports(self) -> list[tuple[str, ExternType]]:
+        """The exports in module order: ``(name, type)``."""
         return [(exp.name, self._export_type(exp.kind, exp.index)) for exp in self._info.exports]
 
     def _export_type(self, kind: str, index: int) -> ExternType:
@@ -155,6 +179,8 @@ class Module:
 
     @property
     def info(self) -> ModuleInfo:
+        """The decoded and validated module (:class:`nearvm.wasm.ModuleInfo`): types, segments, names, the
+        lowered program."""
         return self._info
 
     def _active_datas(self) -> tuple[Any, int]:
@@ -189,7 +215,20 @@ class Module:
             self._names = names
         return names.get(index)
 
-    # Artifacts (issue 6): implemented in nearvm.artifact.
+    def _wasm_offset(self, index: int, bytecode_offset: int | None) -> tuple[int | None, int | None]:
+        """(module offset, offset in the function body) of a bytecode offset of local function ``index``."""
+        from ..wasm.module import wasm_offset
+
+        info = self._info
+        local = index - info.num_imported_funcs
+        if bytecode_offset is None or not 0 <= local < len(info.wasm_offsets):
+            return None, None
+        offset = wasm_offset(info.wasm_offsets[local], bytecode_offset)
+        if offset is None:
+            return None, None
+        return offset, offset - info.body_offsets[local]
+
+    # Artifacts: implemented in nearvm.artifact.
 
     def serialize(self) -> bytes:
         """The compiled module as a ``.nvm`` artifact (HMAC-signed if the engine has an artifact_key)."""
@@ -210,6 +249,8 @@ class Module:
 
     @classmethod
     def deserialize_file(cls, engine: Engine, path: str | os.PathLike[str]) -> Module:
+        """A module from an artifact file written by :meth:`serialize_file`; ArtifactError if it is corrupted,
+        foreign or incompatible."""
         with open(path, "rb") as f:
             return cls.deserialize(engine, f.read())
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import types
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +34,43 @@ def _describe(obj: object) -> str:
     return type(obj).__name__
 
 
+def _check_imports(imports: object, info: ModuleInfo) -> Mapping[str, Mapping[str, Any]]:
+    """``imports`` as a two-level mapping, or a TypeError that says how to write it.
+
+    wasmtime-py takes a list in import order; nearvm takes names, so that a module's imports can
+    be satisfied by one dictionary whatever their order.
+    """
+    if imports is None:
+        return {}
+    if isinstance(imports, Mapping):
+        for mod, names in imports.items():
+            if not isinstance(names, Mapping):
+                raise TypeError(f"imports[{mod!r}] must be a mapping from import name to Func/Memory/Table/Global, "
+                                f"got {_describe(names)}")
+        return imports
+    hint = ""
+    if isinstance(imports, (list, tuple)):
+        wanted = ", ".join(f"{imp.module}.{imp.name}" for imp in info.imports) or "none"
+        hint = (" (a list in import order, as wasmtime-py takes, is not accepted: name each import, e.g. "
+                "{\"env\": {\"log\": log_func}}; this module imports: " + wanted + ")")
+    raise TypeError("Instance(store, module, imports): imports must be a mapping {module: {name: extern}}, "
+                    f"got {_describe(imports)}{hint}")
+
+
+def _not_an_extern(where: str, kind: str, ty: object, obj: object) -> str:
+    if callable(obj):
+        if kind == "func":
+            assert isinstance(ty, FuncType)
+            params = ", ".join(f"nearvm.ValType.{t.name}" for t in ty.params)
+            results = ", ".join(f"nearvm.ValType.{t.name}" for t in ty.results)
+            name = getattr(obj, "__name__", "fn")
+            name = name if name.isidentifier() else "fn"
+            return (f"{where}: a plain Python callable is not a wasm function; wrap it with its wasm type "
+                    f"{ty}: nearvm.Func(store, nearvm.FuncType([{params}], [{results}]), {name})")
+        return f"{where} is a {kind}, got a Python callable"
+    return f"{where}: expected a nearvm.Func, Memory, Table or Global (a {kind}), got {_describe(obj)}"
+
+
 class Instance:
     """``Instance(store, module, imports)``: imports as ``{"module": {"name": obj}}``.
 
@@ -53,7 +89,7 @@ class Instance:
         self.store = store
         self.module = module
         info: ModuleInfo = module.info
-        imports = imports or {}
+        imports = _check_imports(imports, info)
 
         funcs: list[Func] = []
         memories: list[Memory] = []
@@ -64,6 +100,8 @@ class Instance:
             if obj is None:
                 raise LinkError(f"unknown import: {imp.module}.{imp.name} ({imp.kind}) was not provided")
             where = f"import {imp.module}.{imp.name}"
+            if not isinstance(obj, (Func, Memory, Table, Global)):
+                raise TypeError(_not_an_extern(where, imp.kind, imp.type, obj))
             if getattr(obj, "store", None) is not store:
                 if isinstance(obj, (Func, Memory, Table, Global)):
                     raise LinkError(f"{where}: the object belongs to another Store")
@@ -125,7 +163,10 @@ class Instance:
                                    len(err)), err, "cannot instantiate")
         self._ptr = out[0]
         addr = int(ffi.cast("uintptr_t", self._ptr))
-        store._instances[addr] = weakref.ref(self)
+        # The Store keeps the Instance object itself (not a weak reference): the native instance
+        # lives as long as the Store, and a host function's Caller must find it even when the
+        # user dropped every reference to the Instance.
+        store._instances[addr] = self
         store._instance_modules[addr] = module
         self._memories = memories
         self._tables = tables
@@ -209,6 +250,7 @@ class Instance:
 
     @property
     def exports(self) -> Mapping[str, Extern]:
+        """The exports by name, in module order (read-only): Func, Memory, Table or Global."""
         return self._exports
 
     def __repr__(self) -> str:

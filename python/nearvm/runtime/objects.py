@@ -1,6 +1,6 @@
 """Extern objects: ``Func``, ``Memory``, ``Table``, ``Global`` and the host-side ``Caller``.
 
-Values (ARCHITECTURE.md "Public Python API"): i32/i64 as Python ints (signed out, signed or
+Values (docs/design.md "Public Python API"): i32/i64 as Python ints (signed out, signed or
 unsigned in, wrapped), f32/f64 as floats, funcref as ``Func`` or None, externref as any Python
 object or None (kept alive by the Store). ``call_raw``/``get_raw``/``set_raw`` use exact bit
 patterns: i32/f32 unsigned 32-bit, i64/f64 unsigned 64-bit, references as Func/object/None.
@@ -309,6 +309,7 @@ class Func:
 
     @property
     def type(self) -> FuncType:
+        """The function's signature."""
         return self._type
 
     def _plan(self) -> _CallPlan:
@@ -335,6 +336,9 @@ class Func:
         return tuple([conv(store, buf[j]) for j, conv in enumerate(results)])
 
     def call_raw(self, args: list[Any]) -> list[Any]:
+        """Call with exact bit patterns: numbers as unsigned ints of their width (i32/f32 32-bit, i64/f64
+        64-bit), references as Func/object/None; returns the results the same way (always a list).
+        Raises :class:`nearvm.Trap`."""
         plan = self._call_plan or self._plan()
         args = list(args)
         if len(args) != plan.n_params:
@@ -361,12 +365,14 @@ class Caller:
 
     @property
     def store(self) -> Store:
+        """The Store the calling wasm runs in."""
         return self._store
 
     @property
     def instance(self) -> Instance | None:
-        ref = self._store._instances.get(self._instance_addr)
-        return ref() if ref is not None else None
+        """The calling Instance (None only for a call that does not come from an instance). The Store keeps
+        instances alive, so this is never lost while wasm runs."""
+        return self._store._instances.get(self._instance_addr)
 
     def charge_gas(self, amount: int) -> None:
         """Charge host-side gas; raises :class:`nearvm.OutOfGas` (and burns the budget) if it does not fit."""
@@ -382,9 +388,12 @@ class Caller:
 
     @property
     def gas_remaining(self) -> int | None:
+        """Gas left in the Store (None without metering); see :attr:`nearvm.Store.gas_remaining`."""
         return self._store.gas_remaining
 
     def get_export(self, name: str) -> Any:
+        """The calling instance's export ``name`` (Func, Memory, Table or Global), or None if it has none by
+        that name."""
         inst = self.instance
         if inst is None:
             return None
@@ -422,18 +431,22 @@ class Memory:
 
     @property
     def minimum(self) -> int:
+        """The current size in pages (the minimum of the memory's current type)."""
         return self.size_pages
 
     @property
     def maximum(self) -> int | None:
+        """The declared maximum in pages, or None."""
         return self._maximum
 
     @property
     def size_pages(self) -> int:
+        """The current size in pages of 64 KiB."""
         return int(lib.nvm_memory_pages(self._ptr))
 
     @property
     def data_size(self) -> int:
+        """The current size in bytes."""
         return int(lib.nvm_memory_size(self._ptr))
 
     @property
@@ -447,11 +460,13 @@ class Memory:
         return memoryview(ffi.buffer(owner, size))
 
     def read(self, offset: int, n: int) -> bytes:
+        """``n`` bytes from ``offset`` (a copy); IndexError if the range is not inside the memory."""
         if offset < 0 or n < 0 or offset + n > self.data_size:
             raise IndexError("memory read out of bounds")
         return bytes(ffi.buffer(lib.nvm_memory_base(self._ptr) + offset, n))
 
     def write(self, offset: int, data: bytes) -> None:
+        """Copy ``data`` to ``offset``; IndexError if it does not fit inside the memory."""
         n = len(data)
         if offset < 0 or offset + n > self.data_size:
             raise IndexError("memory write out of bounds")
@@ -494,10 +509,12 @@ class Table:
 
     @property
     def type(self) -> TableType:
+        """The current type: minimum = current size in elements."""
         return TableType(self._element, self.size, self._maximum)
 
     @property
     def size(self) -> int:
+        """The current number of elements."""
         return int(lib.nvm_table_size(self._ptr))
 
     def _index(self, index: int) -> int:
@@ -508,11 +525,15 @@ class Table:
         return index
 
     def get(self, index: int) -> Any:
+        """Element ``index``: a Func or None (funcref tables), the Python object or None (externref);
+        IndexError out of range."""
         out = ffi.new("uintptr_t*")
         lib.nvm_table_get(self._ptr, self._index(index), out)
         return from_bits(self.store, self._element, int(out[0]))
 
     def set(self, index: int, value: Any) -> None:
+        """Set element ``index`` (a Func of this Store or None; any object for externref); IndexError out of
+        range."""
         bits = _ref_bits(self.store, self._element, value)
         lib.nvm_table_set(self._ptr, self._index(index), bits)
 
@@ -562,10 +583,12 @@ class Global:
 
     @property
     def type(self) -> GlobalType:
+        """The global's content type and mutability."""
         return self._type
 
     @property
     def value(self) -> Any:
+        """The current value as a Python value; assigning sets it (ValueError for an immutable global)."""
         return from_bits(self.store, self._type.content, int(self._cell[0]))
 
     @value.setter
@@ -575,9 +598,11 @@ class Global:
         self._cell[0] = to_bits(self.store, self._type.content, value)
 
     def get_raw(self) -> Any:
+        """The current value as an exact bit pattern (see :meth:`Func.call_raw`)."""
         return raw_from_bits(self.store, self._type.content, int(self._cell[0]))
 
     def set_raw(self, bits: Any) -> None:
+        """Set the value from an exact bit pattern (ValueError for an immutable global)."""
         if not self._type.mutable:
             raise ValueError("cannot set an immutable global")
         self._cell[0] = raw_to_bits(self.store, self._type.content, bits)

@@ -1,5 +1,5 @@
 """``Store``: owns instances, host functions, memories, tables, globals, the gas counter and the
-deterministic stack budget (ARCHITECTURE.md "Gas and stack semantics").
+deterministic stack budget (docs/design.md "Gas and stack semantics").
 
 Threading: a Store (and everything created in it) is used by one thread at a time — using it
 from a second thread while a call is running on the first raises RuntimeError. Different Stores
@@ -9,7 +9,6 @@ run in parallel: wasm runs without the GIL.
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Frame, Trap, TrapCode
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from .instance import Instance
     from .objects import Func
 
-__all__ = ["Store", "UNLIMITED_GAS"]
+__all__ = ["InterruptHandle", "Store", "UNLIMITED_GAS"]
 
 UNLIMITED_GAS = 2**64 - 1
 
@@ -69,26 +68,31 @@ class Store:
         self._extern_handles: dict[int, int] = {}
         # funcref address -> Func (exported wasm functions and host functions).
         self._funcs: dict[int, Func] = {}
-        # nvm_instance_t* address -> Instance (for Caller).
-        self._instances: dict[int, weakref.ReferenceType[Instance]] = {}
+        # nvm_instance_t* address -> Instance (for Caller; strong: instances live as long as the store).
+        self._instances: dict[int, Instance] = {}
         # nvm_instance_t* address -> its Module (backtrace names; instances live as long as the store).
         self._instance_modules: dict[int, Module] = {}
         self._host_records: list[Any] = []
         self._pending: BaseException | None = None
         self._depth = 0
         self._thread: int | None = None
+        self._deadline: threading.Timer | None = None
 
     # ---- gas -------------------------------------------------------------------------------
     @property
     def gas_enabled(self) -> bool:
+        """True if the Store's Engine meters gas (``Config(gas=...)``)."""
         return self._gas_enabled
 
     @property
     def gas_used(self) -> int:
+        """Gas charged so far (cumulative over every call; 0 without metering). After OutOfGas it equals the
+        limit."""
         return int(self._counters.gas_used) if self._gas_enabled else 0
 
     @property
     def gas_remaining(self) -> int | None:
+        """Gas left before the limit (None without metering)."""
         if not self._gas_enabled:
             return None
         used, limit = int(self._counters.gas_used), int(self._counters.gas_limit)
@@ -96,6 +100,8 @@ class Store:
 
     @property
     def gas_limit(self) -> int | None:
+        """The gas budget (None: unlimited, or no metering). Settable at any time to refuel; it cannot go below
+        ``gas_used``."""
         if not self._gas_enabled:
             return None
         limit = int(self._counters.gas_limit)
@@ -122,7 +128,43 @@ class Store:
 
     @property
     def stack_remaining(self) -> int:
+        """Deterministic stack budget left, in bytes (the configured ``stack_budget`` while no wasm runs)."""
         return int(self._counters.stack_remaining)
+
+    # ---- interrupts --------------------------------------------------------------------------
+    def interrupt_handle(self) -> InterruptHandle:
+        """A handle that stops this Store's running wasm from any thread (see :class:`InterruptHandle`).
+
+        Raises ValueError for a metered Store: metered code does not check for interrupts (it is
+        bounded by :attr:`gas_limit`, and pays nothing for a check it does not need).
+        """
+        self._require_unmetered("interrupt_handle")
+        return InterruptHandle(self)
+
+    def set_deadline(self, seconds: float | None) -> None:
+        """Interrupt this Store's wasm ``seconds`` of wall-clock time from now (None cancels).
+
+        When the deadline passes, the running call (or, if none runs, the next call) raises
+        :class:`~nearvm.Interrupted`. A new deadline replaces the previous one. Unmetered Stores
+        only (ValueError otherwise, see :meth:`interrupt_handle`).
+        """
+        self._require_unmetered("set_deadline")
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        if seconds is None:
+            return
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+            raise ValueError(f"set_deadline: seconds must be a non-negative number or None, got {seconds!r}")
+        timer = threading.Timer(float(seconds), InterruptHandle(self).interrupt)
+        timer.daemon = True
+        timer.start()
+        self._deadline = timer
+
+    def _require_unmetered(self, what: str) -> None:
+        if self._gas_enabled:
+            raise ValueError(f"{what}: this Store meters gas, and metered code is stopped by its gas limit, "
+                             "not by interrupts (set Store.gas_limit)")
 
     # ---- references ------------------------------------------------------------------------
     def _extern_to_handle(self, obj: object) -> int:
@@ -252,9 +294,42 @@ class Store:
             index = int(f.func_index)
             offset = int(f.bytecode_offset)
             module = self._instance_modules.get(int(ffi.cast("uintptr_t", f.instance)))
-            name = module._func_name(index) if module is not None else None
-            frames.append(Frame(index, name, None if offset == 0xFFFF_FFFF else offset))
+            bytecode = None if offset == 0xFFFF_FFFF else offset
+            if module is None:
+                frames.append(Frame(index, None, None, None, bytecode))
+                continue
+            wasm, func = module._wasm_offset(index, bytecode)
+            frames.append(Frame(index, module._func_name(index), wasm, func, bytecode))
         return frames
 
     def __repr__(self) -> str:
         return f"<nearvm.Store gas_used={self.gas_used} gas_limit={self.gas_limit}>"
+
+
+class InterruptHandle:
+    """Stops a Store's unmetered wasm from another thread: ``store.interrupt_handle().interrupt()``.
+
+    The running wasm traps with :class:`~nearvm.Interrupted` (``TrapCode.INTERRUPTED``) at its next
+    loop header or function entry; host code is not interrupted (the trap happens once it returns
+    to wasm). A request made while no wasm runs is taken by the next call into the Store. The
+    request is consumed by the trap it causes; :meth:`cancel` withdraws one that was not taken.
+    Without a request, execution is unaffected and deterministic.
+
+    The handle keeps its Store alive; it may be used from any thread, including a signal handler's.
+    """
+
+    __slots__ = ("_ptr", "_store")
+
+    def __init__(self, store: Store) -> None:
+        if not isinstance(store, Store):
+            raise TypeError("InterruptHandle(store): store must be a nearvm.Store")
+        self._store = store
+        self._ptr = store._ptr
+
+    def interrupt(self) -> None:
+        """Ask the Store's wasm to trap with ``TrapCode.INTERRUPTED`` as soon as it can."""
+        lib.nvm_store_interrupt(self._ptr)
+
+    def cancel(self) -> None:
+        """Withdraw a request that no wasm has taken yet."""
+        lib.nvm_store_clear_interrupt(self._ptr)

@@ -115,6 +115,33 @@ class ModuleInfo:
     program: bytes = b""
     #: Byte offset in the input of each local function's body (for backtraces / errors).
     body_offsets: list[int] = field(default_factory=list)
+    #: Per local function, where its bytecode came from in the input: a flat list of triples
+    #: (bytecode offset, wasm start, wasm end), one per run of instructions copied verbatim, in
+    #: bytecode order. :func:`wasm_offset` maps a bytecode offset through it.
+    wasm_offsets: list[list[int]] = field(default_factory=list)
 
     def func_type(self, func_index: int) -> FuncType:
         return self.types[self.func_types[func_index]]
+
+
+def wasm_offset(wmap: list[int], bytecode_offset: int) -> int | None:
+    """The input (module) byte offset of the instruction at ``bytecode_offset`` of a body.
+
+    Inside a copied run the offset maps linearly. An op nearvm rewrote (control flow) sits right
+    after the run that precedes it in both encodings, so it maps to that run's end; an op nearvm
+    inserted (GAS, STACK) or one following another rewritten op maps to the start of the next run
+    (the first instruction it belongs to). None if the map is empty.
+    """
+    import bisect
+
+    n = len(wmap) // 3
+    if n == 0:
+        return None
+    starts = wmap[0::3]
+    k = bisect.bisect_right(starts, bytecode_offset) - 1
+    if k < 0:
+        return wmap[1]
+    b, ws, we = wmap[3 * k], wmap[3 * k + 1], wmap[3 * k + 2]
+    if bytecode_offset - b <= we - ws or k + 1 == n:
+        return ws + min(bytecode_offset - b, we - ws)
+    return wmap[3 * k + 4]

@@ -42,15 +42,17 @@ class ValType(enum.IntEnum):
 
     @property
     def is_ref(self) -> bool:
+        """True for reference types (funcref, externref)."""
         return self in (ValType.FUNCREF, ValType.EXTERNREF)
 
     @property
     def is_num(self) -> bool:
+        """True for number types (i32, i64, f32, f64)."""
         return self in (ValType.I32, ValType.I64, ValType.F32, ValType.F64)
 
     @property
     def byte_size(self) -> int:
-        """Size used by the deterministic stack budget (ARCHITECTURE.md: refs count 8)."""
+        """Size used by the deterministic stack budget (docs/design.md: refs count 8)."""
         return 4 if self in (ValType.I32, ValType.F32) else (16 if self is ValType.V128 else 8)
 
     def __repr__(self) -> str:
@@ -111,6 +113,7 @@ class MemoryType:
 
     @property
     def limits(self) -> Limits:
+        """``{min, max}`` as a :class:`Limits` (pages)."""
         return Limits(self.minimum, self.maximum)
 
 
@@ -134,6 +137,7 @@ class TableType:
 
     @property
     def limits(self) -> Limits:
+        """``{min, max}`` as a :class:`Limits` (elements)."""
         return Limits(self.minimum, self.maximum)
 
 

@@ -4,7 +4,7 @@ Module-level rules (spec §3.4) are checked on the decoded :class:`RawModule`; t
 body is decoded, validated, gas-metered and lowered in ONE flat loop (``_lower_body``): no
 recursion on nesting depth, no per-instruction objects, a preallocated type stack, straight-line
 instructions copied to the output as unchanged byte runs and only control flow rewritten
-(ARCHITECTURE.md "Frontend speed").
+(docs/design.md "Frontend speed").
 
 There are two versions of that loop: ``_lower_body_fast`` (a bytes iterator, no per-instruction
 offset, no error reporting: it gives up on anything it does not accept) and ``_lower_body_exact``
@@ -39,7 +39,7 @@ UNKNOWN = 0
 I32, I64, F32, F64, FUNCREF, EXTERNREF = spec.I32, spec.I64, spec.F32, spec.F64, spec.FUNCREF, spec.EXTERNREF
 _REFS = (FUNCREF, EXTERNREF)
 _NUMS = (I32, I64, F32, F64)
-#: Stack-budget size of each type code (ARCHITECTURE.md: i32/f32 4, everything else 8).
+#: Stack-budget size of each type code (docs/design.md: i32/f32 4, everything else 8).
 _SZ = [8] * 256
 _SZ[I32] = 4
 _SZ[F32] = 4
@@ -110,6 +110,7 @@ _pack_3u32 = struct.Struct("<III").pack
 _pack_4u32 = struct.Struct("<IIII").pack
 _pack_op_u32 = struct.Struct("<BI").pack
 _pack_gas = struct.Struct("<BQ").pack
+_GAS_OP_SIZE = struct.calcsize("<BQ")
 
 
 class _Mismatch(Exception):
@@ -194,6 +195,9 @@ class _Ctx:
                  sigs: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> None:
         self.config = config
         self.m = m
+        #: Bytecode-to-wasm offset map of the body being lowered, and of every body lowered so far.
+        self.wmap: list[int] = []
+        self.wmaps: list[list[int]] = []
         #: Module types as int codes (``RawModule.sigs``: equal types share one tuple).
         self.types = sigs
         self.func_types = m.func_types
@@ -374,6 +378,7 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
     maxctrl = 1
     nblocks = 0
     out = bytearray(b"\xe0\x00\x00\x00\x00")  # STACK, frame cost patched at the end
+    wmap: list[int] = []  # (bytecode start, wasm start, wasm end) of each copied run: _wmap_shift
     live = True
     run = 0
     blk = 5
@@ -486,10 +491,12 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
                 if fr[5]:
                     was_live = live
                     if live:
+                        wmap += (len(out), base + run, base + p)
                         out += code[run:p]
                         if gas_on:
                             if cost:
                                 out[blk:blk] = _pack_gas(spec.GAS, cost)
+                                _wmap_shift(wmap, blk)
                             cost = 0
                     else:
                         cost = W[op]
@@ -575,10 +582,12 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
                 fh = nh
                 unreach = False
                 if live:
+                    wmap += (len(out), base + run, base + p)
                     out += code[run:p]
                     if k != 12 and gas_on:  # block
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     # The encoded op + type index, cached per (op, block type): blocks are the
                     # deep-nesting shape's whole cost, and this saves a method call and a pack.
@@ -611,10 +620,12 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
                         sp += 1
                         cum[sp] = cum[sp - 1] + SZ[t]
                 if live:
+                    wmap += (len(out), base + run, base + p)
                     out += code[run:p]
                     if gas_on:
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     out.append(0x0D)
                     out += _pack_3u32(x, len(lt), fr[3])
@@ -638,12 +649,15 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
                         _pop_expect(vals, sp, fh, unreach, results)
                 if live:
                     if k == 35:  # unreachable
+                        wmap += (len(out), base + run, base + pos)
                         out += code[run:pos]
                     else:
+                        wmap += (len(out), base + run, base + p)
                         out += code[run:p]
                     if gas_on:
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     if k == 22:  # br
                         out.append(0x0C)
@@ -856,10 +870,12 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
                 unreach = False
                 if fr[5]:
                     if live:
+                        wmap += (len(out), base + run, base + p)
                         out += code[run:p]
                         if gas_on:
                             if cost:
                                 out[blk:blk] = _pack_gas(spec.GAS, cost)
+                                _wmap_shift(wmap, blk)
                             cost = 0
                     else:
                         cost = W[op]
@@ -874,6 +890,7 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
                     live = True
             elif k == 34:  # nop
                 if live:
+                    wmap += (len(out), base + run, base + p)
                     out += code[run:p]
                     run = pos
             elif k == 33:  # fc
@@ -1016,10 +1033,12 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
                         fr[6] = True
                 _pop_expect(vals, sp, fh, unreach, dlt)
                 if live:
+                    wmap += (len(out), base + run, base + p)
                     out += code[run:p]
                     if gas_on:
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     out.append(0x0E)
                     out += struct.pack(f"<II{2 * n + 2}I", n, arity, *targets)
@@ -1132,6 +1151,7 @@ def _lower_body_exact(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int)
     head += _pack_3u32(maxsp, maxctrl, frame_cost)
     head += _pack_u32(len(out))
     head += out
+    ctx.wmap = wmap
     return bytes(head)
 
 
@@ -1226,7 +1246,7 @@ _BT1 = {t: ((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
 def _lower_body_fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearray | None:
     """``_lower_body_exact``'s work for a body it accepts, or None (then the exact loop runs).
 
-    The same algorithm and the same output, specialised for speed (ARCHITECTURE.md "Frontend
+    The same algorithm and the same output, specialised for speed (docs/design.md "Frontend
     speed"): the body is read through a bytes iterator (``for op in it``) with no per-instruction
     offset (the offset is recomputed from the iterator at control ops only); short LEBs are read
     inline; the most frequent opcodes are tested first; disabled features are folded into the
@@ -1309,6 +1329,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     maxctrl = 1
     nblocks = 0
     out = bytearray(b"\xe0\x00\x00\x00\x00")  # STACK, frame cost patched at the end
+    wmap: list[int] = []  # (bytecode start, wasm start, wasm end) of each copied run: _wmap_shift
     live = True
     run = base
     blk = 5
@@ -1457,10 +1478,12 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                     if live:
                         if gas_on:
                             pos = N - lh()
+                            wmap += (len(out), run, pos)
                             out += data[run:pos]  # through this END (its own encoding)
                             run = pos
                             if cost:
                                 out[blk:blk] = _pack_gas(spec.GAS, cost)
+                                _wmap_shift(wmap, blk)
                             cost = 0
                             blk = len(out)
                         # Live at a live end: still live after it (fall-through); the run goes on.
@@ -1518,10 +1541,12 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                         cum[sp] = cum[sp - 1] + SZ[t]
                 if live:
                     pos = N - lh()
+                    wmap += (len(out), run, pos - (2 if x < 0x80 else _leb_size(data, pos)))
                     out += data[run:pos - (2 if x < 0x80 else _leb_size(data, pos))]
                     if gas_on:
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     out += _pack_br(0x0D, x, len(lt_), fr[3])
                     run = pos
@@ -1581,10 +1606,12 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                 unreach = False
                 if live:
                     pos = N - lh()
+                    wmap += (len(out), run, pos - blen)
                     out += data[run:pos - blen]
                     if op != 2 and gas_on:  # loop, if: the block they open starts after them
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     enc = benc.get(op * 256 + b) if blen == 2 else None
                     if enc is None:
@@ -1643,10 +1670,12 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                     if live:
                         if gas_on:
                             pos = N - lh()
+                            wmap += (len(out), run, pos)
                             out += data[run:pos]  # through this ELSE (its own encoding)
                             run = pos
                             if cost:
                                 out[blk:blk] = _pack_gas(spec.GAS, cost)
+                                _wmap_shift(wmap, blk)
                             cost = 0
                             blk = len(out)
                     else:
@@ -1678,12 +1707,15 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                 if live:
                     pos = N - lh()
                     if op == 0x0C:  # br
+                        wmap += (len(out), run, pos - (2 if x < 0x80 else _leb_size(data, pos)))
                         out += data[run:pos - (2 if x < 0x80 else _leb_size(data, pos))]
                     else:  # return, unreachable: their own encoding
+                        wmap += (len(out), run, pos)
                         out += data[run:pos]
                     if gas_on:
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     if op == 0x0C:  # br
                         out += _pack_br(0x0C, x, len(lt_), fr[3])
@@ -1729,10 +1761,12 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
                         fr[6] = True
                 _pop_expect(vals, sp, fh, unreach, dlt)
                 if live:
+                    wmap += (len(out), run, p)
                     out += data[run:p]
                     if gas_on:
                         if cost:
                             out[blk:blk] = _pack_gas(spec.GAS, cost)
+                            _wmap_shift(wmap, blk)
                         cost = 0
                     out.append(0x0E)
                     out += struct.pack(f"<II{2 * n + 2}I", n, arity, *targets)
@@ -1743,6 +1777,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
             elif op == 0x01:  # nop: dropped
                 if live:
                     pos = N - lh()
+                    wmap += (len(out), run, pos - 1)
                     out += data[run:pos - 1]
                     run = pos
             else:  # call_indirect, illegal
@@ -1875,6 +1910,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     if pos != bend:
         raise _Bail
     if run < pos:
+        wmap += (len(out), run, pos)
         out += data[run:pos]
     lim = cfg.max_blocks_per_function
     if lim is not None and nblocks > lim:
@@ -1891,6 +1927,7 @@ def _fast(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytearra
     head = bytearray(head0)
     head += _pack_4u32(maxsp, maxctrl, frame_cost, len(out))
     head += out
+    ctx.wmap = wmap
     return head
 
 
@@ -2139,11 +2176,28 @@ _USE_FAST = True
 
 
 def _lower_body(ctx: _Ctx, fidx: int, data: bytes, bstart: int, bend: int) -> bytes | bytearray:
-    """Validate, meter and lower one function body: the fast loop, else the exact one."""
+    """Validate, meter and lower one function body: the fast loop, else the exact one.
+
+    Either loop also leaves the body's bytecode-to-wasm offset map in ``ctx.wmap`` (appended to
+    ``ctx.wmaps``; see :func:`nearvm.wasm.module.wasm_offset`).
+    """
     r = _lower_body_fast(ctx, fidx, data, bstart, bend) if _USE_FAST else None
     if r is None:
-        return _lower_body_exact(ctx, fidx, data, bstart, bend)
+        r = _lower_body_exact(ctx, fidx, data, bstart, bend)
+    ctx.wmaps.append(ctx.wmap)
     return r
+
+
+def _wmap_shift(wmap: list[int], blk: int) -> None:
+    """A GAS op was inserted at bytecode offset ``blk``: the runs copied at or after it move up.
+
+    They are the last entries of the map (runs are recorded in bytecode order and a gas block's
+    GAS op goes in front of the runs copied since the block began), so this walks a short suffix.
+    """
+    k = len(wmap) - 3
+    while k >= 0 and wmap[k] >= blk:
+        wmap[k] += _GAS_OP_SIZE
+        k -= 3
 
 
 # ---- module level (spec §3.4) ------------------------------------------------------------------
@@ -2330,7 +2384,7 @@ def validate_module(raw: RawModule, config: Config) -> tuple[ModuleInfo, set[int
 
 
 def _near_prepare(m: ModuleInfo, config: Config) -> None:
-    """NEAR's contract preparation (REFERENCE.md §2): "env" function imports only, and the
+    """NEAR's contract preparation (docs/design.md "NEAR profile"): "env" function imports only, and the
     module's own memory becomes the import ("env", "memory", MemoryType(min, max))."""
     for imp in m.imports:
         if imp.module != "env":
@@ -2395,4 +2449,5 @@ def translate(data: bytes, config: Config | None = None) -> ModuleInfo:
     nimp = m.num_imported_funcs
     bodies = [_lower_body(ctx, nimp + i, data, s, e) for i, (s, e) in enumerate(raw.bodies)]
     m.program = _build_program(ctx, m, bodies)
+    m.wasm_offsets = ctx.wmaps
     return m

@@ -1,5 +1,5 @@
 // Unit tests for the ISA-neutral allocator pieces below the spec suite: RegAlloc, ValueStack and
-// FrameLayout. These headers must not include asmjit (models.md §9: testable alone), so this file
+// FrameLayout. These headers must not include asmjit (docs/design.md "JIT structure": testable alone), so this file
 // is compiled by tests/jit/test_jit_units.py with nothing but `g++ -std=c++17 -Icsrc`.
 // Also pins the x64 register data (regs_x64.h) the allocator is configured with.
 #include <cstdio>

@@ -1,4 +1,9 @@
-// codegen.cpp — see codegen.h. Spec references are to the WebAssembly 2.0 core spec.
+// codegen_impl.h — the definition of compile_function<Masm> (codegen.h), included by each
+// backend's codegen_<isa>.cpp, which instantiates it for its masm: the ISA is a template
+// parameter, so the contract (masm.h) costs no indirection. Nothing in here names an ISA.
+// Spec references are to the WebAssembly 2.0 core spec.
+#pragma once
+
 #include "jit/codegen.h"
 
 #include <map>
@@ -10,16 +15,15 @@
 #include "jit/frame_layout.h"
 #include "jit/regalloc.h"
 #include "jit/value_stack.h"
-#include "jit/x64/masm_x64.h"
 #include "runtime/vmctx.h"
 
 namespace nvm::jit {
 
-namespace {
+namespace codegen_detail {
 
-W width_of(uint8_t t) { return t == NVM_TYPE_I32 ? W::k32 : W::k64; }
-FW fwidth_of(uint8_t t) { return t == NVM_TYPE_F32 ? FW::kF32 : FW::kF64; }
-LoadKind load_kind_of(uint8_t t) {
+inline W width_of(uint8_t t) { return t == NVM_TYPE_I32 ? W::k32 : W::k64; }
+inline FW fwidth_of(uint8_t t) { return t == NVM_TYPE_F32 ? FW::kF32 : FW::kF64; }
+inline LoadKind load_kind_of(uint8_t t) {
   switch (t) {
     case NVM_TYPE_I32: return LoadKind::I32;
     case NVM_TYPE_F32: return LoadKind::F32;
@@ -27,7 +31,7 @@ LoadKind load_kind_of(uint8_t t) {
     default: return LoadKind::I64;
   }
 }
-StoreKind store_kind_of(uint8_t t) {
+inline StoreKind store_kind_of(uint8_t t) {
   switch (t) {
     case NVM_TYPE_I32: return StoreKind::B32;
     case NVM_TYPE_F32: return StoreKind::F32;
@@ -40,7 +44,7 @@ StoreKind store_kind_of(uint8_t t) {
 // capped), for choosing local homes, and whether the body calls a runtime helper (memory.grow,
 // bulk memory, table.grow/fill/init/copy, drops). One linear pass over the code; returns false
 // on anything it cannot parse (the main pass then reports the error).
-bool scan_body(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses, bool* calls_helpers) {
+inline bool scan_body(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses, bool* calls_helpers) {
   ByteCursor c(code, code + size);
   std::vector<uint8_t> loops;  // per open frame: 1 if it is a loop
   uint32_t loop_depth = 0;
@@ -112,14 +116,14 @@ bool scan_body(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses, 
 template <class Masm>
 class CodeGen {
   using Label = typename Masm::Label;
-  using Regs = typename Masm::Regs;
+  using Arch = typename Masm::Traits;  // the ISA's answers (masm.h check_backend_traits)
   using Frame = ControlFrame<Label>;
 
  public:
   CodeGen(Masm& masm, const FunctionContext& ctx, const std::vector<Label>& func_labels)
       : masm_(masm), ctx_(ctx), info_(*ctx.info), hdr_(*ctx.header), func_labels_(func_labels),
-        regs_(ctx.info->n_memories ? Regs::kGpAllocatable & ~(1u << Regs::kMemBase) : Regs::kGpAllocatable,
-              Regs::kFpAllocatable),
+        regs_(ctx.info->n_memories ? Arch::kGpAllocatable & ~(1u << Arch::kMemBase) : Arch::kGpAllocatable,
+              Arch::kFpAllocatable),
         stack_(uint32_t(hdr_.local_types.size())),
         frame_(hdr_.n_params, uint32_t(hdr_.local_types.size()), hdr_.max_stack),
         cursor_(hdr_.code, hdr_.code + hdr_.code_size) {
@@ -142,8 +146,8 @@ class CodeGen {
   }
 
   // ---- local homes ----------------------------------------------------------------------------
-  // The most used (loop-weighted) i32/i64 locals live in Regs::kLocalHomes for the whole body,
-  // the f32/f64 ones in Regs::kFpLocalHomes: no loads/stores for them and nothing to do at
+  // The most used (loop-weighted) i32/i64 locals live in Arch::kLocalHomes for the whole body,
+  // the f32/f64 ones in Arch::kFpLocalHomes: no loads/stores for them and nothing to do at
   // merges. Home registers are callee-saved in the internal convention: the prologue saves the
   // caller's value (a declared local's own slot, otherwise unused, holds it; a parameter's slot is
   // the caller's argument area, so a homed parameter gets a save slot) and every return restores
@@ -157,7 +161,7 @@ class CodeGen {
     const bool metered = info_.flags & NVM_BYTECODE_FLAG_GAS;
     auto pick = [&](const Reg* regs, uint32_t n, bool fp) {
       for (uint32_t k = 0; k < n; ++k) {
-        if (metered && regs[k] == Regs::kGasReg) continue;  // holds the gas left
+        if (metered && regs[k] == Arch::kGasReg) continue;  // holds the gas left
         uint32_t best = ~0u;
         for (uint32_t l = 0; l < uses.size(); ++l) {
           uint8_t t = hdr_.local_types[l];
@@ -170,18 +174,18 @@ class CodeGen {
         homes_.push_back(best);
       }
     };
-    pick(Regs::kLocalHomes, Regs::kNumLocalHomes, false);
-    pick(Regs::kFpLocalHomes, Regs::kNumFpLocalHomes, true);
+    pick(Arch::kLocalHomes, Arch::kNumLocalHomes, false);
+    pick(Arch::kFpLocalHomes, Arch::kNumFpLocalHomes, true);
     // Save area: [0, P) the caller's values of homed parameters' registers, then (in bodies that
     // call runtime helpers) one slot per host-volatile home register; if-parameter saves follow.
     for (uint32_t l : homes_)
       if (l < hdr_.n_params) param_home_slot_[l] = save_top_++;
     helper_save_base_ = save_top_;
-    if (calls_helpers_) save_top_ += Regs::kNumHostVolatileHomes;
+    if (calls_helpers_) save_top_ += Arch::kNumHostVolatileHomes;
     frame_.need_save_slots(save_top_);
   }
   bool fp_home(uint32_t l) const { return home_of_[l] != kNoReg && reg_class(home_of_[l]) == RegClass::Fp; }
-  Address save_slot_addr(uint32_t k) const { return Address{Regs::kFramePointer, kNoReg, frame_.save_slot(k)}; }
+  Address save_slot_addr(uint32_t k) const { return Address{Arch::kFramePointer, kNoReg, frame_.save_slot(k)}; }
   // Where the caller's value of a homed local's register is kept while this function runs.
   Address home_save_addr(uint32_t l) const {
     return l < hdr_.n_params ? save_slot_addr(param_home_slot_.at(l)) : local_addr(l);
@@ -189,14 +193,14 @@ class CodeGen {
   // Runtime helpers are host C functions: around them, the home registers the host ABI does not
   // preserve are saved (all of them, homed here or not: a caller may keep its locals there).
   void save_host_volatile_homes() {
-    for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
-      Reg r = Regs::kHostVolatileHomes[k];
+    for (uint32_t k = 0; k < Arch::kNumHostVolatileHomes; ++k) {
+      Reg r = Arch::kHostVolatileHomes[k];
       masm_.store(reg_class(r) == RegClass::Fp ? StoreKind::F64 : StoreKind::B64, save_slot_addr(helper_save_base_ + k), r);
     }
   }
   void reload_host_volatile_homes() {
-    for (uint32_t k = 0; k < Regs::kNumHostVolatileHomes; ++k) {
-      Reg r = Regs::kHostVolatileHomes[k];
+    for (uint32_t k = 0; k < Arch::kNumHostVolatileHomes; ++k) {
+      Reg r = Arch::kHostVolatileHomes[k];
       masm_.load(reg_class(r) == RegClass::Fp ? LoadKind::F64 : LoadKind::I64, r, save_slot_addr(helper_save_base_ + k));
     }
   }
@@ -216,8 +220,8 @@ class CodeGen {
   }
 
   // ---- value stack + registers --------------------------------------------------------------
-  Address slot(uint32_t i) const { return Address{Regs::kFramePointer, kNoReg, frame_.operand_slot(i)}; }
-  Address local_addr(uint32_t l) const { return Address{Regs::kFramePointer, kNoReg, frame_.local_offset(l)}; }
+  Address slot(uint32_t i) const { return Address{Arch::kFramePointer, kNoReg, frame_.operand_slot(i)}; }
+  Address local_addr(uint32_t l) const { return Address{Arch::kFramePointer, kNoReg, frame_.local_offset(l)}; }
 
   bool push(const Val& v) {
     // Dead code (after an END reached by nothing) is compiled but never runs; the frontend's
@@ -252,12 +256,13 @@ class CodeGen {
   void spill_one(RegClass c) {
     int32_t best = -1;
     uint32_t mask = regs_.used_mask(c);
-    for (unsigned b = 0; b < 16; ++b) {
+    const unsigned n = c == RegClass::Fp ? Arch::kNumFpRegs : Arch::kNumGpRegs;
+    for (unsigned b = 0; b < n; ++b) {
       if (!((mask >> b) & 1)) continue;
-      int32_t o = owner_[b + (c == RegClass::Fp ? 16 : 0)];
+      int32_t o = owner_[reg_of(c, b)];
       if (o >= 0 && (best < 0 || o < best)) best = o;
     }
-    if (best < 0) { fail("register pressure (internal)"); regs_.free(Reg(c == RegClass::Fp ? 16 : 0)); return; }
+    if (best < 0) { fail("register pressure (internal)"); regs_.free(reg_of(c, 0)); return; }
     spill_entry(uint32_t(best));
   }
   Reg alloc(RegClass c) { return regs_.alloc(c, [this](RegClass k) { spill_one(k); }); }
@@ -276,11 +281,11 @@ class CodeGen {
       case Loc::Const: {
         uint64_t b = v.bits;
         bool wide = width_of(v.type) == W::k64 && !is_float_type(v.type) ? true : v.type == NVM_TYPE_F64;
-        if (b <= 0x7FFFFFFFull || (wide && int64_t(b) >= INT32_MIN && int64_t(b) < 0)) {
+        if (Arch::slot_imm_ok(b, wide)) {
           masm_.store_imm32(W::k64, dst, int32_t(b));
         } else {
-          masm_.mov_imm(W::k64, Regs::kScratch, b);
-          masm_.store(StoreKind::B64, dst, Regs::kScratch);
+          masm_.mov_imm(W::k64, Arch::kScratch, b);
+          masm_.store(StoreKind::B64, dst, Arch::kScratch);
         }
         break;
       }
@@ -306,7 +311,7 @@ class CodeGen {
   }
   // Before a call: registers are caller-saved, so register values go to their slots.
   void spill_registers() {
-    for (unsigned r = 0; r < 32; ++r)
+    for (unsigned r = 0; r < kMaxRegIds; ++r)
       if (owner_[r] >= 0) spill_entry(uint32_t(owner_[r]));
   }
   // Before local.set/tee of a local with pending lazy reads: materialise them (top-down).
@@ -321,7 +326,7 @@ class CodeGen {
     stack_.locals_clean_below = stack_.size();
   }
 
-  // NaN canonicalisation (ARCHITECTURE.md "Determinism rules"), settled lazily: a float
+  // NaN canonicalisation (docs/design.md "Determinism rules"), settled lazily: a float
   // arithmetic result is pushed with `nan_pending` and the ucomis/jp check is emitted only where
   // its bits can be observed — pop() by default, store_val (spills, merges, call arguments,
   // branch values, local writes), returns. NaN-agnostic consumers pop it raw: float arithmetic
@@ -379,23 +384,24 @@ class CodeGen {
   }
 
   // ---- traps --------------------------------------------------------------------------------
-  // A trap stub: `code` is what the trap site records; `code_in_eax` stubs (helper failures) exit
-  // with the code the helper returned, which by the RuntimeHelpers contract is `code` anyway.
-  struct TrapStub { Label label; uint32_t code; uint32_t bytecode_offset; bool code_in_eax; };
-  Label trap(uint32_t code, bool code_in_eax = false) {
+  // A trap stub: `code` is what the trap site records; `code_in_ret` stubs (helper failures) exit
+  // with the code the helper returned (in the return register), which by the RuntimeHelpers
+  // contract is `code` anyway.
+  struct TrapStub { Label label; uint32_t code; uint32_t bytecode_offset; bool code_in_ret; };
+  Label trap(uint32_t code, bool code_in_ret = false) {
     Label l = masm_.new_label();
-    trap_stubs_.push_back(TrapStub{l, code, op_offset_, code_in_eax});
+    trap_stubs_.push_back(TrapStub{l, code, op_offset_, code_in_ret});
     return l;
   }
   void emit_trap_stubs() {
-    // Ordered: byte-for-byte reproducible code. Key: code * 2 + code_in_eax.
+    // Ordered: byte-for-byte reproducible code. Key: code * 2 + code_in_ret.
     std::map<uint64_t, Label> common;
     for (const TrapStub& s : trap_stubs_) {
       masm_.bind(s.label);
       ctx_.out->trap_sites.push_back(
           TrapSite{masm_.offset(), s.code, ctx_.body->func_index, s.bytecode_offset});
-      masm_.lea_label(Regs::kScratch2, s.label);
-      uint64_t key = uint64_t(s.code) * 2 + (s.code_in_eax ? 1 : 0);
+      masm_.label_address(Arch::kScratch2, s.label);
+      uint64_t key = uint64_t(s.code) * 2 + (s.code_in_ret ? 1 : 0);
       auto it = common.find(key);
       if (it == common.end()) it = common.emplace(key, masm_.new_label()).first;
       masm_.jmp(it->second);
@@ -403,9 +409,14 @@ class CodeGen {
     for (auto& [key, label] : common) {
       masm_.bind(label);
       uint32_t code = uint32_t(key >> 1);
-      if (key & 1) masm_.trap_exit_with_code_in_eax();
+      if (key & 1) masm_.trap_exit_with_code_in_return_reg();
       else masm_.trap_exit(code, code == NVM_TRAP_OUT_OF_GAS);
     }
+  }
+  // Interrupt requests (docs/design.md "Interrupts") are checked at function entry and loop headers, and
+  // only in unmetered code: metered code is already bounded by its gas limit and pays nothing.
+  void interrupt_check() {
+    if (!(info_.flags & NVM_BYTECODE_FLAG_GAS)) masm_.interrupt_check(trap(NVM_TRAP_INTERRUPTED));
   }
   // After a call instruction: its return address -> this call op (backtraces, jit.h).
   void record_call_site() {
@@ -416,7 +427,7 @@ class CodeGen {
         TrapSite{masm_.offset(), NVM_TRAP_MEMORY_OUT_OF_BOUNDS, ctx_.body->func_index, op_offset_});
   }
 
-  // Determinism (ARCHITECTURE.md): a NaN produced by float arithmetic becomes the canonical NaN.
+  // Determinism (docs/design.md): a NaN produced by float arithmetic becomes the canonical NaN.
   // NaNs are rare, so the fix-up is out of line (emitted after the body): inline it is one
   // `ucomis r, r; jp` pair that falls through.
   struct NanFixup { Label fix, back; FW w; Reg r; };
@@ -464,8 +475,7 @@ class CodeGen {
   bool op_int_binop(IntOp op, W w, uint8_t type) {
     Val rhs;
     if (!pop(&rhs)) return false;
-    bool imm_ok = rhs.loc == Loc::Const &&
-                  (w == W::k32 ? true : (int64_t(rhs.bits) >= INT32_MIN && int64_t(rhs.bits) <= INT32_MAX));
+    const bool imm_ok = rhs.loc == Loc::Const && Arch::alu_imm_ok(op, w, rhs.bits);
     uint32_t hl;
     bool tee;
     if (take_home_update(&hl, &tee)) {
@@ -475,7 +485,7 @@ class CodeGen {
         masm_.int_op_imm(op, w, h, h, int32_t(uint32_t(rhs.bits)));
       } else if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {
         masm_.int_op(op, w, h, h, home(rhs.local));  // may be h itself: read before the write
-      } else if (mem_operand(rhs, stack_.size() + 1, &m)) {
+      } else if (Arch::kAluMemOperand && mem_operand(rhs, stack_.size() + 1, &m)) {
         masm_.int_op_mem(op, w, h, h, m);
       } else {
         // The rhs sat above the popped lhs: its index is stack size + 1 (for a Spilled rhs).
@@ -518,7 +528,7 @@ class CodeGen {
       masm_.int_op_imm(op, w, dst, src, int32_t(uint32_t(rhs.bits)));
     } else if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {
       masm_.int_op(op, w, dst, src, home(rhs.local));
-    } else if (mem_operand(rhs, l_index + 1, &m)) {
+    } else if (Arch::kAluMemOperand && mem_operand(rhs, l_index + 1, &m)) {
       masm_.int_op_mem(op, w, dst, src, m);
     } else {
       Reg r = to_reg(rhs, l_index + 1);
@@ -540,22 +550,38 @@ class CodeGen {
       masm_.shift_imm(op, w, lhs, lhs, uint8_t(c.bits & 63));
       return push_reg(type, lhs);
     }
-    Reg count = Regs::kShiftCount;
-    reserve_fixed(count);  // spills whatever stack entry holds it, operands included
-    Val c;
-    pop(&c);
-    pop_into_fixed(count, c, stack_.size());
+    Reg count;
+    if constexpr (Arch::kShiftNeedsFixedCount) {
+      count = Arch::kShiftCount;
+      reserve_fixed(count);  // spills whatever stack entry holds it, operands included
+      Val c;
+      pop(&c);
+      pop_into_fixed(count, c, stack_.size());
+    } else if (!pop_reg(&count)) {
+      return false;
+    }
     Reg lhs;
     if (!pop_reg(&lhs)) return false;
     masm_.shift(op, w, lhs, lhs, count);
     regs_.free(count);
     return push_reg(type, lhs);
   }
+  // Spec §4.3.2 idiv/irem: the masm emits the division-by-zero and INT_MIN / -1 checks
+  // explicitly (x64 idiv would fault, aarch64 sdiv silently returns a value).
   bool op_div(DivOp op, W w, uint8_t type) {
     if (stack_.size() < cur_base() + 2) return fail("operand stack underflow");
-    reserve_fixed(Regs::kDivDividend);
-    reserve_fixed(Regs::kDivRemainder);
-    Reg rhs, lhs_fixed = Regs::kDivDividend;
+    if constexpr (!Arch::kDivNeedsFixedRegs) {
+      Reg rhs, lhs;
+      if (!pop_reg(&rhs) || !pop_reg(&lhs)) return false;
+      Label div0 = trap(NVM_TRAP_INTEGER_DIVIDE_BY_ZERO);
+      Label ovf = op == DivOp::DivS ? trap(NVM_TRAP_INTEGER_OVERFLOW) : div0;
+      masm_.div(op, w, lhs, lhs, rhs, div0, ovf);
+      regs_.free(rhs);
+      return push_reg(type, lhs);
+    }
+    reserve_fixed(Arch::kDivDividend);
+    reserve_fixed(Arch::kDivRemainder);
+    Reg rhs, lhs_fixed = Arch::kDivDividend;
     if (!pop_reg(&rhs)) return false;
     Val lv;
     pop(&lv);
@@ -563,10 +589,10 @@ class CodeGen {
     Label div0 = trap(NVM_TRAP_INTEGER_DIVIDE_BY_ZERO);
     Label ovf = op == DivOp::DivS ? trap(NVM_TRAP_INTEGER_OVERFLOW) : div0;
     bool quotient = op == DivOp::DivS || op == DivOp::DivU;
-    Reg dst = quotient ? Regs::kDivDividend : Regs::kDivRemainder;
+    Reg dst = quotient ? Arch::kDivDividend : Arch::kDivRemainder;
     masm_.div(op, w, dst, lhs_fixed, rhs, div0, ovf);
     regs_.free(rhs);
-    regs_.free(quotient ? Regs::kDivRemainder : Regs::kDivDividend);
+    regs_.free(quotient ? Arch::kDivRemainder : Arch::kDivDividend);
     return push_reg(type, dst);
   }
   // An integer compare (or eqz) directly followed by BR_IF / IF is not materialised as 0/1: its
@@ -635,9 +661,6 @@ class CodeGen {
     regs_.free(b);
     return push_reg(ta, a);
   }
-  static bool fits_imm32(W w, uint64_t bits) {
-    return w == W::k32 || (int64_t(bits) >= INT32_MIN && int64_t(bits) <= INT32_MAX);
-  }
   // A Local/Spilled value read straight from its frame slot as a memory operand.
   bool mem_operand(const Val& v, uint32_t index, Address* a) const {
     if (v.loc == Loc::Local) {
@@ -656,13 +679,13 @@ class CodeGen {
     PendingCond pc;
     pc.cond = c;
     pc.w = w;
-    if (rhs.loc == Loc::Const && fits_imm32(w, rhs.bits)) {
+    if (rhs.loc == Loc::Const && Arch::cmp_imm_ok(w, rhs.bits)) {
       pc.kind = PendingCond::Rhs::Imm;
       pc.imm = int32_t(uint32_t(rhs.bits));
     } else if (rhs.loc == Loc::Local && home(rhs.local) != kNoReg) {
       pc.kind = PendingCond::Rhs::Reg;  // never allocatable: release_condition's free is a no-op
       pc.rhs = home(rhs.local);
-    } else if (mem_operand(rhs, rhs_index, &pc.mem)) {
+    } else if (Arch::kCmpMemOperand && mem_operand(rhs, rhs_index, &pc.mem)) {
       pc.kind = PendingCond::Rhs::Mem;
     } else {
       pc.kind = PendingCond::Rhs::Reg;
@@ -775,7 +798,7 @@ class CodeGen {
     const FW w = fwidth_of(type);
     const bool arith = op != FpOp::Copysign;  // copysign moves bits: its operands are settled
     const bool commutes = op == FpOp::Add || op == FpOp::Mul;  // bit-exact up to NaN payloads
-    const bool mem_rhs_ok = commutes || op == FpOp::Sub || op == FpOp::Div;
+    const bool mem_rhs_ok = Arch::kFpMemOperand && (commutes || op == FpOp::Sub || op == FpOp::Div);
     Val rv, lv;
     pop(&rv, !arith);
     uint32_t r_index = stack_.size();  // a Spilled operand's slot
@@ -874,14 +897,16 @@ class CodeGen {
 
   // Memory: address = memory_base + zero-extended u32 index + u32 offset; out of bounds faults
   // in the guard region (8 GiB reservation), recorded as a MEMORY_OUT_OF_BOUNDS trap site.
-  bool memory_address(Reg index, uint32_t offset, Address* addr) {
+  // The address must be one the ISA encodes in the access instruction itself (Arch::address_ok):
+  // the trap site is the pc right before it. Otherwise index + offset goes to kScratch2 first.
+  bool memory_address(Reg index, uint32_t offset, unsigned size, Address* addr) {
     if (info_.n_memories == 0) return fail("memory access without memory");
-    if (offset <= 0x7FFFFFFFu) {
-      *addr = Address{Regs::kMemBase, index, int32_t(offset)};
+    if (offset <= 0x7FFFFFFFu && Arch::address_ok(Address{Arch::kMemBase, index, int32_t(offset)}, size)) {
+      *addr = Address{Arch::kMemBase, index, int32_t(offset)};
     } else {
-      masm_.mov_imm(W::k32, Regs::kScratch2, offset);
-      masm_.int_op(IntOp::Add, W::k64, Regs::kScratch2, Regs::kScratch2, index);
-      *addr = Address{Regs::kMemBase, Regs::kScratch2, 0};
+      masm_.mov_imm(W::k32, Arch::kScratch2, offset);
+      masm_.int_op(IntOp::Add, W::k64, Arch::kScratch2, Arch::kScratch2, index);
+      *addr = Address{Arch::kMemBase, Arch::kScratch2, 0};
     }
     return true;
   }
@@ -898,23 +923,23 @@ class CodeGen {
   }
   // The effective address of a memory access whose index is popped here: a constant index
   // folds into the displacement (clang addresses globals as `i32.const A; load offset=0`).
-  bool pop_memory_address(uint32_t offset, Address* addr, Reg* index_reg) {
+  bool pop_memory_address(uint32_t offset, unsigned size, Address* addr, Reg* index_reg) {
     *index_reg = kNoReg;
     if (info_.n_memories == 0) return fail("memory access without memory");
     if (stack_.size() > cur_base() && stack_.top().loc == Loc::Const) {
       Val c;
       pop(&c);
       uint64_t ea = uint64_t(uint32_t(c.bits)) + offset;  // < 2^33: inside the 8 GiB reservation
-      if (ea <= 0x7FFFFFFFu) {
-        *addr = Address{Regs::kMemBase, kNoReg, int32_t(ea)};
+      if (ea <= 0x7FFFFFFFu && Arch::address_ok(Address{Arch::kMemBase, kNoReg, int32_t(ea)}, size)) {
+        *addr = Address{Arch::kMemBase, kNoReg, int32_t(ea)};
         return true;
       }
-      masm_.mov_imm(W::k64, Regs::kScratch2, ea);
-      *addr = Address{Regs::kMemBase, Regs::kScratch2, 0};
+      masm_.mov_imm(W::k64, Arch::kScratch2, ea);
+      *addr = Address{Arch::kMemBase, Arch::kScratch2, 0};
       return true;
     }
     if (!pop_reg_read_only(index_reg)) return false;
-    return memory_address(*index_reg, offset, addr);
+    return memory_address(*index_reg, offset, size, addr);
   }
   // `load; <binop>` where the binop takes the loaded value as its rhs: one instruction with a
   // memory operand (`addsd xmm0, [membase + index + offset]`, `add eax, [...]`). Full-width loads
@@ -924,6 +949,7 @@ class CodeGen {
     if (cursor_.remaining() == 0 || stack_.size() < cur_base() + 2) return false;
     uint8_t next = *cursor_.position();
     bool fp = is_float_type(type);
+    if (fp ? !Arch::kFpMemOperand : !Arch::kAluMemOperand) return false;  // no such form
     FpOp fop = FpOp::Add;
     IntOp iop = IntOp::Add;
     if (k == LoadKind::F64 || k == LoadKind::F32) {
@@ -949,7 +975,7 @@ class CodeGen {
     ++ctx_.out->ops_visited;
     Reg index;
     Address addr;
-    if (!pop_memory_address(offset, &addr, &index)) return false;
+    if (!pop_memory_address(offset, access_size(k), &addr, &index)) return false;
     Val lv;
     if (!pop(&lv, !fp)) return false;  // float arithmetic reads a pending NaN raw
     Reg dst;
@@ -972,7 +998,7 @@ class CodeGen {
     if (failed_) return false;
     Reg index;
     Address addr;
-    if (!pop_memory_address(offset, &addr, &index)) return false;
+    if (!pop_memory_address(offset, access_size(k), &addr, &index)) return false;
     Reg dst = is_float_type(type) ? alloc(RegClass::Fp)
               : index != kNoReg && regs_.is_allocatable(index) ? index : alloc(RegClass::Gp);
     record_memory_site();
@@ -988,14 +1014,13 @@ class CodeGen {
     bool imm_value = false;
     if (stack_.size() > cur_base() && stack_.top().loc == Loc::Const) {
       uint64_t b = stack_.top().bits;
-      bool wide = k == StoreKind::B64 || k == StoreKind::F64;
-      imm_value = !wide || (int64_t(b) >= INT32_MIN && int64_t(b) <= INT32_MAX);
+      imm_value = Arch::store_imm_ok(k, b);
       if (imm_value) pop(&cv);
     }
     Reg value = kNoReg, index;
     if (!imm_value && !pop_reg_read_only(&value)) return false;
     Address addr;
-    if (!pop_memory_address(offset, &addr, &index)) return false;
+    if (!pop_memory_address(offset, access_size(k), &addr, &index)) return false;
     record_memory_site();
     if (imm_value) masm_.store_imm(k, addr, int32_t(uint32_t(cv.bits)));
     else masm_.store(k, addr, value);
@@ -1004,10 +1029,21 @@ class CodeGen {
     return true;
   }
 
+  // Branches when `lhs <c> u32 [field]`: one `cmp r, [m]` where the ISA has it, else the field
+  // is loaded into `tmp` (a register the caller does not need afterwards) first.
+  void branch_cmp_field(Cond c, Reg lhs, Address field, Reg tmp, const Label& l) {
+    if constexpr (Arch::kCmpMemOperand) {
+      (void)tmp;
+      masm_.branch_cmp_mem(c, W::k32, lhs, field, l);
+    } else {
+      masm_.load(LoadKind::I32, tmp, field);
+      masm_.branch_cmp(c, W::k32, lhs, tmp, l);
+    }
+  }
   // Loads `vmctx->field[index]` (a pointer table) into the scratch register.
   void load_vm_table_entry(int32_t field, uint32_t index) {
-    masm_.load_ptr(Regs::kScratch, Address{Regs::kVmctx, kNoReg, field});
-    masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, kNoReg, int32_t(8 * index)});
+    masm_.load_ptr(Arch::kScratch, Address{Arch::kVmctx, kNoReg, field});
+    masm_.load_ptr(Arch::kScratch, Address{Arch::kScratch, kNoReg, int32_t(8 * index)});
   }
   bool check_table(uint32_t t) { return t < info_.tables.size() ? true : fail("table index"); }
 
@@ -1020,7 +1056,7 @@ class CodeGen {
     for (uint32_t j = 0; j < n_params; ++j) {
       Val& v = stack_.at(first + j);
       if (v.type != type.params[j]) return fail("call argument type");
-      Address dst{Regs::kStackPointer, kNoReg, int32_t(8 * j)};
+      Address dst{Arch::kStackPointer, kNoReg, int32_t(8 * j)};
       if (v.loc == Loc::Spilled) masm_.copy_slot(dst, slot(first + j));
       else store_val(v, dst);
     }
@@ -1033,13 +1069,13 @@ class CodeGen {
   // pinned: never allocated while pinned, reloaded after the calls that change them).
   bool finish_call(const FuncType& type, bool same_instance) {
     if (!same_instance) {
-      masm_.load_ptr(Regs::kVmctx, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot});
+      masm_.load_ptr(Arch::kVmctx, Address{Arch::kFramePointer, kNoReg, FrameLayout::kVmctxSlot});
       load_memory_base();
     }
     for (uint32_t j = 0; j < type.results.size(); ++j) {
       uint8_t t = type.results[j];
       Reg r = alloc(class_of(t));
-      masm_.load(load_kind_of(t), r, Address{Regs::kStackPointer, kNoReg, int32_t(8 * j)});
+      masm_.load(load_kind_of(t), r, Address{Arch::kStackPointer, kNoReg, int32_t(8 * j)});
       if (!push_reg(t, r)) return false;
     }
     return true;
@@ -1057,9 +1093,9 @@ class CodeGen {
       record_call_site();
     } else {
       load_vm_table_entry(rt::kVmctxFuncsOffset, func);
-      masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
+      masm_.load_ptr(Arch::kVmctx, Address{Arch::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
       enter_callee_instance();
-      masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+      masm_.call_mem(Address{Arch::kScratch, kNoReg, rt::kFuncRefCodeOffset});
       record_call_site();
     }
     return finish_call(type, func >= info_.n_imported_funcs);
@@ -1074,19 +1110,21 @@ class CodeGen {
     if (!prepare_call_args(type)) return false;
     spill_registers();
     load_vm_table_entry(rt::kVmctxTablesOffset, table);
-    masm_.branch_cmp_mem(Cond::GeU, W::k32, index, Address{Regs::kScratch, kNoReg, rt::kTableSizeOffset},
-                         trap(NVM_TRAP_TABLE_OUT_OF_BOUNDS));
-    masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, kNoReg, rt::kTableElemsOffset});
-    masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, index, 0, 3});
-    masm_.branch_zero(W::k64, Regs::kScratch, trap(NVM_TRAP_UNINITIALIZED_ELEMENT));
-    masm_.load_ptr(Regs::kScratch2, Address{Regs::kVmctx, kNoReg, rt::kVmctxTypeIdsOffset});
-    masm_.load(LoadKind::I32, Regs::kScratch2, Address{Regs::kScratch2, kNoReg, int32_t(4 * type_index)});
-    masm_.branch_cmp_mem(Cond::Ne, W::k32, Regs::kScratch2, Address{Regs::kScratch, kNoReg, rt::kFuncRefTypeIdOffset},
-                         trap(NVM_TRAP_INDIRECT_CALL_TYPE_MISMATCH));
+    branch_cmp_field(Cond::GeU, index, Address{Arch::kScratch, kNoReg, rt::kTableSizeOffset}, Arch::kScratch2,
+                     trap(NVM_TRAP_TABLE_OUT_OF_BOUNDS));
+    masm_.load_ptr(Arch::kScratch, Address{Arch::kScratch, kNoReg, rt::kTableElemsOffset});
+    masm_.load_ptr(Arch::kScratch, Address{Arch::kScratch, index, 0, 3});
+    masm_.branch_zero(W::k64, Arch::kScratch, trap(NVM_TRAP_UNINITIALIZED_ELEMENT));
+    masm_.load_ptr(Arch::kScratch2, Address{Arch::kVmctx, kNoReg, rt::kVmctxTypeIdsOffset});
+    masm_.load(LoadKind::I32, Arch::kScratch2, Address{Arch::kScratch2, kNoReg, int32_t(4 * type_index)});
+    // Both scratch registers are taken here; the table index is dead, so its register is the
+    // temporary an ISA without `cmp r, [m]` loads the callee's type id into.
+    branch_cmp_field(Cond::Ne, Arch::kScratch2, Address{Arch::kScratch, kNoReg, rt::kFuncRefTypeIdOffset}, index,
+                     trap(NVM_TRAP_INDIRECT_CALL_TYPE_MISMATCH));
     regs_.free(index);
-    masm_.load_ptr(Regs::kVmctx, Address{Regs::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
+    masm_.load_ptr(Arch::kVmctx, Address{Arch::kScratch, kNoReg, rt::kFuncRefVmctxOffset});
     enter_callee_instance();
-    masm_.call_mem(Address{Regs::kScratch, kNoReg, rt::kFuncRefCodeOffset});
+    masm_.call_mem(Address{Arch::kScratch, kNoReg, rt::kFuncRefCodeOffset});
     record_call_site();
     return finish_call(type, false);
   }
@@ -1101,13 +1139,13 @@ class CodeGen {
     frame_.need_outgoing_slots(total);
     if (stack_.size() < cur_base() + n) return fail("helper arguments underflow");
     for (uint32_t j = 0; j < n_imm; ++j) {
-      masm_.mov_imm(W::k64, Regs::kScratch, immediates[j]);
-      masm_.store(StoreKind::B64, Address{Regs::kStackPointer, kNoReg, int32_t(8 * j)}, Regs::kScratch);
+      masm_.mov_imm(W::k64, Arch::kScratch, immediates[j]);
+      masm_.store(StoreKind::B64, Address{Arch::kStackPointer, kNoReg, int32_t(8 * j)}, Arch::kScratch);
     }
     uint32_t first = stack_.size() - n;
     for (uint32_t j = 0; j < n; ++j) {
       Val& v = stack_.at(first + j);
-      Address dst{Regs::kStackPointer, kNoReg, int32_t(8 * (n_imm + j))};
+      Address dst{Arch::kStackPointer, kNoReg, int32_t(8 * (n_imm + j))};
       if (v.loc == Loc::Spilled) masm_.copy_slot(dst, slot(first + j));
       else if (v.loc == Loc::Reg && !is_float_type(v.type)) masm_.store(StoreKind::B64, dst, v.reg);
       else store_val(v, dst);
@@ -1125,10 +1163,10 @@ class CodeGen {
     reload_host_volatile_homes();
     if (returns_value) {
       Reg r = alloc(RegClass::Gp);
-      masm_.mov(W::k32, r, Masm::kReturnReg);
+      masm_.mov(W::k32, r, Arch::kReturnReg);
       return push_reg(NVM_TYPE_I32, r);
     }
-    if (helper_trap != 0) masm_.branch_nonzero(W::k32, Masm::kReturnReg, trap(helper_trap, true));
+    if (helper_trap != 0) masm_.branch_nonzero(W::k32, Arch::kReturnReg, trap(helper_trap, true));
     return true;
   }
 
@@ -1137,11 +1175,11 @@ class CodeGen {
   // may have no memory while the callee's has one; operand registers are spilled at calls. For
   // a host function the vmctx is a HostCallContext and the loaded word is simply unused.
   void enter_callee_instance() {
-    masm_.load_ptr(Regs::kMemBase, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
+    masm_.load_ptr(Arch::kMemBase, Address{Arch::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
   }
   void load_memory_base() {
     if (info_.n_memories)
-      masm_.load_ptr(Regs::kMemBase, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
+      masm_.load_ptr(Arch::kMemBase, Address{Arch::kVmctx, kNoReg, rt::kVmctxMemoryBaseOffset});
   }
 
   // ---- control ------------------------------------------------------------------------------
@@ -1182,15 +1220,15 @@ class CodeGen {
     if (n > 1) materialize_local_refs();
     uint32_t first = stack_.size() - n;
     for (uint32_t j = 0; j < n; ++j) {
-      Address dst{Regs::kFramePointer, kNoReg, frame_.result_offset(j)};
+      Address dst{Arch::kFramePointer, kNoReg, frame_.result_offset(j)};
       Val& v = stack_.at(first + j);
       settle(v);
       switch (v.loc) {
         case Loc::Const: store_val(v, dst); break;
         case Loc::Reg:
           if (v.type == NVM_TYPE_F32) {
-            masm_.fp_to_gp(FW::kF32, Regs::kScratch, v.reg);
-            masm_.store(StoreKind::B64, dst, Regs::kScratch);
+            masm_.fp_to_gp(FW::kF32, Arch::kScratch, v.reg);
+            masm_.store(StoreKind::B64, dst, Arch::kScratch);
           } else {
             masm_.store(is_float_type(v.type) ? StoreKind::F64 : StoreKind::B64, dst, v.reg);
           }
@@ -1200,15 +1238,15 @@ class CodeGen {
           LoadKind k = v.type == NVM_TYPE_I32 || v.type == NVM_TYPE_F32 ? LoadKind::I32 : LoadKind::I64;
           if (v.loc == Loc::Local && home(v.local) != kNoReg) {
             if (v.type == NVM_TYPE_F32) {  // full slot: the f32 bits zero-extended
-              masm_.fp_to_gp(FW::kF32, Regs::kScratch, home(v.local));
-              masm_.store(StoreKind::B64, dst, Regs::kScratch);
+              masm_.fp_to_gp(FW::kF32, Arch::kScratch, home(v.local));
+              masm_.store(StoreKind::B64, dst, Arch::kScratch);
             } else {
               masm_.store(fp_home(v.local) ? StoreKind::F64 : StoreKind::B64, dst, home(v.local));
             }
             break;
           }
-          masm_.load(k, Regs::kScratch, v.loc == Loc::Local ? local_addr(v.local) : slot(first + j));
-          masm_.store(StoreKind::B64, dst, Regs::kScratch);
+          masm_.load(k, Arch::kScratch, v.loc == Loc::Local ? local_addr(v.local) : slot(first + j));
+          masm_.store(StoreKind::B64, dst, Arch::kScratch);
           break;
         }
       }
@@ -1315,7 +1353,7 @@ class CodeGen {
     f.save_base = save_top_;
     // The else arm needs the params, which the then arm may overwrite in their slots.
     for (uint32_t j = 0; j < f.n_params; ++j)
-      masm_.copy_slot(Address{Regs::kFramePointer, kNoReg, frame_.save_slot(save_top_ + j)}, slot(f.base + j));
+      masm_.copy_slot(Address{Arch::kFramePointer, kNoReg, frame_.save_slot(save_top_ + j)}, slot(f.base + j));
     save_top_ += f.n_params;
     frame_.need_save_slots(save_top_);
     branch_on(cond, true, f.else_label);
@@ -1326,7 +1364,7 @@ class CodeGen {
     masm_.bind(f.else_label);
     const FuncType& t = info_.types[f.type_index];
     for (uint32_t j = 0; j < f.n_params; ++j) {
-      masm_.copy_slot(slot(f.base + j), Address{Regs::kFramePointer, kNoReg, frame_.save_slot(f.save_base + j)});
+      masm_.copy_slot(slot(f.base + j), Address{Arch::kFramePointer, kNoReg, frame_.save_slot(f.save_base + j)});
       push_spilled(t.params[j]);
     }
     save_top_ = f.save_base;
@@ -1397,7 +1435,7 @@ class CodeGen {
   std::vector<Frame> ctrl_;
   std::vector<TrapStub> trap_stubs_;
   std::vector<NanFixup> nan_fixups_;
-  int32_t owner_[32];
+  int32_t owner_[kMaxRegIds];  // register id -> the stack entry holding it, or -1
   std::vector<Reg> home_of_;     // per local: its home register or kNoReg
   std::vector<uint32_t> homes_;  // the homed locals
   std::unordered_map<uint32_t, uint32_t> param_home_slot_;  // homed parameter -> its save slot
@@ -1416,13 +1454,13 @@ bool CodeGen<Masm>::run(uint32_t* patch_offset, uint64_t* frame_size) {
   const FuncType& sig = info_.types[info_.func_types[ctx_.body->func_index]];
   masm_.prologue();
   *patch_offset = masm_.sub_sp_patchable();
-  masm_.store(StoreKind::B64, Address{Regs::kFramePointer, kNoReg, FrameLayout::kVmctxSlot}, Regs::kVmctx);
+  masm_.store(StoreKind::B64, Address{Arch::kFramePointer, kNoReg, FrameLayout::kVmctxSlot}, Arch::kVmctx);
   // The memory base register arrives loaded: like vmctx it is set by whoever enters the
   // instance (entry trampoline, cross-instance call sites) and is unchanged by direct calls.
   // Declared locals start at zero (spec §4.4.10 "invoke"); many locals: one rep stosq.
   uint32_t n_decl = frame_.n_declared_locals();
   if (n_decl > 8) {
-    masm_.zero_fill(Address{Regs::kFramePointer, kNoReg, frame_.declared_locals_base()}, n_decl);
+    masm_.zero_fill(Address{Arch::kFramePointer, kNoReg, frame_.declared_locals_base()}, n_decl);
   } else {
     for (uint32_t k = 0; k < n_decl; ++k)
       if (home(hdr_.n_params + k) == kNoReg) masm_.store_imm32(W::k64, local_addr(hdr_.n_params + k), 0);
@@ -1459,6 +1497,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       frame_cost_ = cursor_.u32();
       if (frame_cost_ > 0x7FFFFFFFu) return fail("frame cost");
       masm_.stack_check(frame_cost_, trap(NVM_TRAP_STACK_OVERFLOW));
+      interrupt_check();  // function entry
       return true;
     }
     case NVM_OP_GAS: {
@@ -1477,7 +1516,10 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       if (!read_block_type(&type_index)) return false;
       prepare_merge();
       if (!enter(op == NVM_OP_BLOCK ? FrameKind::Block : FrameKind::Loop, type_index)) return false;
-      if (op == NVM_OP_LOOP) masm_.bind(ctrl_.back().branch_target);
+      if (op == NVM_OP_LOOP) {
+        masm_.bind(ctrl_.back().branch_target);
+        interrupt_check();  // every back-edge lands here
+      }
       ctrl_.back().end_label = op == NVM_OP_LOOP ? masm_.new_label() : ctrl_.back().branch_target;
       return true;
     }
@@ -1558,7 +1600,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       if (op == NVM_OP_GLOBAL_GET) {
         load_vm_table_entry(rt::kVmctxGlobalsOffset, g);
         Reg r = alloc(class_of(t));
-        masm_.load(load_kind_of(t), r, Address{Regs::kScratch, kNoReg, 0});
+        masm_.load(load_kind_of(t), r, Address{Arch::kScratch, kNoReg, 0});
         return push_reg(t, r);
       }
       Reg r;
@@ -1566,7 +1608,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       load_vm_table_entry(rt::kVmctxGlobalsOffset, g);
       // i32/f32 cells keep their upper 32 bits zero (vmctx.h VMGlobal).
       masm_.store(t == NVM_TYPE_F32 ? StoreKind::F32 : t == NVM_TYPE_F64 ? StoreKind::F64 : StoreKind::B64,
-                  Address{Regs::kScratch, kNoReg, 0}, r);
+                  Address{Arch::kScratch, kNoReg, 0}, r);
       regs_.free(r);
       return true;
     }
@@ -1577,10 +1619,10 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       if (op == NVM_OP_TABLE_SET && !pop_reg(&value)) return false;
       if (!pop_reg(&index)) return false;
       load_vm_table_entry(rt::kVmctxTablesOffset, t);
-      masm_.branch_cmp_mem(Cond::GeU, W::k32, index, Address{Regs::kScratch, kNoReg, rt::kTableSizeOffset},
-                           trap(NVM_TRAP_TABLE_OUT_OF_BOUNDS));
-      masm_.load_ptr(Regs::kScratch, Address{Regs::kScratch, kNoReg, rt::kTableElemsOffset});
-      Address elem{Regs::kScratch, index, 0, 3};
+      branch_cmp_field(Cond::GeU, index, Address{Arch::kScratch, kNoReg, rt::kTableSizeOffset}, Arch::kScratch2,
+                       trap(NVM_TRAP_TABLE_OUT_OF_BOUNDS));
+      masm_.load_ptr(Arch::kScratch, Address{Arch::kScratch, kNoReg, rt::kTableElemsOffset});
+      Address elem{Arch::kScratch, index, 0, 3};
       if (op == NVM_OP_TABLE_GET) {
         masm_.load_ptr(index, elem);
         return push_reg(info_.tables[t].elem_type, index);
@@ -1594,7 +1636,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       cursor_.u8();
       if (info_.n_memories == 0) return fail("memory.size without memory");
       Reg r = alloc(RegClass::Gp);
-      masm_.load_ptr(r, Address{Regs::kVmctx, kNoReg, rt::kVmctxMemorySizeOffset});
+      masm_.load_ptr(r, Address{Arch::kVmctx, kNoReg, rt::kVmctxMemorySizeOffset});
       masm_.shift_imm(ShiftOp::ShrU, W::k64, r, r, 16);  // bytes -> 64 KiB pages
       return push_reg(NVM_TYPE_I32, r);
     }
@@ -1619,7 +1661,7 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       if (f >= info_.func_types.size()) return fail("ref.func index");
       load_vm_table_entry(rt::kVmctxFuncsOffset, f);
       Reg r = alloc(RegClass::Gp);
-      masm_.mov(W::k64, r, Regs::kScratch);
+      masm_.mov(W::k64, r, Arch::kScratch);
       return push_reg(NVM_TYPE_FUNCREF, r);
     }
     case NVM_PREFIX_FC: return compile_fc(cursor_.uleb32());
@@ -1818,7 +1860,7 @@ bool CodeGen<Masm>::compile_fc(uint32_t sub) {
       if (!check_table(t)) return false;
       load_vm_table_entry(rt::kVmctxTablesOffset, t);
       Reg r = alloc(RegClass::Gp);
-      masm_.load(LoadKind::I32, r, Address{Regs::kScratch, kNoReg, rt::kTableSizeOffset});
+      masm_.load(LoadKind::I32, r, Address{Arch::kScratch, kNoReg, rt::kTableSizeOffset});
       return push_reg(NVM_TYPE_I32, r);
     }
     case NVM_FC_TABLE_FILL: {
@@ -1830,17 +1872,14 @@ bool CodeGen<Masm>::compile_fc(uint32_t sub) {
   }
 }
 
-}  // namespace
+}  // namespace codegen_detail
 
 template <class Masm>
 bool compile_function(Masm& masm, const FunctionContext& ctx,
                       const std::vector<typename Masm::Label>& func_labels,
                       uint32_t* frame_patch_offset, uint64_t* frame_size) {
-  CodeGen<Masm> gen(masm, ctx, func_labels);
+  codegen_detail::CodeGen<Masm> gen(masm, ctx, func_labels);
   return gen.run(frame_patch_offset, frame_size);
 }
-
-template bool compile_function<x64::MasmX64>(x64::MasmX64&, const FunctionContext&,
-                                             const std::vector<asmjit::Label>&, uint32_t*, uint64_t*);
 
 }  // namespace nvm::jit
