@@ -39,8 +39,9 @@ build: asmjit venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
-# Everything CI runs (the README's test command): the suite and the demo, then the sanitizer run.
-test: check test-asan
+# Everything CI runs (the README's test command): the suite and the demo, the sanitizer run,
+# the installed wheel, and the emulated aarch64 and Windows runs. `make check` is the quick loop.
+test: check test-asan test-wheel test-aarch64 test-windows
 
 # The suite, then the demo exactly as `make demo` runs it (both must pass on a fresh machine).
 check: build lint
