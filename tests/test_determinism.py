@@ -8,15 +8,10 @@ which passes raw bit patterns in and out.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 import nearvm
-
-
-def wat2wasm(text: str) -> bytes:
-    return subprocess.run(["wasm-tools", "parse", "-"], input=text.encode(), capture_output=True, check=True).stdout
+from wasm_text import wat2wasm
 
 CANON32 = 0x7FC0_0000
 CANON64 = 0x7FF8_0000_0000_0000

@@ -19,6 +19,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("nearvm.tools", "main_run", "run a module or artifact: --invoke NAME ARGS..."),
     "inspect": ("nearvm.tools", "main_inspect", "list a module's imports and exports"),
     "compile": ("nearvm.tools", "main_compile", "compile a module to an artifact (.nvm)"),
+    "near": ("nearvm.near.cli", "main", "run NEAR contracts locally: deploy | call | view (SQLite state)"),
     "bench": ("benchmarks.__main__", "main", "run the benchmark harness against the peers"),
 }
 

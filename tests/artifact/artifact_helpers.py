@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import shutil
-import subprocess
 
 from nearvm import artifact as A
 from nearvm.config import Config
 from nearvm.wasm import translate
 from nearvm.wasm.module import ModuleInfo
+from wasm_text import wat2wasm as _wat2wasm
 
 SMALL_WAT = """
 (module
@@ -37,13 +36,7 @@ SMALL_WAT = """
 
 @functools.cache
 def wat2wasm(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        raise RuntimeError("wasm-tools is required for the tests")
-    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True)
-    if proc.returncode != 0:
-        raise ValueError(proc.stderr.decode())
-    return proc.stdout
+    return _wat2wasm(text)
 
 
 def fake_compiled(info: ModuleInfo) -> A.CompiledCode:

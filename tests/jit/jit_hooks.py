@@ -9,6 +9,8 @@ from pathlib import Path
 
 import nearvm._native as _native_mod
 
+from nearvm.toolpath import find_tool
+
 
 @dataclass
 class CompileResult:
@@ -98,7 +100,7 @@ def wat_to_wasm(wat: str, tmp: Path) -> bytes:
     src = tmp / "m.wat"
     src.write_text(wat)
     out = tmp / "m.wasm"
-    subprocess.run(["wat2wasm", str(src), "-o", str(out)], check=True)
+    subprocess.run([find_tool("wat2wasm"), str(src), "-o", str(out)], check=True)
     return out.read_bytes()
 
 

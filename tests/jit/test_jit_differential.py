@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import struct
 import subprocess
 import sys
 
 import pytest
+import wasmtime  # noqa: E402
 
 import nearvm
-
-wasmtime = pytest.importorskip("wasmtime")
+from wasm_text import wasm_tools
 
 # Wasm 2.0 only: every later proposal off (flags smith does not know fail loudly, see _smith).
 SMITH_FLAGS = [
@@ -42,9 +41,7 @@ EDGE_VALUES = [0, 1, 7, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 1 << 63, (1 << 64
 
 
 def _smith(seed: int) -> bytes | None:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        pytest.skip("wasm-tools CLI not on PATH")
+    exe = wasm_tools()
     rng = random.Random(seed)
     proc = subprocess.run([exe, "smith", *SMITH_FLAGS], input=rng.randbytes(30_000), capture_output=True)
     if proc.returncode != 0 and b"unexpected argument" in proc.stderr:

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-from jit_conftest import needs_wat2wasm
 from jit_hooks import compile_for, lower, stubs_disassembly, wat_to_wasm
 
 GOLDEN = Path(__file__).parent / "disas" / "x64"
@@ -55,7 +54,6 @@ def _check(name: str, text: str) -> None:
     assert text == path.read_text()
 
 
-@needs_wat2wasm
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str, tmp_path: Path) -> None:
     program = lower(wat_to_wasm(f"(module {CASES[name]})", tmp_path))
@@ -69,7 +67,6 @@ def test_stubs_golden(win64: bool) -> None:
     _check("stubs_win64" if win64 else "stubs_sysv", stubs_disassembly(win64))
 
 
-@needs_wat2wasm
 def test_gas_charge_uses_register_for_large_costs(tmp_path: Path) -> None:
     from nearvm.config import GasSchedule
 

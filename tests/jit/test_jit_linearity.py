@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jit_conftest import needs_wat2wasm
 from jit_hooks import compile_program, lower, wat_to_wasm
 
 
@@ -34,7 +33,6 @@ def long_stack(n: int) -> str:
     return f"(module (func (result i32) {body}))"
 
 
-@needs_wat2wasm
 @pytest.mark.parametrize("shape", [deep_nesting, big_br_table, many_locals, long_stack])
 def test_linear(shape, tmp_path: Path) -> None:
     small, large = 1000, 8000
@@ -45,7 +43,6 @@ def test_linear(shape, tmp_path: Path) -> None:
     assert b.code_bytes <= a.code_bytes * ratio * 1.2 + 256
 
 
-@needs_wat2wasm
 def test_many_locals_zeroed_by_loop(tmp_path: Path) -> None:
     # 50k locals: constant-size zeroing (rep stosq), not 50k stores.
     result = _stats(many_locals(50_000), tmp_path)

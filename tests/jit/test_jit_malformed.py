@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from jit_conftest import needs_wat2wasm
 from jit_hooks import compile_program, lower, wat_to_wasm
 
 WAT = """(module (memory 1) (table 2 funcref) (global $g (mut i32) (i32.const 0))
@@ -29,7 +28,6 @@ def test_garbage_and_truncations() -> None:
     assert not compile_program(b"").ok
 
 
-@needs_wat2wasm
 def test_mutated_programs(tmp_path: Path) -> None:
     program = lower(wat_to_wasm(WAT, tmp_path))
     assert compile_program(program).ok

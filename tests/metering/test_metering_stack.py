@@ -233,7 +233,7 @@ def _small_stack_results(size: int) -> dict[str, list[str]]:
 
         here = os.path.dirname(os.path.abspath(__file__))
         pkg = os.path.dirname(os.path.dirname(nearvm.__file__))
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(size), here, pkg],
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(size), here, os.path.dirname(here), pkg],
                               capture_output=True, text=True, timeout=300, check=False)
         assert proc.returncode == 0, f"child ({size}-byte thread stack) died: {proc.returncode} {proc.stderr[-2000:]}"
         _SMALL[size] = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -30,10 +30,7 @@ def test_exec_mode_meters_and_reports_gas_used() -> None:
     from metering_helpers import require_execution
 
     require_execution()
-    import nearvm
 
-    if not hasattr(nearvm, "Instance"):
-        pytest.skip("nearvm does not re-export the runtime API yet")
     root = wast.spec_dir()
     res = wast.WastRunner("exec", gas=1).run_file(root / "core" / "fac.wast", manifest=wast.load_manifest(root))
     assert res.ok, [r.reason for r in res.failures]

@@ -27,7 +27,7 @@ def needs_jit() -> None:
     if _EXEC is None:
         _EXEC = _can_execute()
     if not _EXEC[0]:
-        pytest.skip(f"wasm execution not available yet: {_EXEC[1]}")
+        pytest.fail(f"this build cannot execute wasm: {_EXEC[1]}")
 
 
 @pytest.fixture

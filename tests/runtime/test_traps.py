@@ -17,7 +17,8 @@ from nearvm.errors import Trap, TrapCode
 from nearvm.runtime import Engine, Memory, Store, _selftest
 from nearvm.wasm.types import MemoryType
 
-selftest = pytest.mark.skipif(not _selftest.available(), reason="selftest code exists for x86_64 SysV only")
+selftest = pytest.mark.skipif(not _selftest.available(),
+                              reason="platform: the selftest code exists for x86_64 SysV only")
 
 
 @pytest.fixture
@@ -149,11 +150,12 @@ _NESTED_CHILD = textwrap.dedent('''
     from nearvm.errors import Trap
     from nearvm.runtime import Engine, Func, Instance, Module, Store
     from nearvm.wasm.types import FuncType, ValType
+    from wasm_text import wat2wasm
     wat = """
         (module (import "env" "h" (func $h (param i32) (result i32))) (memory 1 1)
           (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
           (func (export "via_host") (param i32) (result i32) (call $h (local.get 0))))"""
-    wasm = subprocess.run(["wasm-tools", "parse", "-"], input=wat.encode(), capture_output=True, check=True).stdout
+    wasm = wat2wasm(wat)
     engine = Engine(); store = Store(engine); module = Module(engine, wasm)
     seen = []
     def h(addr):

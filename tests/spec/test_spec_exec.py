@@ -9,12 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-import nearvm
-
-if not hasattr(nearvm, "Instance"):
-    pytest.skip("runtime not built yet (issue 4)", allow_module_level=True)
-
 from spec_helpers import SESSION_RESULTS, core_file_names, describe  # noqa: E402
 
 from nearvm import wast  # noqa: E402

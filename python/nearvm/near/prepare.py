@@ -24,8 +24,9 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .config import Config
-from .wasm.types import FuncType, MemoryType, ValType
+from ..config import Config
+from ..wasm.types import FuncType, MemoryType
+from .host import SIGNATURES
 
 __all__ = [
     "HOST_FUNCTIONS",
@@ -38,41 +39,9 @@ __all__ = [
 #: The memory NEAR's host provides to every contract (``initial_memory_pages``/``max_memory_pages``).
 NEAR_MEMORY = MemoryType(1024, 2048)
 
-_I64 = ValType.I64
-_I32 = ValType.I32
-
-
-def _sig(n_params: int, n_results: int = 0, *, i32: bool = False) -> FuncType:
-    t = _I32 if i32 else _I64
-    return FuncType((t,) * n_params, (_I64,) * n_results)
-
-
-#: Signatures of NEAR's ``env`` host functions (REFERENCE.md §4; ``u64`` is i64). NEAR does not check
-#: import signatures when preparing: a mismatch is a LinkError at instantiation.
-HOST_FUNCTIONS: dict[str, FuncType] = {
-    "read_register": _sig(2), "register_len": _sig(1, 1), "write_register": _sig(3),
-    "current_account_id": _sig(1), "signer_account_id": _sig(1), "signer_account_pk": _sig(1),
-    "predecessor_account_id": _sig(1), "input": _sig(1), "block_index": _sig(0, 1),
-    "block_timestamp": _sig(0, 1), "epoch_height": _sig(0, 1), "storage_usage": _sig(0, 1),
-    "account_balance": _sig(1), "account_locked_balance": _sig(1), "attached_deposit": _sig(1),
-    "prepaid_gas": _sig(0, 1), "used_gas": _sig(0, 1), "random_seed": _sig(1),
-    "sha256": _sig(3), "keccak256": _sig(3), "keccak512": _sig(3), "ripemd160": _sig(3),
-    "ed25519_verify": _sig(6, 1), "ecrecover": _sig(7, 1),
-    "value_return": _sig(2), "panic": _sig(0), "panic_utf8": _sig(2), "log_utf8": _sig(2), "log_utf16": _sig(2),
-    "abort": FuncType((_I32,) * 4, ()),
-    "promise_create": _sig(8, 1), "promise_then": _sig(9, 1), "promise_and": _sig(2, 1),
-    "promise_batch_create": _sig(2, 1), "promise_batch_then": _sig(3, 1),
-    "promise_batch_action_create_account": _sig(1), "promise_batch_action_deploy_contract": _sig(3),
-    "promise_batch_action_function_call": _sig(7), "promise_batch_action_function_call_weight": _sig(8),
-    "promise_batch_action_transfer": _sig(2), "promise_batch_action_stake": _sig(4),
-    "promise_batch_action_add_key_with_full_access": _sig(4),
-    "promise_batch_action_add_key_with_function_call": _sig(9),
-    "promise_batch_action_delete_key": _sig(3), "promise_batch_action_delete_account": _sig(3),
-    "promise_results_count": _sig(0, 1), "promise_result": _sig(2, 1), "promise_return": _sig(1),
-    "storage_write": _sig(5, 1), "storage_read": _sig(3, 1), "storage_remove": _sig(3, 1),
-    "storage_has_key": _sig(2, 1), "validator_stake": _sig(3), "validator_total_stake": _sig(1),
-    "alt_bn128_g1_multiexp": _sig(3), "alt_bn128_g1_sum": _sig(3), "alt_bn128_pairing_check": _sig(2, 1),
-}
+#: Signatures of NEAR's ``env`` host functions (``u64`` is i64); one table, kept with the host
+#: environment. NEAR does not check import signatures when preparing: a mismatch is a LinkError.
+HOST_FUNCTIONS: dict[str, FuncType] = SIGNATURES
 
 
 def prepared_config(config: Config | None = None) -> Config:
@@ -131,7 +100,7 @@ def prepare_contract(wasm: bytes, config: Config | None = None, *, keep_custom_s
     to the import section (created if there was none), and custom sections are discarded unless
     ``keep_custom_sections``. Everything else is copied byte for byte.
     """
-    from .wasm import translate
+    from ..wasm import translate
 
     cfg = config if config is not None else Config.near()
     if not cfg.near_prepare:
@@ -207,7 +176,8 @@ def env_imports(
             fn = handlers.get(name)
             if fn is None:
                 def fn(*_args: Any, _name: str = name) -> Any:
-                    raise NotImplementedError(f"host function env.{_name} is not provided")
+                    raise NotImplementedError(f"host function env.{_name} is not provided "
+                                              "(NEAR contracts with host calls run with `nearvm near call`)")
             env[name] = api("Func")(store, ty, fn, access_caller=access_caller and name in handlers)
         else:  # pragma: no cover - rejected by the preparation already
             raise ValueError(f"import env.{name}: only functions and env.memory are allowed")
