@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from cache_workers import CONFIG, check_entry, key_for, payload_for, reader, writer
 
+import nearvm
 from nearvm import ArtifactError, CompileError, LimitError, ValidationError
 from nearvm.cache import (
     LRU,
@@ -29,7 +30,6 @@ from nearvm.cache import (
 )
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
 
 
 def test_key_identity() -> None:
@@ -116,7 +116,11 @@ def test_sigkilled_writer(tmp_path: Path) -> None:
     if not hasattr(signal, "SIGKILL"):
         pytest.skip("platform: no SIGKILL on this OS")
     path = str(tmp_path / "kill.db")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(HERE)])}
+    # The writers import the nearvm this process runs (the tree's, or a built/cross-built one),
+    # with the rest of this interpreter's path.
+    pkg_dir = str(Path(nearvm.__file__).resolve().parent.parent)
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([pkg_dir, str(HERE), *extra])}
     rng = random.Random(7)
     for round_ in range(16):
         proc = subprocess.Popen([sys.executable, str(HERE / "cache_workers.py"), path, str(round_), "40",
