@@ -621,7 +621,7 @@ void MasmA64::charge_gas(uint64_t cost, const Label& out_of_gas) {
 // another thread asked this Store to stop.
 void MasmA64::interrupt_check(const Label& interrupted) {
   a_.ldr(kS.w(), aj::ptr(kCtx, rt::kVmctxInterruptOffset));
-  a_.cbnz(kS.w(), interrupted);
+  cbnz(kS.w(), interrupted);  // the long form in functions beyond b.cond's range
 }
 
 void MasmA64::gas_to_store() {
