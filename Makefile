@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 CONSTRAINTS := requirements/constraints.txt
 PIP := $(VPY) -m pip install -q -c $(CONSTRAINTS)
 
-.PHONY: setup system-deps asmjit venv build test lint demo docs bench sdist wheel clean lock
+.PHONY: setup system-deps asmjit venv build test check test-asan fuzz lint demo docs bench sdist wheel clean lock
 
 setup: build
 
@@ -39,10 +39,28 @@ build: asmjit venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# Everything CI runs (the README's test command): the suite and the demo, then the sanitizer run.
+test: check test-asan
+
 # The suite, then the demo exactly as `make demo` runs it (both must pass on a fresh machine).
-test: build lint
+check: build lint
 	$(VPY) -m pytest -q -rfEs $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory demo
+
+# ASan + UBSan build of the extension (out of tree, build/asan-*) and a representative part of
+# the suite against it (scripts/test-asan.sh says which and how).
+test-asan: asmjit venv
+	./scripts/test-asan.sh $(PYTEST_ARGS)
+
+# The fuzz campaigns (fuzz/README.md) with a fixed budget per target: FUZZ_SECONDS each, or
+# FUZZ_INPUTS inputs each if set; FUZZ_TARGETS picks some (decoder,artifact,differential,gas).
+FUZZ_SECONDS ?= 60
+FUZZ_INPUTS ?=
+FUZZ_TARGETS ?= all
+FUZZ_SEED ?= 1
+fuzz: build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m fuzz run --targets $(FUZZ_TARGETS) --seed $(FUZZ_SEED) \
+	    $(if $(FUZZ_INPUTS),--inputs $(FUZZ_INPUTS),--seconds $(FUZZ_SECONDS))
 
 demo: build
 	$(VPY) examples/demo.py

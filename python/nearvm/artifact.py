@@ -95,8 +95,9 @@ MAGIC = b"\x7fNVMART\n"
 #: stack budget lives in each frame's [fp - 16] slot instead of a Store counter; 4 = the header's
 #: ISA and OS ABI are the JIT's own target (C jit/target.h, one definition) and the C loader checks
 #: them too before mapping any code, so an artifact for another ISA can never reach a code mapping.
-#: 5 = unmetered code checks the VMContext's interrupt flag, and the module section ends with the
-#: bytecode-to-wasm offset maps of backtraces.
+#: 5 = unmetered code checks the VMContext's interrupt flag, the module section ends with the
+#: bytecode-to-wasm offset maps of backtraces, and table.grow charges a per-element fee in its
+#: helper and traps OUT_OF_GAS on the helper's sentinel result.
 FORMAT_VERSION = 5
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
@@ -803,6 +804,28 @@ def _const(b: bytes, q: int, n_funcs: int, n_globals: int) -> ConstExpr:
     raise _Fail(f"bad constant expression op {op}")
 
 
+_CONST_TYPES = {"i32.const": ValType.I32, "i64.const": ValType.I64, "f32.const": ValType.F32,
+                "f64.const": ValType.F64, "ref.func": ValType.FUNCREF}
+
+
+def _typed(c: ConstExpr, want: ValType, globals_: list[GlobalType], what: str) -> ConstExpr:
+    """``c`` if it is a constant expression of type ``want`` (spec §3.3.10, as the validator
+    checks it): global.get reads an immutable global of that type, ref.null names it."""
+    op, arg = c
+    if op == "global.get":
+        g = globals_[arg]
+        if g.mutable:
+            raise _Fail(f"{what}: global.get of mutable global {arg} is not a constant expression")
+        have = g.content
+    elif op == "ref.null":
+        have = arg
+    else:
+        have = _CONST_TYPES[op]
+    if have is not want:
+        raise _Fail(f"{what}: constant expression of type {have} where {want} is required")
+    return c
+
+
 def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[ConstExpr, ...]:
     """n constant expressions at p (bounds already checked). Element segments are mostly long
     runs of ref.func: those are checked in bulk."""
@@ -816,17 +839,17 @@ def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[Con
     return tuple([_const(b, p + _CONST_SIZE * i, n_funcs, n_globals) for i in range(n)])
 
 
-def _segment_offset(b: Any, p: int, active: bool, index: int, count: int, nf: int, ng: int,
+def _segment_offset(b: Any, p: int, active: bool, index: int, count: int, nf: int, globals_: list[GlobalType],
                     what: str, target: str) -> tuple[Any, int]:
-    """A segment's flag byte and optional offset expression at ``p``; an active segment needs a
-    valid table/memory index and an offset, a passive/declarative one neither."""
+    """A segment's flag byte and optional offset expression (an i32) at ``p``; an active segment
+    needs a valid table/memory index and an offset, a passive/declarative one neither."""
     has_off = b[p]
     p += 1
     if has_off > 1:
         raise _Fail(f"bad flag byte {has_off}")
     off = None
     if has_off:
-        off = _const(b, p, nf, ng)
+        off = _typed(_const(b, p, nf, len(globals_)), ValType.I32, globals_, f"{what} segment offset")
         p += _CONST_SIZE
     if active:
         if index >= count or off is None:
@@ -958,7 +981,9 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         raise _Fail(f"global initialiser count {n} exceeds the section")
     if n != ng - n_imp_globals:
         raise _Fail("global initialisers do not match the globals")
-    global_inits = [_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i) for i in range(n)]
+    global_inits = [_typed(_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i),
+                           globals_[n_imp_globals + i].content, globals_, f"global {n_imp_globals + i}")
+                    for i in range(n)]
     p += _CONST_SIZE * n
     # exports: unique names, indices in their spaces
     n = u32(b, p)[0]
@@ -1012,12 +1037,17 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if et is None:
             raise _Fail(f"bad value type 0x{et_raw:02x}")
         ti = u32(b, p + 2)[0]
-        off, p = _segment_offset(b, p + 6, mode == 0, ti, ntab, nf, ng, "element", "table")
+        off, p = _segment_offset(b, p + 6, mode == 0, ti, ntab, nf, globals_, "element", "table")
         ni = u32(b, p)[0]
         p += 4
         if ni > MAX_ITEMS or _CONST_SIZE * ni > end - p:
             raise _Fail(f"element count {ni} exceeds the section")
         items = _consts(b, p, ni, nf, ng)
+        # Each item has the segment's type; a funcref segment of only ref.func (the usual case,
+        # counted on the op bytes) needs no per-item look.
+        if not (et is ValType.FUNCREF and b[p:p + _CONST_SIZE * ni:_CONST_SIZE].count(5) == ni):
+            for c in items:
+                _typed(c, et, globals_, "element segment item")
         p += _CONST_SIZE * ni
         elems.append(ElemSegment(_ELEM_MODES[mode], et, items, ti, off))  # type: ignore[arg-type]
     # data segments (their positions are handed to the C loader)
@@ -1032,7 +1062,7 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if mode > 1:
             raise _Fail(f"bad data segment mode {mode}")
         mi = u32(b, p + 1)[0]
-        off, p = _segment_offset(b, p + 5, mode == 0, mi, nmem, nf, ng, "data", "memory")
+        off, p = _segment_offset(b, p + 5, mode == 0, mi, nmem, nf, globals_, "data", "memory")
         ln = u32(b, p)[0]
         p += 4
         if ln > end - p:
@@ -1507,13 +1537,18 @@ def _load_context(engine: Any) -> _LoadContext:
     return ctx
 
 
-def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
+def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None, *,
+                       trusted_unauthenticated: bool = False) -> Any:
     """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable.
 
-    The same checks as :func:`load_artifact` (HMAC first when the engine has a key, then size and
-    checksum, then the header, then every section), but only the module section becomes Python
-    objects: the section table and the code, function, trap-site and exec sections are checked
-    and loaded by C straight from the blob (``nvm_module_import_artifact``).
+    Authentication first (the artifact security model, README "Artifacts are code"): an artifact
+    that carries an HMAC is verified with the engine's key before any other byte is looked at;
+    one that carries none (or that a key-less engine cannot verify) is loaded only if the caller
+    vouches for it (``trusted_unauthenticated`` or the engine's
+    ``allow_unauthenticated_artifacts``). Then the same checks as :func:`load_artifact` (size and
+    checksum, the header, every section), but only the module section becomes Python objects: the
+    section table and the code, function, trap-site and exec sections are checked and loaded by C
+    straight from the blob (``nvm_module_import_artifact``).
     """
     if type(blob) is not bytes:
         if not isinstance(blob, (bytes, bytearray, memoryview)):
@@ -1522,7 +1557,16 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
     rt = _RT_API or _runtime_api()
     ctx = _load_context(engine)
     n = len(blob)
-    key = ctx.key
+    trusted = trusted_unauthenticated or engine.allow_unauthenticated_artifacts
+    signed = n >= 20 and bool(blob[16] & FLAG_HMAC)  # the header's flags word (checked below)
+    # Verify whenever there is a key and either a MAC to check or no word from the caller; a
+    # signed artifact is verified even when the caller vouches for it.
+    key = ctx.key if ctx.key is not None and (signed or not trusted) else None
+    if key is None:
+        if not trusted:
+            raise ArtifactError("refusing to load an unauthenticated artifact (loading one runs its machine "
+                                "code): give the Engine the artifact_key it was signed with, or pass "
+                                "trusted_unauthenticated=True if these bytes never left this process's control")
     mv = memoryview(blob)
     if key is not None:  # before any other byte is looked at
         if n < HEADER_SIZE + 2 * _DIGEST:
