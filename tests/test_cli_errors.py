@@ -56,7 +56,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "syntax.wat").write_text("(module\n  (func (result i32)\n    i32.cnst 1))")
     (d / "invalid.wat").write_text("(module (func (result i32) (i64.const 1)))")
     (d / "garbage.wasm").write_bytes(b"\0asm\x01\0\0\0\x99")
-    (d / "key").write_bytes(b"secret")
+    (d / "key").write_bytes(b"a secret of sixteen+ bytes")
     return d
 
 
@@ -106,7 +106,7 @@ CASES: list[tuple[list[str], ExitCode, str, str | None]] = [
     (["run", "invalid.wat"], ExitCode.COMPILE, "ValidationError: type mismatch", None),
     (["inspect", "garbage.wasm"], ExitCode.COMPILE, "DecodeError", None),
     # artifacts
-    (["run", "gcd.nvm", "--gas", "1", "--invoke", "gcd", "1", "1"], ExitCode.ARTIFACT,
+    (["run", "gcd.nvm", "--key-file", "key", "--gas", "1", "--invoke", "gcd", "1", "1"], ExitCode.ARTIFACT,
      "compiled with a different Config", None),
     # link errors
     (["run", "imports.wat", "--invoke", "main", "4"], ExitCode.LINK,

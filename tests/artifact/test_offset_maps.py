@@ -25,7 +25,7 @@ def _encode(ms: list[list[int]], count: int | None = None) -> bytes:
 def test_offset_maps_round_trip() -> None:
     engine = Engine()
     module = Module(engine, TEXT)
-    loaded = Module.deserialize(engine, module.serialize())
+    loaded = Module.deserialize(engine, module.serialize(), trusted_unauthenticated=True)
     assert list(loaded.info.wasm_offsets) == list(module.info.wasm_offsets)
     assert A.decode_offset_maps(A.encode_offset_maps(list(module.info.wasm_offsets)), 2) == \
         list(module.info.wasm_offsets)
@@ -53,7 +53,7 @@ def test_malformed_offset_maps() -> None:
         with pytest.raises(ArtifactError):
             A.decode_offset_maps(payload, len(maps))
         section = head + struct.pack("<I", len(payload)) + payload
-        loaded = Module.deserialize(engine, reseal(blob, {**secs, A.SEC_MODULE: section}))
+        loaded = Module.deserialize(engine, reseal(blob, {**secs, A.SEC_MODULE: section}), trusted_unauthenticated=True)
         with pytest.raises(Trap) as info:  # still runs; the backtrace has no wasm offsets
             Instance(Store(engine), loaded).exports["g"]()
         assert [f.func_name for f in info.value.backtrace] == ["f", "g"]
@@ -61,4 +61,4 @@ def test_malformed_offset_maps() -> None:
     # A length prefix that overruns the section is a load error.
     section = head + struct.pack("<I", len(stored) + 1) + stored
     with pytest.raises(ArtifactError):
-        Module.deserialize(engine, reseal(blob, {**secs, A.SEC_MODULE: section}))
+        Module.deserialize(engine, reseal(blob, {**secs, A.SEC_MODULE: section}), trusted_unauthenticated=True)
