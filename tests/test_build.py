@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
-# Import the build script without creating the FFI object; the variable must not leak into the
-# environment of later tests (the sdist test's `python -m build` then saw ffibuilder = None).
-os.environ["NEARVM_FFIBUILDER_NO_INIT"] = "1"
-try:
-    from nearvm._build import ffibuilder
-finally:
-    del os.environ["NEARVM_FFIBUILDER_NO_INIT"]
+# The build script is loaded from the source tree next to these tests, not from the installed
+# package: the suite also runs against installed wheels, where paths derived from the module's
+# own location do not lead to csrc/ or third_party/.
+_BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "python" / "nearvm" / "_build" / "ffibuilder.py"
+
+
+def _load_build_script():  # type: ignore[no-untyped-def]
+    # Without creating the FFI object; the variable must not leak into the environment of later
+    # tests (the sdist test's `python -m build` then saw ffibuilder = None).
+    os.environ["NEARVM_FFIBUILDER_NO_INIT"] = "1"
+    try:
+        spec = importlib.util.spec_from_file_location("nearvm_tree_ffibuilder", _BUILD_SCRIPT)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        del os.environ["NEARVM_FFIBUILDER_NO_INIT"]
+
+
+ffibuilder = _load_build_script()
 
 
 def test_cdef_comes_from_the_header_with_enum_values_elided() -> None:

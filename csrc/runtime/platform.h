@@ -20,6 +20,14 @@ size_t page_size();
 // SIZE_MAX when the OS cannot tell. The thread's bounds are looked up once per thread.
 size_t native_stack_remaining();
 
+// Make the `bytes` of native stack below the caller's frame usable in any order before wasm runs
+// on them. Windows commits a thread's stack one guard page at a time, in order, and JIT code has
+// no stack probes: a wasm frame larger than a page would step over the guard page onto reserved
+// memory (an access violation that is not a trap). Pages are touched top-down once per thread
+// (a compare afterwards). Elsewhere (Linux, macOS grow or map stacks without that rule): nothing.
+// Only called with bytes <= native_stack_remaining().
+void prepare_native_stack(size_t bytes);
+
 // ---- linear-memory reservations ------------------------------------------------------------
 // Reserve `bytes` of address space, inaccessible (PROT_NONE / MEM_RESERVE), without committing
 // memory or swap. Returns nullptr on failure.

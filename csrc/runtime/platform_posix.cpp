@@ -28,6 +28,7 @@
 #endif
 
 #include "runtime/code_registry.h"
+#include "runtime/code_write.h"
 #include "runtime/trap_state.h"
 
 namespace nvm::rt::platform {
@@ -56,6 +57,8 @@ size_t native_stack_remaining() {
   const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   return here > stack_low ? size_t(here - stack_low) : 0;
 }
+
+void prepare_native_stack(size_t /*bytes*/) {}
 
 size_t page_size() {
   static const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -186,17 +189,20 @@ bool map_code(const uint8_t* bytes, size_t n, CodeMemory* out, std::string* erro
   size_t size = (n + ps - 1) / ps * ps;
   if (size == 0) size = ps;
 #if defined(__APPLE__) && defined(__aarch64__)
-  // Apple silicon: MAP_JIT + per-thread write protection toggling (never W and X at once for
-  // this thread), then invalidate the icache.
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_JIT, -1, 0);
-  if (p == MAP_FAILED) {
-    if (error) *error = std::string("mmap(MAP_JIT) failed: ") + strerror(errno);
-    return false;
-  }
-  pthread_jit_write_protect_np(0);
-  std::memcpy(p, bytes, n);
-  pthread_jit_write_protect_np(1);
-  sys_icache_invalidate(p, size);
+  // Apple silicon: MAP_JIT + per-thread write protection (code_write.h). No pool: a region
+  // is never handed out writable to another thread's view anyway, and MAP_JIT mappings are cheap
+  // next to the copy.
+  struct AppleJit {
+    void* map_jit(size_t bytes) {
+      void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_JIT, -1, 0);
+      return m == MAP_FAILED ? nullptr : m;
+    }
+    void write_protect(bool on) { pthread_jit_write_protect_np(on ? 1 : 0); }
+    void icache_invalidate(void* m, size_t bytes) { sys_icache_invalidate(m, bytes); }
+    const char* last_error() { return strerror(errno); }
+  } os;
+  uint8_t* p = write_jit_code(os, bytes, n, size, error);
+  if (p == nullptr) return false;
 #else
   IdleCode reuse;
   if (code_pool_take(size, &reuse)) {  // read+write already

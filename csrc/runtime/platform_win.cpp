@@ -30,6 +30,29 @@ size_t native_stack_remaining() {
   return (low != 0 && here > low) ? size_t(here - low) : SIZE_MAX;
 }
 
+void prepare_native_stack(size_t bytes) {
+  // NT_TIB::StackLimit is the lowest committed address of this thread's stack (the guard page
+  // lies just below it); the kernel moves it down as guard pages are touched in order. This is
+  // the walk a compiler's stack probe (__chkstk) does for a large frame, done once for the whole
+  // span wasm may use.
+  auto* tib = reinterpret_cast<NT_TIB*>(NtCurrentTeb());
+  volatile uint8_t marker = 0;
+  const uintptr_t here = reinterpret_cast<uintptr_t>(&marker);
+  const uintptr_t ps = page_size();
+  uintptr_t target = (here > bytes ? here - bytes : 0) & ~(ps - 1);
+  uintptr_t committed = reinterpret_cast<uintptr_t>(tib->StackLimit);
+  if (committed <= target) return;  // the common case: done before on this thread
+  ULONG_PTR low = 0, high = 0;
+  GetCurrentThreadStackLimits(&low, &high);
+  // Never into the last pages of the reservation (Windows keeps them for stack-overflow handling).
+  const uintptr_t floor = uintptr_t(low) + 16 * ps;
+  if (target < floor) target = floor;
+  for (uintptr_t p = committed - ps; p >= target && p < committed; p -= ps) {
+    (void)*reinterpret_cast<volatile const uint8_t*>(p);
+    committed = p;
+  }
+}
+
 size_t page_size() {
   static const size_t ps = [] {
     SYSTEM_INFO si;

@@ -498,8 +498,9 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
   // The deterministic budget must stop recursion, never the native stack: refuse to start on a
   // thread whose stack cannot hold the remaining budget's worth of frames (the caller retries on
   // a big-stack thread). Checked on every entry, nested ones included.
-  if (platform::native_stack_remaining() < native_stack_needed(s->ctx.stack_remaining))
-    return NVM_CALL_NEEDS_STACK;
+  const uint64_t stack_needed = native_stack_needed(s->ctx.stack_remaining);
+  if (platform::native_stack_remaining() < stack_needed) return NVM_CALL_NEEDS_STACK;
+  platform::prepare_native_stack(size_t(stack_needed));
   std::string error;
   if (!platform::ensure_trap_handler(&error)) {
     s->last_error = "cannot install the trap handler: " + error;

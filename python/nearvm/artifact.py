@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._version import __version__
-from .errors import ArtifactError, TrapCode
+from .errors import ArtifactError, TrapCode, UnauthenticatedArtifactError
 from .wasm.module import ConstExpr, DataSegment, ElemSegment, Export, Import, ModuleInfo
 from .wasm.types import MAX_PAGES, MAX_TABLE_SIZE, FuncType, GlobalType, MemoryType, TableType, ValType
 
@@ -1564,9 +1564,10 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
     key = ctx.key if ctx.key is not None and (signed or not trusted) else None
     if key is None:
         if not trusted:
-            raise ArtifactError("refusing to load an unauthenticated artifact (loading one runs its machine "
-                                "code): give the Engine the artifact_key it was signed with, or pass "
-                                "trusted_unauthenticated=True if these bytes never left this process's control")
+            raise UnauthenticatedArtifactError(
+                "refusing to load an unauthenticated artifact (loading one runs its machine code): give the "
+                "Engine the artifact_key it was signed with, or pass trusted_unauthenticated=True if these "
+                "bytes never left this process's control")
     mv = memoryview(blob)
     if key is not None:  # before any other byte is looked at
         if n < HEADER_SIZE + 2 * _DIGEST:

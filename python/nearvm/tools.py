@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import CliError, ExitCode, ThrowingArgumentParser
-from .errors import Trap, TrapCode
+from .errors import Trap, TrapCode, UnauthenticatedArtifactError
 from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
 
 __all__ = ["main_compile", "main_run", "main_inspect", "near_imports", "parse_value", "describe_type"]
@@ -93,7 +93,13 @@ def _load_module(engine: Any, path: Path, trust_unauthenticated: bool = False) -
 
     data = _read(path)
     if _is_artifact(data):
-        return Module.deserialize(engine, data, trusted_unauthenticated=trust_unauthenticated)
+        try:
+            return Module.deserialize(engine, data, trusted_unauthenticated=trust_unauthenticated)
+        except UnauthenticatedArtifactError:
+            raise CliError(ExitCode.ARTIFACT, f"{path}: refusing to run an unauthenticated artifact (loading one "
+                                              "runs its machine code): give the key it was signed with "
+                                              "(--key-file KEY), or --trust-unauthenticated-artifact if you "
+                                              "compiled it yourself") from None
     return Module(engine, data)
 
 

@@ -47,7 +47,7 @@ def test_reproducible_in_process_and_across_processes() -> None:
     a = make()[0]
     b = make()[0]
     assert a == b
-    code = ("import sys; sys.path[:0] = ['tests/artifact', 'tests', 'python']\n"
+    code = ("import sys; sys.path[:0] = ['tests/artifact', 'tests']\n"
             "from artifact_helpers import make\n"
             "sys.stdout.buffer.write(make()[0])\n")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

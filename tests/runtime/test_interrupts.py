@@ -79,8 +79,8 @@ def test_interrupt_reaches_every_instance_of_the_store() -> None:
 
 
 def test_module_loaded_from_an_artifact_is_interruptible() -> None:
-    engine = Engine()
-    module = Module.deserialize(engine, Module(engine, SPIN).serialize(), trusted_unauthenticated=True)
+    engine = Engine(artifact_key=b"k" * 32)
+    module = Module.deserialize(engine, Module(engine, SPIN).serialize())
     store = Store(engine)
     inst = Instance(store, module)
     store.set_deadline(0.02)

@@ -90,7 +90,9 @@ void emit_entry(x86::Assembler& a, HostAbi abi) {
   a.cmovb(r13, rax);
   a.mov(qword_ptr(rbp, act_slot - 8), r12);
   a.mov(qword_ptr(rbp, act_slot - 16), r13);
-  a.lea(rax, ptr(0, r13, 3, 15));  // n*8 + 15, then round to 16
+  // n*8 + 15, then round to 16. (Absolute base 15: the 4th argument of ptr(u64, index, shift, ...)
+  // is the operand size, not a displacement.)
+  a.lea(rax, ptr(uint64_t(15), r13, 3));
   a.and_(rax, Imm(-16));
   a.sub(rsp, rax);
   Label copy_in = a.newLabel(), copied_in = a.newLabel();
