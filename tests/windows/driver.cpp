@@ -237,6 +237,11 @@ uint32_t host_mix(void*, void*, uint64_t* io) {
   return 0;
 }
 
+uint32_t host_interrupt(void* data, void*, uint64_t*) {
+  nvm_store_interrupt(static_cast<HostEnv*>(data)->store);
+  return 0;
+}
+
 struct HostDef {
   const char* name;
   nvm_host_callback fn;
@@ -244,7 +249,7 @@ struct HostDef {
 };
 const HostDef kHosts[] = {
     {"add_one", host_add_one, 0}, {"fail", host_fail, 0}, {"charge", host_charge, 1},
-    {"reenter", host_reenter, 1}, {"mix", host_mix, 0},
+    {"reenter", host_reenter, 1}, {"mix", host_mix, 0}, {"interrupt", host_interrupt, 0},
 };
 
 uint64_t mask_result(uint8_t type, uint64_t bits) {

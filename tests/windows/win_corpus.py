@@ -29,6 +29,8 @@ Host functions (module "env"), identical here and in the driver:
     charge (i64) -> ()          charges x gas (OUT_OF_GAS when it does not fit)
     reenter (i32) -> i32        calls the instance's `inner` export with x (its trap propagates)
     mix (i32 i64 f32 f64 i32 i64 f32 f64) -> f64   many mixed arguments (host ABI stack slots)
+    interrupt () -> ()          requests an interrupt of the store (taken at the next loop header
+                                or function entry of unmetered code)
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ HOSTS: dict[str, tuple[FuncType, bool, Callable[..., Any]]] = {
     "charge": (FuncType([I64], []), True, lambda caller, x: caller.charge_gas(x)),
     "reenter": (FuncType([I32], [I32]), True, lambda caller, x: caller.get_export("inner")(x)),
     "mix": (FuncType([I32, I64, F32, F64, I32, I64, F32, F64], [F64]), False, _mix),
+    "interrupt": (FuncType([], []), True, lambda caller: caller.store.interrupt_handle().interrupt()),
 }
 
 IMPORTS = {
@@ -107,6 +110,7 @@ IMPORTS = {
         "charge": "(param i64)",
         "reenter": "(param i32) (result i32)",
         "mix": "(param i32 i64 f32 f64 i32 i64 f32 f64) (result f64)",
+        "interrupt": "",
     }.items()
 }
 
@@ -270,6 +274,18 @@ CASES: list[Case] = [
         ("inner", [52], None), ("depth", [], None), ("reset", [], None),
         ("inner", [1], None), ("depth", [], None), ("reset", [], None), ("inner", [55], None),
       ]),
+    Case("interrupt_from_host", f"""
+      (module
+        {IMPORTS['interrupt']}
+        (global $n (mut i32) (i32.const 0))
+        (func (export "run") (param i32) (result i32)
+          (if (local.get 0) (then (call $interrupt)))
+          (loop $l
+            (global.set $n (i32.add (global.get $n) (i32.const 1)))
+            (br_if $l (i32.lt_u (global.get $n) (i32.const 100))))
+          (global.get $n))
+        (func (export "count") (result i32) (global.get $n))
+      )""", [("run", [1], None), ("count", [], None), ("run", [0], None), ("run", [1], None)]),
     Case("memory_grow", """
       (module
         (memory $m 1 4)
