@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 CONSTRAINTS := requirements/constraints.txt
 PIP := $(VPY) -m pip install -q -c $(CONSTRAINTS)
 
-.PHONY: setup system-deps asmjit venv build test lint demo bench sdist wheel clean lock test-aarch64 test-windows test-wheel
+.PHONY: setup system-deps asmjit venv build test check test-asan test-aarch64 test-windows test-wheel fuzz lint demo docs bench sdist wheel clean lock
 
 setup: build
 
@@ -39,10 +39,29 @@ build: asmjit venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# Everything CI runs (the README's test command): the suite and the demo, the sanitizer run,
+# the installed wheel, and the emulated aarch64 and Windows runs. `make check` is the quick loop.
+test: check test-asan test-wheel test-aarch64 test-windows
+
 # The suite, then the demo exactly as `make demo` runs it (both must pass on a fresh machine).
-test: build lint
+check: build lint
 	$(VPY) -m pytest -q -rfEs $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory demo
+
+# ASan + UBSan build of the extension (out of tree, build/asan-*) and a representative part of
+# the suite against it (scripts/test-asan.sh says which and how).
+test-asan: asmjit venv
+	./scripts/test-asan.sh $(PYTEST_ARGS)
+
+# The fuzz campaigns (fuzz/README.md) with a fixed budget per target: FUZZ_SECONDS each, or
+# FUZZ_INPUTS inputs each if set; FUZZ_TARGETS picks some (decoder,artifact,differential,gas).
+FUZZ_SECONDS ?= 60
+FUZZ_INPUTS ?=
+FUZZ_TARGETS ?= all
+FUZZ_SEED ?= 1
+fuzz: build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m fuzz run --targets $(FUZZ_TARGETS) --seed $(FUZZ_SEED) \
+	    $(if $(FUZZ_INPUTS),--inputs $(FUZZ_INPUTS),--seconds $(FUZZ_SECONDS))
 
 # The extension cross-built for aarch64 and the tests in scripts/aarch64/tests.txt run on an
 # emulated arm64 CPython (qemu-user); sysroot and wheels cached under build/aarch64/.
@@ -63,6 +82,11 @@ test-wheel: asmjit venv
 
 demo: build
 	$(VPY) examples/demo.py
+
+# The API reference, from the docstrings (the test suite builds it too, warnings as errors).
+docs: build
+	$(VPY) -m sphinx -W -b html docs/api docs/api/_build
+	@echo "open docs/api/_build/index.html"
 
 bench: build
 	$(PIP) matplotlib

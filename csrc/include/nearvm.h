@@ -238,6 +238,8 @@ void nvm_selftest_free(nvm_selftest_t* selftest);
 uint32_t nvm_selftest_load(nvm_selftest_t* selftest, nvm_store_t* store, nvm_memory_t* memory,
                            uint32_t offset, uint32_t* value);
 size_t nvm_selftest_registry_size(void);
+/* Retired code-registry snapshots and unloaded code owners not yet freed (tests). */
+size_t nvm_selftest_registry_retired(void);
 
 /* artifacts (csrc/api_artifact.cpp): a compiled module's machine code + metadata out,
  * and a module built from them without the JIT (copy into W^X memory + register the trap sites;

@@ -1853,7 +1853,11 @@ bool CodeGen<Masm>::compile_fc(uint32_t sub) {
     case NVM_FC_TABLE_GROW: {
       uint64_t t = cursor_.uleb32();
       if (!check_table(uint32_t(t))) return false;
-      return call_helper(int32_t(offsetof(H, table_grow)), 2, &t, 1, true);
+      if (!call_helper(int32_t(offsetof(H, table_grow)), 2, &t, 1, true)) return false;
+      // The helper charges the per-element fee first; kTableGrowOutOfGas says it did not fit.
+      masm_.branch_cmp_imm(Cond::Eq, W::k32, stack_.at(stack_.size() - 1).reg, rt::kTableGrowOutOfGas,
+                           trap(NVM_TRAP_OUT_OF_GAS));
+      return true;
     }
     case NVM_FC_TABLE_SIZE: {
       uint32_t t = cursor_.uleb32();

@@ -361,9 +361,10 @@ void trap_signal_handler(int sig, siginfo_t* info, void* uc) {
   Activation* act = ts->activation;
   if (act != nullptr && !ts->in_chain && info != nullptr && info->si_code > 0) {
     uintptr_t pc = context_pc(uc);
-    const jit::TrapSite* site = nullptr;
-    if (registry_lookup(pc, &site, nullptr)) {
-      act->trap_code = site ? site->trap_code : 2u /* NVM_TRAP_MEMORY_OUT_OF_BOUNDS */;
+    jit::TrapSite site{};
+    bool has_site = false;
+    if (registry_lookup(pc, &site, &has_site, nullptr)) {
+      act->trap_code = has_site ? site.trap_code : 2u /* NVM_TRAP_MEMORY_OUT_OF_BOUNDS */;
       if (act->trap_code == 0) act->trap_code = 2u;
       act->trap_pc = pc;
       act->saved_fp = context_fp(uc);

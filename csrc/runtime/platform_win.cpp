@@ -134,9 +134,10 @@ LONG CALLBACK trap_veh(PEXCEPTION_POINTERS info) {
 #elif defined(_M_ARM64) || defined(__aarch64__)
   uintptr_t pc = static_cast<uintptr_t>(ctx->Pc);
 #endif
-  const jit::TrapSite* site = nullptr;
-  if (!registry_lookup(pc, &site, nullptr)) return EXCEPTION_CONTINUE_SEARCH;
-  act->trap_code = (site && site->trap_code) ? site->trap_code : 2u /* MEMORY_OUT_OF_BOUNDS */;
+  jit::TrapSite site{};
+  bool has_site = false;
+  if (!registry_lookup(pc, &site, &has_site, nullptr)) return EXCEPTION_CONTINUE_SEARCH;
+  act->trap_code = (has_site && site.trap_code) ? site.trap_code : 2u /* MEMORY_OUT_OF_BOUNDS */;
   act->trap_pc = pc;
 #if defined(_M_X64) || defined(__x86_64__)
   act->saved_fp = static_cast<uint64_t>(ctx->Rbp);

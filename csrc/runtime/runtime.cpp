@@ -289,6 +289,9 @@ TableImpl* table_of(InstanceImpl* in, uint32_t index) {
 }
 
 int32_t h_table_grow(VMContext* c, uint32_t table_index, uintptr_t init, uint32_t delta) {
+  // Growing a table writes `delta` elements (and may allocate them): priced like table.fill,
+  // per requested element, before the limit check (docs/metering.md).
+  if (charge_bulk_fee(c, delta)) return kTableGrowOutOfGas;
   TableImpl* t = table_of(inst_of(c), table_index);
   if (!t) return -1;
   return static_cast<int32_t>(t->grow(delta, init));
@@ -511,7 +514,7 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
   act.prev = ts->activation;
   Activation* prev_store_act = s->ctx.activation;
 
-  activation_count_inc();  // before the handler can see `act` (code_registry.h)
+  registry_thread_enter();  // before the handler can see `act`: its lookups need this thread's slot
   s->ctx.activation = &act;
   ts->activation = &act;
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -526,13 +529,14 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
     nvm_trap_info info{};
     info.code = code;
     info.pc = act.trap_pc;
-    const jit::TrapSite* site = nullptr;
-    // Still counted as live: the snapshot read here cannot be freed under us.
-    if (act.trap_pc && registry_lookup(act.trap_pc, &site, nullptr) && site) {
+    jit::TrapSite site_copy{};
+    bool has_site = false;
+    if (act.trap_pc && registry_lookup(act.trap_pc, &site_copy, &has_site, nullptr) && has_site) {
       info.has_site = 1;
-      info.func_index = site->func_index;
-      info.bytecode_offset = site->bytecode_offset;
+      info.func_index = site_copy.func_index;
+      info.bytecode_offset = site_copy.bytecode_offset;
     }
+    const jit::TrapSite* site = has_site ? &site_copy : nullptr;
     s->last_trap = info;
     if (code == NVM_TRAP_INTERRUPTED) set_interrupt(s, 0);  // the request is consumed by its trap
     try {
@@ -540,7 +544,6 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
     } catch (...) {  // out of memory: a trap without (all of) its backtrace
     }
   }
-  activation_count_dec();
   return code;
 }
 

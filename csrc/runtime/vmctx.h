@@ -75,6 +75,10 @@ struct Activation {
 
 // Out-of-line helpers (libcalls). Each returns 0 on success or an NVM_TRAP_* code; generated code
 // tests the result and jumps to the trap exit with that code. Index arguments are raw wasm values.
+// table.grow's "the fee did not fit" result: INT32_MIN is never a table size (sizes stay below
+// the 10,000,000-element implementation limit) nor -1.
+inline constexpr int32_t kTableGrowOutOfGas = INT32_MIN;
+
 struct RuntimeHelpers {
   // memory.grow: returns the previous size in pages, or -1 (as int32) when it cannot grow.
   int32_t (*memory_grow)(VMContext* vmctx, uint32_t delta_pages);
@@ -82,7 +86,9 @@ struct RuntimeHelpers {
   uint32_t (*memory_copy)(VMContext* vmctx, uint32_t dst, uint32_t src, uint32_t n);
   uint32_t (*memory_init)(VMContext* vmctx, uint32_t data_index, uint32_t dst, uint32_t src, uint32_t n);
   uint32_t (*data_drop)(VMContext* vmctx, uint32_t data_index);
-  // table.grow: returns the previous size, or -1 (as int32) when it cannot grow.
+  // table.grow: charges the bulk fee for `delta` elements first (like table.fill), then returns
+  // the previous size, or -1 (as int32) when it cannot grow, or kTableGrowOutOfGas when the fee
+  // does not fit the gas left (generated code then traps OUT_OF_GAS).
   int32_t (*table_grow)(VMContext* vmctx, uint32_t table_index, uintptr_t init, uint32_t delta);
   uint32_t (*table_fill)(VMContext* vmctx, uint32_t table_index, uint32_t dst, uintptr_t value, uint32_t n);
   uint32_t (*table_copy)(VMContext* vmctx, uint32_t dst_table, uint32_t src_table, uint32_t dst, uint32_t src, uint32_t n);

@@ -20,6 +20,7 @@ from .errors import (
     ToolNotFoundError,
     Trap,
     TrapCode,
+    UnauthenticatedArtifactError,
     ValidationError,
     WatError,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "ToolNotFoundError",
     "Trap",
     "TrapCode",
+    "UnauthenticatedArtifactError",
     "ValType",
     "ValidationError",
     "WatError",

@@ -55,12 +55,12 @@ import operator
 import struct
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._version import __version__
-from .errors import ArtifactError, TrapCode
+from .errors import ArtifactError, TrapCode, UnauthenticatedArtifactError
 from .wasm.module import ConstExpr, DataSegment, ElemSegment, Export, Import, ModuleInfo
 from .wasm.types import MAX_PAGES, MAX_TABLE_SIZE, FuncType, GlobalType, MemoryType, TableType, ValType
 
@@ -95,8 +95,9 @@ MAGIC = b"\x7fNVMART\n"
 #: stack budget lives in each frame's [fp - 16] slot instead of a Store counter; 4 = the header's
 #: ISA and OS ABI are the JIT's own target (C jit/target.h, one definition) and the C loader checks
 #: them too before mapping any code, so an artifact for another ISA can never reach a code mapping.
-#: 5 = unmetered code checks the VMContext's interrupt flag, and the module section ends with the
-#: bytecode-to-wasm offset maps of backtraces.
+#: 5 = unmetered code checks the VMContext's interrupt flag, the module section ends with the
+#: bytecode-to-wasm offset maps of backtraces, and table.grow charges a per-element fee in its
+#: helper and traps OUT_OF_GAS on the helper's sentinel result.
 FORMAT_VERSION = 5
 _HEADER = struct.Struct("<8sIIIIQ16sBBBBIQ32s32s")
 HEADER_SIZE = _HEADER.size
@@ -479,10 +480,9 @@ def _encode_module(info: ModuleInfo) -> bytes:
     w.u32(info.num_imported_memories)
     w.u32(info.num_imported_globals)
     w.u32s(info.body_offsets)
-    # Bytecode-to-wasm offset maps (backtraces): per local function, its triples (ModuleInfo.wasm_offsets).
-    w.u32(len(info.wasm_offsets))
-    for wmap in info.wasm_offsets:
-        w.u32s(wmap)
+    # Bytecode-to-wasm offset maps (backtraces), length-prefixed so that loading skips them: they
+    # are decoded on the first backtrace (_LazyOffsetMaps).
+    w.raw(encode_offset_maps(info.wasm_offsets))
     return w.bytes()
 
 
@@ -804,6 +804,28 @@ def _const(b: bytes, q: int, n_funcs: int, n_globals: int) -> ConstExpr:
     raise _Fail(f"bad constant expression op {op}")
 
 
+_CONST_TYPES = {"i32.const": ValType.I32, "i64.const": ValType.I64, "f32.const": ValType.F32,
+                "f64.const": ValType.F64, "ref.func": ValType.FUNCREF}
+
+
+def _typed(c: ConstExpr, want: ValType, globals_: list[GlobalType], what: str) -> ConstExpr:
+    """``c`` if it is a constant expression of type ``want`` (spec §3.3.10, as the validator
+    checks it): global.get reads an immutable global of that type, ref.null names it."""
+    op, arg = c
+    if op == "global.get":
+        g = globals_[arg]
+        if g.mutable:
+            raise _Fail(f"{what}: global.get of mutable global {arg} is not a constant expression")
+        have = g.content
+    elif op == "ref.null":
+        have = arg
+    else:
+        have = _CONST_TYPES[op]
+    if have is not want:
+        raise _Fail(f"{what}: constant expression of type {have} where {want} is required")
+    return c
+
+
 def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[ConstExpr, ...]:
     """n constant expressions at p (bounds already checked). Element segments are mostly long
     runs of ref.func: those are checked in bulk."""
@@ -817,17 +839,17 @@ def _consts(b: bytes, p: int, n: int, n_funcs: int, n_globals: int) -> tuple[Con
     return tuple([_const(b, p + _CONST_SIZE * i, n_funcs, n_globals) for i in range(n)])
 
 
-def _segment_offset(b: Any, p: int, active: bool, index: int, count: int, nf: int, ng: int,
+def _segment_offset(b: Any, p: int, active: bool, index: int, count: int, nf: int, globals_: list[GlobalType],
                     what: str, target: str) -> tuple[Any, int]:
-    """A segment's flag byte and optional offset expression at ``p``; an active segment needs a
-    valid table/memory index and an offset, a passive/declarative one neither."""
+    """A segment's flag byte and optional offset expression (an i32) at ``p``; an active segment
+    needs a valid table/memory index and an offset, a passive/declarative one neither."""
     has_off = b[p]
     p += 1
     if has_off > 1:
         raise _Fail(f"bad flag byte {has_off}")
     off = None
     if has_off:
-        off = _const(b, p, nf, ng)
+        off = _typed(_const(b, p, nf, len(globals_)), ValType.I32, globals_, f"{what} segment offset")
         p += _CONST_SIZE
     if active:
         if index >= count or off is None:
@@ -959,7 +981,9 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         raise _Fail(f"global initialiser count {n} exceeds the section")
     if n != ng - n_imp_globals:
         raise _Fail("global initialisers do not match the globals")
-    global_inits = [_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i) for i in range(n)]
+    global_inits = [_typed(_const(b, p + _CONST_SIZE * i, nf, n_imp_globals + i),
+                           globals_[n_imp_globals + i].content, globals_, f"global {n_imp_globals + i}")
+                    for i in range(n)]
     p += _CONST_SIZE * n
     # exports: unique names, indices in their spaces
     n = u32(b, p)[0]
@@ -1013,12 +1037,17 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if et is None:
             raise _Fail(f"bad value type 0x{et_raw:02x}")
         ti = u32(b, p + 2)[0]
-        off, p = _segment_offset(b, p + 6, mode == 0, ti, ntab, nf, ng, "element", "table")
+        off, p = _segment_offset(b, p + 6, mode == 0, ti, ntab, nf, globals_, "element", "table")
         ni = u32(b, p)[0]
         p += 4
         if ni > MAX_ITEMS or _CONST_SIZE * ni > end - p:
             raise _Fail(f"element count {ni} exceeds the section")
         items = _consts(b, p, ni, nf, ng)
+        # Each item has the segment's type; a funcref segment of only ref.func (the usual case,
+        # counted on the op bytes) needs no per-item look.
+        if not (et is ValType.FUNCREF and b[p:p + _CONST_SIZE * ni:_CONST_SIZE].count(5) == ni):
+            for c in items:
+                _typed(c, et, globals_, "element segment item")
         p += _CONST_SIZE * ni
         elems.append(ElemSegment(_ELEM_MODES[mode], et, items, ti, off))  # type: ignore[arg-type]
     # data segments (their positions are handed to the C loader)
@@ -1033,7 +1062,7 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         if mode > 1:
             raise _Fail(f"bad data segment mode {mode}")
         mi = u32(b, p + 1)[0]
-        off, p = _segment_offset(b, p + 5, mode == 0, mi, nmem, nf, ng, "data", "memory")
+        off, p = _segment_offset(b, p + 5, mode == 0, mi, nmem, nf, globals_, "data", "memory")
         ln = u32(b, p)[0]
         p += 4
         if ln > end - p:
@@ -1082,7 +1111,13 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
         raise _Fail("body offsets do not match the local functions")
     body_offsets = list(struct.unpack_from(f"<{n}I", b, p + 4))
     p += 4 + 4 * n
-    wasm_offsets, p = _decode_wasm_offsets(b, p, end, n)
+    if 4 > end - p:
+        raise _Fail("offset maps missing")
+    ln = u32(b, p)[0]
+    if ln > end - p - 4:
+        raise _Fail(f"offset maps of {ln} bytes exceed the section")
+    wasm_offsets = _LazyOffsetMaps(bytes(b[p + 4:p + 4 + ln]), n)
+    p += 4 + ln
     if p != end:
         raise _Fail(f"{end - p} trailing bytes")
     return ModuleInfo(types=types, imports=imports, func_types=func_types, tables=tables, memories=memories,
@@ -1092,26 +1127,75 @@ def _decode_module_body(b: bytes, r: _R) -> ModuleInfo:  # noqa: C901 (one flat 
                       num_imported_globals=n_imp[3], body_offsets=body_offsets, wasm_offsets=wasm_offsets)
 
 
-def _decode_wasm_offsets(b: bytes, p: int, end: int, n_local: int) -> tuple[list[list[int]], int]:
-    """The module section's bytecode-to-wasm offset maps: one per local function, each a u32 count
-    (a multiple of 3) and that many u32s, triples (bytecode offset, wasm start, wasm end) with
-    non-decreasing bytecode offsets and start <= end."""
-    n = _U32(b, p)[0]
-    p += 4
-    if n != n_local:
-        raise _Fail(f"{n} offset maps for {n_local} local functions")
-    maps: list[list[int]] = []
-    for _ in range(n):
-        k = _U32(b, p)[0]
-        if k % 3 or 4 * k > end - p - 4:
-            raise _Fail(f"offset map of {k} values does not fit the section")
-        vals = list(struct.unpack_from(f"<{k}I", b, p + 4))
-        p += 4 + 4 * k
-        starts, ws, we = vals[0::3], vals[1::3], vals[2::3]
-        if any(a > c for a, c in zip(starts, starts[1:])) or any(s > e for s, e in zip(ws, we)):
-            raise _Fail("offset map out of order")
-        maps.append(vals)
-    return maps, p
+def encode_offset_maps(maps: list[list[int]]) -> bytes:
+    """The offset maps as stored: u32 count, then per local function a u32 value count (a multiple
+    of 3) and that many u32s, triples (bytecode offset, wasm start, wasm end)."""
+    parts = [struct.pack("<I", len(maps))]
+    for m in maps:
+        parts.append(struct.pack(f"<I{len(m)}I", len(m), *m))
+    return b"".join(parts)
+
+
+def decode_offset_maps(b: bytes, n_local: int) -> list[list[int]]:
+    """:func:`encode_offset_maps`'s inverse, checked: one map per local function, sizes within ``b``,
+    non-decreasing bytecode offsets, start <= end. ArtifactError otherwise."""
+    end = len(b)
+    try:
+        n = _U32(b, 0)[0]
+        p = 4
+        if n != n_local:
+            raise _Fail(f"{n} offset maps for {n_local} local functions")
+        maps: list[list[int]] = []
+        for _ in range(n):
+            k = _U32(b, p)[0]
+            if k % 3 or 4 * k > end - p - 4:
+                raise _Fail(f"offset map of {k} values does not fit")
+            vals = list(struct.unpack_from(f"<{k}I", b, p + 4))
+            p += 4 + 4 * k
+            starts, ws, we = vals[0::3], vals[1::3], vals[2::3]
+            if any(a > c for a, c in zip(starts, starts[1:])) or any(s > e for s, e in zip(ws, we)):
+                raise _Fail("offset map out of order")
+            maps.append(vals)
+        if p != end:
+            raise _Fail(f"{end - p} trailing bytes after the offset maps")
+    except struct.error:
+        raise ArtifactError("artifact offset maps truncated") from None
+    except _Fail as e:
+        raise ArtifactError(f"artifact offset maps: {e}") from None
+    return maps
+
+
+class _LazyOffsetMaps(Sequence[list[int]]):
+    """ModuleInfo.wasm_offsets of a loaded artifact: decoded (and checked) on first use, so that
+    loading an artifact pays only for skipping them. The bytes are covered by the artifact's
+    checksum (and HMAC); a map that fails its checks gives a backtrace without wasm offsets."""
+
+    __slots__ = ("_maps", "_n", "_raw")
+
+    def __init__(self, raw: bytes, n_local: int) -> None:
+        self._raw = raw
+        self._n = n_local
+        self._maps: list[list[int]] | None = None
+
+    def decoded(self) -> list[list[int]]:
+        """Every map, decoded and checked (ArtifactError if they are malformed)."""
+        if self._maps is None:
+            self._maps = decode_offset_maps(self._raw, self._n)
+        return self._maps
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        try:
+            return self.decoded()[i]
+        except ArtifactError:
+            return [] if isinstance(i, int) else []
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _decode_code_meta(code_len: int, funcs: _R, traps: _R, exe: _R, n_funcs: int, n_imported: int,
@@ -1453,13 +1537,18 @@ def _load_context(engine: Any) -> _LoadContext:
     return ctx
 
 
-def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None) -> Any:
+def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: Any = None, *,
+                       trusted_unauthenticated: bool = False) -> Any:
     """``Module.deserialize(engine, blob)``: every check happens before the code is mapped executable.
 
-    The same checks as :func:`load_artifact` (HMAC first when the engine has a key, then size and
-    checksum, then the header, then every section), but only the module section becomes Python
-    objects: the section table and the code, function, trap-site and exec sections are checked
-    and loaded by C straight from the blob (``nvm_module_import_artifact``).
+    Authentication first (the artifact security model, README "Artifacts are code"): an artifact
+    that carries an HMAC is verified with the engine's key before any other byte is looked at;
+    one that carries none (or that a key-less engine cannot verify) is loaded only if the caller
+    vouches for it (``trusted_unauthenticated`` or the engine's
+    ``allow_unauthenticated_artifacts``). Then the same checks as :func:`load_artifact` (size and
+    checksum, the header, every section), but only the module section becomes Python objects: the
+    section table and the code, function, trap-site and exec sections are checked and loaded by C
+    straight from the blob (``nvm_module_import_artifact``).
     """
     if type(blob) is not bytes:
         if not isinstance(blob, (bytes, bytearray, memoryview)):
@@ -1468,7 +1557,17 @@ def deserialize_module(engine: Any, blob: bytes | bytearray | memoryview, cls: A
     rt = _RT_API or _runtime_api()
     ctx = _load_context(engine)
     n = len(blob)
-    key = ctx.key
+    trusted = trusted_unauthenticated or engine.allow_unauthenticated_artifacts
+    signed = n >= 20 and bool(blob[16] & FLAG_HMAC)  # the header's flags word (checked below)
+    # Verify whenever there is a key and either a MAC to check or no word from the caller; a
+    # signed artifact is verified even when the caller vouches for it.
+    key = ctx.key if ctx.key is not None and (signed or not trusted) else None
+    if key is None:
+        if not trusted:
+            raise UnauthenticatedArtifactError(
+                "refusing to load an unauthenticated artifact (loading one runs its machine code): give the "
+                "Engine the artifact_key it was signed with, or pass trusted_unauthenticated=True if these "
+                "bytes never left this process's control")
     mv = memoryview(blob)
     if key is not None:  # before any other byte is looked at
         if n < HEADER_SIZE + 2 * _DIGEST:

@@ -13,12 +13,23 @@ message, offset, ...) so a bad contract is not recompiled on every call.
 * :class:`MemoryArtifactStore` is a dict-backed store (tests, ephemeral engines).
 * :class:`ContractCache` puts an in-memory LRU of *loaded* modules in front of a store and does
   the compile-on-miss / cache-the-error dance.
+
+Trust: the store's checksums only catch accidents. Whoever can write the store can put any bytes
+under any key, so the ContractCache binds every entry to its key before using it (README
+"Artifacts are code"): an artifact's header must name the key's code hash and config hash (and
+the artifact's HMAC must verify under the engine's key when it is loaded); an error entry must
+carry an HMAC, under the cache's key, over the key and the error. Anything else is treated as a
+miss: the contract is recompiled, the entry overwritten and a warning logged (logger
+``nearvm.cache``). A persistent store therefore needs an Engine with an ``artifact_key``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -46,6 +57,8 @@ __all__ = [
 
 KIND_ARTIFACT = 1
 KIND_ERROR = 2
+
+_log = logging.getLogger("nearvm.cache")
 
 
 @dataclass(frozen=True)
@@ -77,13 +90,17 @@ class CachedArtifact:
 
 @dataclass(frozen=True)
 class CachedCompileError:
-    """A compile error, enough to re-raise the same exception without recompiling."""
+    """A compile error, enough to re-raise the same exception without recompiling.
+
+    ``mac``: HMAC-SHA256 under the ContractCache's key over the entry's key and the other fields
+    (set by the ContractCache; an entry whose MAC does not verify is never served)."""
 
     error_class: str
     message: str
     offset: int | None = None
     func_index: int | None = None
     limit: str | None = None
+    mac: bytes = b""
 
     @classmethod
     def from_exception(cls, e: CompileError) -> CachedCompileError:
@@ -102,9 +119,16 @@ class CachedCompileError:
         return cls(self.message, self.offset, self.func_index)
 
     def encode(self) -> bytes:
-        return json.dumps({"class": self.error_class, "message": self.message, "offset": self.offset,
-                           "func_index": self.func_index, "limit": self.limit},
-                          sort_keys=True, separators=(",", ":")).encode()
+        d: dict[str, object] = {"class": self.error_class, "message": self.message, "offset": self.offset,
+                                "func_index": self.func_index, "limit": self.limit}
+        if self.mac:
+            d["mac"] = self.mac.hex()
+        return json.dumps(d, sort_keys=True, separators=(",", ":")).encode()
+
+    def authenticator(self, key: bytes, kdigest: bytes) -> bytes:
+        """The MAC of this error (its ``mac`` field aside) stored under the key with ``kdigest``."""
+        body = dataclasses.replace(self, mac=b"").encode()
+        return hmac.digest(key, b"nearvm-cache-error\0" + kdigest + body, "sha256")
 
     @classmethod
     def decode(cls, raw: bytes) -> CachedCompileError:
@@ -116,7 +140,11 @@ class CachedCompileError:
                 raise ValueError("bad cached error")
         if d.get("limit") is not None and not isinstance(d["limit"], str):
             raise ValueError("bad cached error")
-        return cls(d["class"], d["message"], d.get("offset"), d.get("func_index"), d.get("limit"))
+        mac = d.get("mac", "")
+        if not isinstance(mac, str):
+            raise ValueError("bad cached error")
+        return cls(d["class"], d["message"], d.get("offset"), d.get("func_index"), d.get("limit"),
+                   bytes.fromhex(mac))
 
 
 CacheEntry = CachedArtifact | CachedCompileError
@@ -350,10 +378,21 @@ class CacheStats:
     store_hits: int = 0
     error_hits: int = 0
     compiles: int = 0
+    #: Artifact entries not served: malformed, not this key's code or Config, or not authentic.
     bad_artifacts: int = 0
+    #: Error entries not served: no valid MAC under the cache's key for this key.
+    bad_errors: int = 0
 
 
 M = TypeVar("M")
+
+
+def _nearvm_artifact_identity(blob: bytes) -> tuple[bytes, bytes]:
+    """(code hash, config hash) recorded in a nearvm artifact's header (ArtifactError if none)."""
+    from .artifact import read_header
+
+    h = read_header(blob)
+    return h.code_hash, h.config_hash
 
 
 class ContractCache(Generic[M]):
@@ -362,17 +401,26 @@ class ContractCache(Generic[M]):
     ``compile(wasm) -> M`` may raise :class:`CompileError` (cached and re-raised next time without
     compiling); ``serialize(M) -> bytes`` and ``deserialize(bytes) -> M`` convert to and from the
     artifact (``deserialize`` raising :class:`ArtifactError` makes the entry a miss: it is replaced).
+
+    ``key`` (at least 16 bytes) authenticates error entries; ``artifact_identity(blob)`` returns
+    the (code hash, config hash) an artifact was compiled from (default: the nearvm artifact
+    header). An entry that does not match its key is a miss (see the module docstring).
     """
 
     def __init__(self, store: ArtifactStore, *, config_hash: bytes, compile: Callable[[bytes], M],
-                 serialize: Callable[[M], bytes], deserialize: Callable[[bytes], M], lru_capacity: int = 128,
-                 nearvm_version: str = __version__) -> None:
+                 serialize: Callable[[M], bytes], deserialize: Callable[[bytes], M], key: bytes,
+                 lru_capacity: int = 128, nearvm_version: str = __version__,
+                 artifact_identity: Callable[[bytes], tuple[bytes, bytes]] = _nearvm_artifact_identity) -> None:
+        if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+            raise ValueError("ContractCache: key must be at least 16 bytes (it authenticates error entries)")
         self.store = store
         self.config_hash = config_hash
         self.nearvm_version = nearvm_version
+        self._key = bytes(key)
         self._compile = compile
         self._serialize = serialize
         self._deserialize = deserialize
+        self._identity = artifact_identity
         self.lru: LRU[CacheKey, M | CachedCompileError] = LRU(lru_capacity)
         self.stats = CacheStats()
 
@@ -380,22 +428,64 @@ class ContractCache(Generic[M]):
     def for_engine(cls, engine: object, store: ArtifactStore | str | os.PathLike[str] | None = None,
                    lru_capacity: int = 128) -> ContractCache[object]:
         """A cache of ``nearvm.Module`` objects for ``engine`` (store: an ArtifactStore, a SQLite path,
-        or None for a process-local memory store)."""
+        or None for a process-local memory store).
+
+        A store other than the process-local memory store can be written by others, so it needs
+        an engine with an ``artifact_key`` (its artifacts are signed and verified with it, and it
+        authenticates the error entries), unless the engine was made with
+        ``allow_unauthenticated_artifacts=True`` (error entries are then authenticated with a key
+        of this process only: other processes' error entries are recompiled). ValueError otherwise.
+        """
         from .artifact import config_hash_of
+        from .runtime import Engine
         from .runtime import Module as module_cls
+        if not isinstance(engine, Engine):
+            raise TypeError("ContractCache.for_engine: engine must be a nearvm.Engine")
         if store is None:
             store = MemoryArtifactStore()
-        elif not isinstance(store, ArtifactStore):
+        local = isinstance(store, MemoryArtifactStore)  # this process's memory: only it writes there
+        if not local and not isinstance(store, ArtifactStore):
             store = SQLiteArtifactStore(store)
+        key = engine.artifact_key
+        trusted = key is None  # artifacts in a process-local store were all made by this process
+        if key is None:
+            if not (local or engine.allow_unauthenticated_artifacts):
+                raise ValueError("a persistent ContractCache needs an Engine with an artifact_key: anyone who can "
+                                 "write the store could otherwise make this process run their machine code")
+            key = os.urandom(32)
         return ContractCache(
-            store, config_hash=config_hash_of(getattr(engine, "config", None)),
+            store, config_hash=config_hash_of(engine.config),
             compile=lambda wasm: module_cls(engine, wasm),
             serialize=lambda m: m.serialize(),
-            deserialize=lambda blob: module_cls.deserialize(engine, blob),
-            lru_capacity=lru_capacity)
+            deserialize=lambda blob: module_cls.deserialize(engine, blob, trusted_unauthenticated=trusted),
+            key=key, lru_capacity=lru_capacity)
 
     def key(self, wasm: bytes) -> CacheKey:
         return CacheKey.for_code(wasm, self.config_hash, self.nearvm_version)
+
+    def _authentic_error(self, key: CacheKey, entry: CachedCompileError) -> bool:
+        return hmac.compare_digest(entry.mac, entry.authenticator(self._key, key.digest()))
+
+    def _load_artifact(self, key: CacheKey, blob: bytes) -> M | None:
+        """The module of a stored artifact if it is this key's, else None (logged)."""
+        try:
+            code_hash, config_hash = self._identity(blob)
+        except (ArtifactError, ValueError) as e:
+            _log.warning("cache entry %s: unreadable artifact (%s); recompiling", key.digest().hex()[:16], e)
+            return None
+        if not hmac.compare_digest(code_hash, key.code_hash):
+            _log.warning("cache entry %s: the artifact's code hash is not the key's; recompiling",
+                         key.digest().hex()[:16])
+            return None
+        if not hmac.compare_digest(config_hash, key.config_hash):
+            _log.warning("cache entry %s: the artifact's config hash is not the key's; recompiling",
+                         key.digest().hex()[:16])
+            return None
+        try:
+            return self._deserialize(blob)
+        except ArtifactError as e:
+            _log.warning("cache entry %s: artifact rejected (%s); recompiling", key.digest().hex()[:16], e)
+            return None
 
     def get(self, wasm: bytes) -> M:
         """The loaded module for ``wasm``; raises its (cached) CompileError if it does not compile."""
@@ -409,25 +499,27 @@ class ContractCache(Generic[M]):
             return hit
         entry = self.store.get(key)
         if isinstance(entry, CachedCompileError):
-            self.stats.error_hits += 1
-            self.lru.put(key, entry)
-            raise entry.to_exception()
-        if isinstance(entry, CachedArtifact):
-            try:
-                module = self._deserialize(entry.blob)
-            except ArtifactError:
-                self.stats.bad_artifacts += 1
-                self.store.delete(key)
-            else:
+            if self._authentic_error(key, entry):
+                self.stats.error_hits += 1
+                self.lru.put(key, entry)
+                raise entry.to_exception()
+            self.stats.bad_errors += 1
+            _log.warning("cache entry %s: error entry without a valid MAC for this key; recompiling",
+                         key.digest().hex()[:16])
+        elif isinstance(entry, CachedArtifact):
+            module = self._load_artifact(key, entry.blob)
+            if module is not None:
                 self.stats.store_hits += 1
                 self.lru.put(key, module)
                 return module
+            self.stats.bad_artifacts += 1
         self.stats.compiles += 1
         try:
             module = self._compile(wasm)
         except CompileError as e:
             err = CachedCompileError.from_exception(e)
-            self.store.put(key, err)
+            err = dataclasses.replace(err, mac=err.authenticator(self._key, key.digest()))
+            self.store.put(key, err)  # overwrites whatever was there
             self.lru.put(key, err)
             raise
         self.store.put(key, CachedArtifact(self._serialize(module)))

@@ -20,6 +20,7 @@ __all__ = [
     "LinkError",
     "InstantiationError",
     "ArtifactError",
+    "UnauthenticatedArtifactError",
     "TrapCode",
     "Frame",
     "Trap",
@@ -105,6 +106,14 @@ class ToolNotFoundError(NearVMError):
         if provider:
             msg += f"; it is provided by {provider}"
         super().__init__(msg)
+
+
+class UnauthenticatedArtifactError(ArtifactError):
+    """An artifact would have to be loaded without verifying its HMAC, and nobody opted in.
+
+    Loading an artifact runs its machine code: give the Engine the ``artifact_key`` it was signed
+    with, or pass ``trusted_unauthenticated=True`` for bytes that never left the process's control.
+    """
 
 
 class TrapCode(enum.IntEnum):

@@ -5,6 +5,8 @@
   ``.nvm`` artifact (recognised by its contents, not its name). Arguments are parsed by the
   export's parameter types; results are printed one per line; with gas metering on, the gas used
   is printed on stderr. Imports come from ``--preload FILE.py``, ``--near`` and ``--stub-imports``.
+  An artifact runs only if it is signed with ``--key-file``'s key, or with
+  ``--trust-unauthenticated-artifact`` (its machine code runs as is: only for files you made).
 * ``nearvm inspect FILE``: imports and exports with their types (and, for an artifact, its header).
 
 Every user error ends with a one-line message on stderr and the exit code of its kind
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import CliError, ExitCode, ThrowingArgumentParser
-from .errors import Trap, TrapCode
+from .errors import Trap, TrapCode, UnauthenticatedArtifactError
 from .wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
 
 __all__ = ["main_compile", "main_run", "main_inspect", "near_imports", "parse_value", "describe_type"]
@@ -38,7 +40,8 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                    help="NEAR profile (Config.near()): features, limits, gas; `run` also provides NEAR's imports")
     p.add_argument("--gas", type=_non_negative_int("--gas"), metavar="COST", default=None,
                    help="meter gas with a uniform schedule of COST per instruction")
-    p.add_argument("--key-file", type=Path, default=None, help="HMAC key for signing/verifying artifacts")
+    p.add_argument("--key-file", type=Path, default=None,
+                   help="HMAC key (at least 16 bytes) for signing/verifying artifacts")
 
 
 def _non_negative_int(option: str) -> Callable[[str], int]:
@@ -73,7 +76,10 @@ def _engine(args: argparse.Namespace) -> Any:
     from .runtime import Engine
 
     key = _read(args.key_file, "key file") if args.key_file is not None else None
-    return Engine(_config(args), artifact_key=key)
+    try:
+        return Engine(_config(args), artifact_key=key)
+    except ValueError as e:  # a key shorter than the minimum
+        raise CliError(ExitCode.USAGE, f"--key-file {args.key_file}: {e}") from None
 
 
 def _is_artifact(data: bytes) -> bool:
@@ -82,12 +88,18 @@ def _is_artifact(data: bytes) -> bool:
     return data[:len(MAGIC)] == MAGIC
 
 
-def _load_module(engine: Any, path: Path) -> Any:
+def _load_module(engine: Any, path: Path, trust_unauthenticated: bool = False) -> Any:
     from .runtime import Module
 
     data = _read(path)
     if _is_artifact(data):
-        return Module.deserialize(engine, data)
+        try:
+            return Module.deserialize(engine, data, trusted_unauthenticated=trust_unauthenticated)
+        except UnauthenticatedArtifactError:
+            raise CliError(ExitCode.ARTIFACT, f"{path}: refusing to run an unauthenticated artifact (loading one "
+                                              "runs its machine code): give the key it was signed with "
+                                              "(--key-file KEY), or --trust-unauthenticated-artifact if you "
+                                              "compiled it yourself") from None
     return Module(engine, data)
 
 
@@ -317,6 +329,9 @@ def main_run(argv: Sequence[str]) -> int:
                    help="a Python file defining imports(store, module) -> {module: {name: extern}} (repeatable)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="interrupt unmetered wasm after SECONDS of wall-clock time")
+    p.add_argument("--trust-unauthenticated-artifact", action="store_true",
+                   help="load a .nvm artifact without verifying its HMAC: its machine code runs as is "
+                        "(only for artifacts you compiled yourself)")
     _add_config_args(p)
     args = p.parse_intermixed_args(list(argv))
     if args.invoke is None and args.args:
@@ -326,7 +341,7 @@ def main_run(argv: Sequence[str]) -> int:
     from .runtime import Func, Instance, Store
 
     engine = _engine(args)
-    module = _load_module(engine, args.file)
+    module = _load_module(engine, args.file, args.trust_unauthenticated_artifact)
     values: list[Any] = []
     if args.invoke is not None:
         func_exports = [name for name, ty in module.exports if isinstance(ty, FuncType)]

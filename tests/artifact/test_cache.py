@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import random
@@ -219,8 +220,14 @@ def _fake_cache(store: ArtifactStore, calls: dict[str, int], lru: int = 2) -> Co
             raise ArtifactError("bad artifact")
         return _FakeModule(blob[4:])
 
+    def identity(blob: bytes) -> tuple[bytes, bytes]:  # what a fake artifact was compiled from
+        if not blob.startswith(b"ART:"):
+            raise ValueError("not a fake artifact")
+        return hashlib.sha256(blob[4:]).digest(), CONFIG
+
     return ContractCache(store, config_hash=CONFIG, compile=compile_, serialize=lambda m: b"ART:" + m.wasm,
-                         deserialize=deserialize, lru_capacity=lru)
+                         deserialize=deserialize, key=b"fake cache key, 32 bytes long...", lru_capacity=lru,
+                         artifact_identity=identity)
 
 
 def test_contract_cache_layers(tmp_path: Path) -> None:
@@ -267,7 +274,7 @@ def test_contract_cache_replaces_bad_artifacts() -> None:
     key = cache.key(b"mod")
     store.put(key, CachedArtifact(b"garbage"))
     assert cache.get(b"mod").wasm == b"mod"
-    assert calls == {"compile": 1, "deserialize": 1} and cache.stats.bad_artifacts == 1
+    assert calls == {"compile": 1, "deserialize": 0} and cache.stats.bad_artifacts == 1
     assert store.get(key) == CachedArtifact(b"ART:mod")
     cache.evict(b"mod", persistent=True)
     assert store.get(key) is None

@@ -27,7 +27,10 @@ def test_compile_then_run(wasm_file: Path, tmp_path: Path, capsys: pytest.Captur
     blob = out.read_bytes()
     assert blob.startswith(A.MAGIC)
     capsys.readouterr()
-    assert main(["run", str(out), "--invoke", "add", "40", "2"]) == 0
+    # An unsigned artifact is code nobody vouched for: refused unless the user says it is theirs.
+    assert main(["run", str(out), "--invoke", "add", "40", "2"]) == ExitCode.ARTIFACT
+    assert "unauthenticated" in capsys.readouterr().err
+    assert main(["run", str(out), "--trust-unauthenticated-artifact", "--invoke", "add", "40", "2"]) == 0
     assert capsys.readouterr().out.strip() == "42"
     assert main(["run", str(wasm_file), "--invoke", "add", "1", "2"]) == 0
     assert capsys.readouterr().out.strip() == "3"
@@ -43,13 +46,15 @@ def test_compile_then_run(wasm_file: Path, tmp_path: Path, capsys: pytest.Captur
 def test_run_rejects_bad_artifacts(wasm_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "add.nvm"
     assert main(["compile", str(wasm_file), "-o", str(out), "--gas", "1"]) == 0
-    assert main(["run", str(out), "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT  # compiled with another Config
+    trust = "--trust-unauthenticated-artifact"
+    # Compiled with another Config:
+    assert main(["run", str(out), trust, "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT
     assert "ArtifactError" in capsys.readouterr().err
-    assert main(["run", str(out), "--gas", "1", "--invoke", "add", "1", "2"]) == 0
+    assert main(["run", str(out), trust, "--gas", "1", "--invoke", "add", "1", "2"]) == 0
     data = bytearray(out.read_bytes())
     data[len(data) // 2] ^= 0x40
     out.write_bytes(bytes(data))
-    assert main(["run", str(out), "--gas", "1", "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT
+    assert main(["run", str(out), trust, "--gas", "1", "--invoke", "add", "1", "2"]) == ExitCode.ARTIFACT
     assert "ArtifactError" in capsys.readouterr().err
 
 
@@ -61,6 +66,12 @@ def test_signed_artifacts(wasm_file: Path, tmp_path: Path, capsys: pytest.Captur
     assert A.read_header(out.read_bytes()).has_hmac
     assert main(["run", str(out), "--key-file", str(key), "--invoke", "add", "2", "3"]) == 0
     other = tmp_path / "other"
-    other.write_bytes(b"nope")
+    other.write_bytes(b"another validator secret")
     assert main(["run", str(out), "--key-file", str(other), "--invoke", "add", "2", "3"]) == ExitCode.ARTIFACT
     assert "HMAC" in capsys.readouterr().err
+    short = tmp_path / "short"
+    short.write_bytes(b"nope")
+    assert main(["run", str(out), "--key-file", str(short), "--invoke", "add", "2", "3"]) == ExitCode.USAGE
+    assert "at least 16 bytes" in capsys.readouterr().err
+    assert main(["compile", str(wasm_file), "-o", str(out), "--key-file", str(short)]) == ExitCode.USAGE
+    assert "at least 16 bytes" in capsys.readouterr().err

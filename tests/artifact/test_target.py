@@ -20,8 +20,12 @@ def _other(target: A.Target) -> A.Target:
     return A.Target(isa, target.os_abi, A.DEFAULT_BASELINE[isa])
 
 
+# Signed artifacts: the target checks behind the authentication are what these tests exercise.
+KEY = b"target test artifact key, 32 by."
+
+
 def _compiled_blob() -> tuple[object, bytes]:
-    engine = rt.Engine(Config())
+    engine = rt.Engine(Config(), artifact_key=KEY)
     module = rt.Module(engine, wat2wasm(WAT))
     return engine, module.serialize()
 
@@ -46,7 +50,7 @@ def test_artifact_for_another_isa_is_an_artifact_error() -> None:
     engine, blob = _compiled_blob()
     h = A.read_header(blob)
     foreign = A._assemble(A.sections_of(blob), target=_other(h.target), config_hash=h.config_hash,
-                          code_hash=h.code_hash, key=None)
+                          code_hash=h.code_hash, key=KEY)
     with pytest.raises(ArtifactError, match="artifact for"):
         rt.Module.deserialize(engine, foreign)
     with pytest.raises(ArtifactError, match="artifact for"):
@@ -60,10 +64,10 @@ def test_c_loader_rejects_another_isa_by_itself(monkeypatch: pytest.MonkeyPatch)
     h = A.read_header(blob)
     other = _other(h.target)
     foreign = A._assemble(A.sections_of(blob), target=other, config_hash=h.config_hash,
-                          code_hash=h.code_hash, key=None)
+                          code_hash=h.code_hash, key=KEY)
     monkeypatch.setattr(A, "host_target", lambda config=None: other)
     monkeypatch.setattr(A, "host_cpu_features", lambda: frozenset(A.CPU_FEATURES))
-    fresh = rt.Engine(Config())
+    fresh = rt.Engine(Config(), artifact_key=KEY)
     with pytest.raises(ArtifactError, match="compiled for another target"):
         rt.Module.deserialize(fresh, foreign)
     del engine

@@ -68,8 +68,8 @@ def test_trap_site_code_and_bytecode_offset(setup, export: str) -> None:
     frame = trap.backtrace[0]
     assert frame.func_index == func
     ops = dict(disassemble_code(bodies[func]["code"]))
-    assert frame.offset in ops, f"offset {frame.offset} is not an op boundary: {ops}"
-    assert ops[frame.offset].split()[0] == op
+    assert frame.bytecode_offset in ops, f"offset {frame.bytecode_offset} is not an op boundary: {ops}"
+    assert ops[frame.bytecode_offset].split()[0] == op
 
 
 def test_out_of_gas_site_is_the_gas_op() -> None:
@@ -82,4 +82,4 @@ def test_out_of_gas_site_is_the_gas_op() -> None:
     assert info.value.code == TrapCode.OUT_OF_GAS
     code = parse_program(bytes(translate(wasm, config).program))["bodies"][0]["code"]
     (frame,) = info.value.backtrace
-    assert dict(disassemble_code(code))[frame.offset].split()[0] == "gas"
+    assert dict(disassemble_code(code))[frame.bytecode_offset].split()[0] == "gas"

@@ -555,10 +555,10 @@ def test_artifact_keeps_metering_and_refuses_other_schedule() -> None:
     blob = api("Module")(api("Engine")(uniform1()), src).serialize()
     for other in (Config(), Config(gas=GasSchedule.uniform(2))):
         with pytest.raises(nearvm.ArtifactError):
-            api("Module").deserialize(api("Engine")(other), blob)
+            api("Module").deserialize(api("Engine")(other), blob, trusted_unauthenticated=True)
     eng = api("Engine")(uniform1())
     r = instantiate(src, uniform1(), engine=eng)
-    mod = api("Module").deserialize(eng, blob)
+    mod = api("Module").deserialize(eng, blob, trusted_unauthenticated=True)
     inst = api("Instance")(r.store, mod, {})
     assert inst.exports["f"]() == 3
     assert r.store.gas_used == 3

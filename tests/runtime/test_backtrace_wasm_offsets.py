@@ -71,7 +71,7 @@ def _nearvm_trap(module: Module, name: str, args: tuple[object, ...]) -> Trap:
 @pytest.mark.parametrize("config", [Config(), Config(gas=GasSchedule.uniform(1))], ids=["plain", "metered"])
 def test_trap_offsets_match_wasmtime(config: Config) -> None:
     wasm = wat(TRAPS)
-    engine = Engine(config)
+    engine = Engine(config, artifact_key=b"k" * 32)
     compiled = Module(engine, wasm)
     loaded = Module.deserialize(engine, compiled.serialize())
     for name, args in CASES:

@@ -79,7 +79,7 @@ def test_interrupt_reaches_every_instance_of_the_store() -> None:
 
 
 def test_module_loaded_from_an_artifact_is_interruptible() -> None:
-    engine = Engine()
+    engine = Engine(artifact_key=b"k" * 32)
     module = Module.deserialize(engine, Module(engine, SPIN).serialize())
     store = Store(engine)
     inst = Instance(store, module)

@@ -123,18 +123,41 @@ def _check_account_id(account_id: str, what: str) -> None:
                              "lowercase letters, digits, and - _ . between them)")
 
 
+def chain_artifact_key(path: str | os.PathLike[str]) -> bytes:
+    """The artifact key of the chain stored at ``path``: ``<path>.key`` (32 random bytes, created
+    with mode 0600 on first use). Compiled contracts in the chain's file are signed with it, so a
+    state file copied from elsewhere or edited by someone who cannot write this key file cannot
+    make nearvm run machine code of their choosing (README "Artifacts are code")."""
+    key_path = os.fspath(path) + ".key"
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(key_path, "rb") as f:
+            key = f.read()
+        if len(key) < 32:
+            raise NearUsageError(f"{key_path}: not a nearvm chain key (expected 32 bytes, found {len(key)})") from None
+        return key[:32]
+    key = os.urandom(32)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
 class NearChain:
     """A local NEAR chain: state in SQLite (``path``; ``None`` = in memory), compiled contracts in
-    nearvm's compiled-contract cache (the same file)."""
+    nearvm's compiled-contract cache (the same file), signed with the chain's artifact key
+    (``artifact_key``, else :func:`chain_artifact_key`: ``<path>.key``)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, params: NearParams | None = None,
-                 config: Config | None = None) -> None:
+                 config: Config | None = None, artifact_key: bytes | None = None) -> None:
         import nearvm
 
         self.params = params if params is not None else NearParams.load()
         self.config = config if config is not None else Config.near()
         self.state = ChainState(":memory:" if path is None else path)
-        self.engine = nearvm.Engine(self.config)
+        if artifact_key is None and path is not None:
+            artifact_key = chain_artifact_key(path)
+        self.engine = nearvm.Engine(self.config, artifact_key=artifact_key)
         store: Any = MemoryArtifactStore() if path is None else SQLiteArtifactStore(os.fspath(path))
         self.cache = ContractCache.for_engine(self.engine, store)
 

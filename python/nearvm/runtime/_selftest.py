@@ -50,3 +50,8 @@ class GuardLoad:
 
 def registry_size() -> int:
     return int(lib.nvm_selftest_registry_size())
+
+
+def registry_retired() -> int:
+    """Retired registry snapshots and unloaded code owners not freed yet."""
+    return int(lib.nvm_selftest_registry_retired())

@@ -13,19 +13,32 @@ from ._ffi import check, ffi, lib, new_err
 if TYPE_CHECKING:
     from ..wasm.module import ModuleInfo
 
-__all__ = ["Engine", "Module", "ExternType"]
+__all__ = ["Engine", "Module", "ExternType", "MIN_ARTIFACT_KEY_BYTES"]
 
 ExternType = FuncType | TableType | MemoryType | GlobalType
 
 
-def _default_config() -> Any:
+#: The shortest ``artifact_key`` an Engine accepts: an empty or short key is a MAC anyone can
+#: forge or guess. Use 32 random bytes (``os.urandom(32)``).
+MIN_ARTIFACT_KEY_BYTES = 16
+
+
+def _config_class() -> Any:
     try:
         from ..config import Config
-    except ImportError:  # the frontend's Config not available: the runtime's defaults
+    except ImportError:  # the frontend's Config not available
+        return None
+    return Config
+
+
+def _default_config() -> Any:
+    config_cls = _config_class()
+    if config_cls is None:  # the runtime's defaults
         import types
 
-        return types.SimpleNamespace(gas=None, stack_budget=262_144, max_memory_pages=None)
-    return Config()
+        return types.SimpleNamespace(gas=None, stack_budget=262_144, max_memory_pages=None,
+                                     max_table_elements=None)
+    return config_cls()
 
 
 class Engine:
@@ -34,11 +47,37 @@ class Engine:
     Thread-safe: modules and stores of one engine may be used from several threads.
     """
 
-    def __init__(self, config: Any = None, artifact_key: bytes | None = None) -> None:
-        self.config = _default_config() if config is None else config
-        if artifact_key is not None and not isinstance(artifact_key, (bytes, bytearray)):
-            raise TypeError("artifact_key must be bytes or None")
+    def __init__(self, config: Any = None, artifact_key: bytes | None = None, *,
+                 allow_unauthenticated_artifacts: bool = False) -> None:
+        """``config``: a :class:`nearvm.Config` (None: the defaults).
+
+        ``artifact_key``: the secret (at least :data:`MIN_ARTIFACT_KEY_BYTES` bytes) that
+        :meth:`Module.serialize` signs artifacts with (HMAC-SHA256) and :meth:`Module.deserialize`
+        requires them to be signed with. Loading an artifact maps its machine code executable, so
+        an artifact must be authenticated before it is loaded (README "Artifacts are code").
+
+        ``allow_unauthenticated_artifacts=True``: every ``Module.deserialize`` on this engine may
+        load artifacts that carry no valid HMAC — **their code runs with the process's
+        privileges**. Only for artifacts that never left the process or a location only the
+        process can write; prefer a key.
+        """
+        if config is None:
+            config = _default_config()
+        else:
+            config_cls = _config_class()
+            if config_cls is not None and not isinstance(config, config_cls):
+                raise TypeError(f"Engine(config): config must be a nearvm.Config, got {type(config).__name__}")
+        self.config = config
+        if artifact_key is not None:
+            if not isinstance(artifact_key, (bytes, bytearray)):
+                raise TypeError(f"Engine(artifact_key): must be bytes or None, got {type(artifact_key).__name__}")
+            if len(artifact_key) < MIN_ARTIFACT_KEY_BYTES:
+                raise ValueError(f"Engine(artifact_key): the key must be at least {MIN_ARTIFACT_KEY_BYTES} bytes "
+                                 f"(got {len(artifact_key)}); a short key is a MAC anyone can forge")
+        if not isinstance(allow_unauthenticated_artifacts, bool):
+            raise TypeError("Engine(allow_unauthenticated_artifacts): must be a bool")
         self.artifact_key = bytes(artifact_key) if artifact_key is not None else None
+        self.allow_unauthenticated_artifacts = allow_unauthenticated_artifacts
         out = ffi.new("nvm_engine_t**")
         err = new_err()
         check(lib.nvm_engine_new(out, err, len(err)), err, "cannot create engine")
@@ -237,9 +276,26 @@ class Module:
         return serialize_module(self)
 
     @classmethod
-    def deserialize(cls, engine: Engine, blob: bytes) -> Module:
-        """A module from :meth:`serialize`'s bytes; ArtifactError if corrupted, foreign or incompatible."""
-        return _deserialize_module()(engine, blob, cls)  # type: ignore[no-any-return]
+    def deserialize(cls, engine: Engine, blob: bytes, *, trusted_unauthenticated: bool = False) -> Module:
+        """A module from :meth:`serialize`'s bytes. **Loading an artifact runs its machine code.**
+
+        The artifact must carry a valid HMAC made with ``engine.artifact_key``; an engine without
+        a key loads nothing unless the caller opts in. ``trusted_unauthenticated=True`` (or an
+        engine made with ``allow_unauthenticated_artifacts=True``) loads an artifact that carries
+        no HMAC, or that this engine cannot verify, on the caller's word that the bytes are its
+        own: whoever could have written them can run arbitrary code in this process. A signed
+        artifact is still verified when the engine has a key, whatever the opt-in says.
+
+        Raises ArtifactError if the artifact is unauthenticated (no opt-in), its HMAC does not
+        verify, or it is corrupted, foreign or incompatible (a different Config, nearvm version,
+        ISA, OS ABI or CPU features). The HMAC authenticates the bytes' origin (whoever holds the
+        key); the structural checks then reject what a buggy or older producer could write, but
+        they cannot make unauthenticated machine code safe.
+        """
+        if not isinstance(trusted_unauthenticated, bool):
+            raise TypeError("Module.deserialize: trusted_unauthenticated must be a bool")
+        return _deserialize_module()(engine, blob, cls,  # type: ignore[no-any-return]
+                                     trusted_unauthenticated=trusted_unauthenticated)
 
     def serialize_file(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`serialize` to ``path`` atomically (temp file + rename)."""
@@ -248,11 +304,13 @@ class Module:
         write_file_atomic(path, self.serialize())
 
     @classmethod
-    def deserialize_file(cls, engine: Engine, path: str | os.PathLike[str]) -> Module:
-        """A module from an artifact file written by :meth:`serialize_file`; ArtifactError if it is corrupted,
-        foreign or incompatible."""
+    def deserialize_file(cls, engine: Engine, path: str | os.PathLike[str], *,
+                         trusted_unauthenticated: bool = False) -> Module:
+        """A module from an artifact file written by :meth:`serialize_file`: :meth:`deserialize` of the
+        file's bytes, with the same authentication rules; ArtifactError if it is corrupted, foreign,
+        incompatible or not authenticated."""
         with open(path, "rb") as f:
-            return cls.deserialize(engine, f.read())
+            return cls.deserialize(engine, f.read(), trusted_unauthenticated=trusted_unauthenticated)
 
 
 def _deserialize_module() -> Any:

@@ -6,7 +6,7 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import LinkError, Trap
+from ..errors import InstantiationError, LinkError, Trap
 from ..wasm.module import ConstExpr, ModuleInfo
 from ..wasm.types import FuncType, GlobalType, MemoryType, TableType, ValType
 from ._ffi import check, ffi, lib, new_err
@@ -96,7 +96,7 @@ class Instance:
         tables: list[Table] = []
         globals_: list[Global] = []
         for imp in info.imports:
-            obj = imports.get(imp.module, {}).get(imp.name) if isinstance(imports.get(imp.module), Mapping) else None
+            obj = imports.get(imp.module, {}).get(imp.name)
             if obj is None:
                 raise LinkError(f"unknown import: {imp.module}.{imp.name} ({imp.kind}) was not provided")
             where = f"import {imp.module}.{imp.name}"
@@ -144,13 +144,17 @@ class Instance:
                 globals_.append(obj)
 
         # The module's own memories, tables and globals (globals are initialised below, once the
-        # instance's functions exist for ref.func).
-        for mt in info.memories[info.num_imported_memories:]:
-            memories.append(Memory(store, mt))
-        for tt in info.tables[info.num_imported_tables:]:
-            tables.append(Table(store, tt))
-        for gt in info.globals[info.num_imported_globals:]:
-            globals_.append(Global._from_bits(store, gt, 0))
+        # instance's functions exist for ref.func). A valid module may still exceed what this
+        # engine provides at instantiation (spec §4.5.4 allows it: implementation limits).
+        try:
+            for mt in info.memories[info.num_imported_memories:]:
+                memories.append(Memory(store, mt))
+            for tt in info.tables[info.num_imported_tables:]:
+                tables.append(Table(store, tt))
+            for gt in info.globals[info.num_imported_globals:]:
+                globals_.append(Global._from_bits(store, gt, 0))
+        except (ValueError, MemoryError) as e:
+            raise InstantiationError(f"cannot instantiate: {e}") from e
 
         out = ffi.new("nvm_instance_t**")
         err = new_err()
@@ -158,9 +162,12 @@ class Instance:
         mem_ptrs = ffi.new("nvm_memory_t*[]", [m._ptr for m in memories] or [ffi.NULL])
         tab_ptrs = ffi.new("nvm_table_t*[]", [t._ptr for t in tables] or [ffi.NULL])
         glob_ptrs = ffi.new("nvm_global_t*[]", [g._ptr for g in globals_] or [ffi.NULL])
-        check(lib.nvm_instance_new(store._ptr, module._ptr, func_ptrs, len(funcs), mem_ptrs, len(memories),
-                                   tab_ptrs, len(tables), glob_ptrs, len(globals_), len(info.elems), out, err,
-                                   len(err)), err, "cannot instantiate")
+        try:
+            check(lib.nvm_instance_new(store._ptr, module._ptr, func_ptrs, len(funcs), mem_ptrs, len(memories),
+                                       tab_ptrs, len(tables), glob_ptrs, len(globals_), len(info.elems), out, err,
+                                       len(err)), err, "cannot instantiate")
+        except (ValueError, MemoryError, RuntimeError) as e:
+            raise InstantiationError(str(e)) from e
         self._ptr = out[0]
         addr = int(ffi.cast("uintptr_t", self._ptr))
         # The Store keeps the Instance object itself (not a weak reference): the native instance

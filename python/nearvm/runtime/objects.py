@@ -9,6 +9,7 @@ patterns: i32/f32 unsigned 32-bit, i64/f64 unsigned 64-bit, references as Func/o
 from __future__ import annotations
 
 import struct
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,10 @@ from ..wasm.types import MAX_PAGES, FuncType, GlobalType, MemoryType, TableType,
 from ._ffi import check, ffi, lib, new_err
 from .store import Store
 
+_get_ident = threading.get_ident
+_nvm_call = lib.nvm_call
+_NEEDS_STACK = lib.NVM_CALL_NEEDS_STACK
+
 if TYPE_CHECKING:
     from .instance import Instance
 
@@ -25,6 +30,11 @@ __all__ = ["Caller", "Func", "Global", "Memory", "Table", "to_bits", "from_bits"
 
 _M32 = 0xFFFF_FFFF
 _M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _check_int(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
 
 
 def _check_store(store: Any, what: str) -> Store:
@@ -323,17 +333,39 @@ class Func:
             raise TypeError(f"function of type {ty} takes {len(ty.params)} arguments, got {len(args)}")
         store = self.store
         buf = plan.buf
-        i = 0
-        for conv, v in zip(plan.params, args):
-            buf[i] = conv(store, v)
-            i += 1
-        store._call(self._ref, buf, plan.n_slots)
-        results = plan.results
-        if not results:
-            return None
-        if len(results) == 1:
-            return results[0](store, buf[0])
-        return tuple([conv(store, buf[j]) for j, conv in enumerate(results)])
+        # Claim the Store before the shared buffer is written (Store._claim, inlined for the
+        # outermost call: the per-call fast path); another thread's call raises RuntimeError.
+        tid = _get_ident()
+        if store._thread == tid:
+            store._claim()  # nested (wasm -> host -> wasm): the depth limit
+        elif store._claim_lock.acquire(False):
+            store._thread = tid
+            store._depth = 1
+        else:
+            raise RuntimeError("this Store is in use by another thread (one thread per Store at a time)")
+        try:
+            i = 0
+            for conv, v in zip(plan.params, args):
+                buf[i] = conv(store, v)
+                i += 1
+            code = _nvm_call(store._ptr, self._ref, buf, plan.n_slots)
+            if code:
+                if code == _NEEDS_STACK:
+                    code = store._call_on_big_stack(self._ref, buf, plan.n_slots)
+                if code:
+                    store._raise_trap(code)
+            results = plan.results
+            if not results:
+                return None
+            if len(results) == 1:
+                return results[0](store, buf[0])
+            return tuple([conv(store, buf[j]) for j, conv in enumerate(results)])
+        finally:
+            depth = store._depth - 1  # Store._release, inlined
+            store._depth = depth
+            if not depth:
+                store._thread = None
+                store._claim_lock.release()
 
     def call_raw(self, args: list[Any]) -> list[Any]:
         """Call with exact bit patterns: numbers as unsigned ints of their width (i32/f32 32-bit, i64/f64
@@ -346,10 +378,16 @@ class Func:
             raise TypeError(f"function of type {ty} takes {len(ty.params)} arguments, got {len(args)}")
         store = self.store
         buf = plan.buf
-        for i, (conv, v) in enumerate(zip(plan.raw_params, args)):
-            buf[i] = conv(store, v)
-        store._call(self._ref, buf, plan.n_slots)
-        return [conv(store, buf[j]) for j, conv in enumerate(plan.raw_results)]
+        store._claim()
+        try:
+            for i, (conv, v) in enumerate(zip(plan.raw_params, args)):
+                buf[i] = conv(store, v)
+            code = store._run(self._ref, buf, plan.n_slots)
+            if code:
+                store._raise_trap(code)
+            return [conv(store, buf[j]) for j, conv in enumerate(plan.raw_results)]
+        finally:
+            store._release()
 
     def __repr__(self) -> str:
         kind = "host" if self._host is not None else "wasm"
@@ -376,7 +414,8 @@ class Caller:
 
     def charge_gas(self, amount: int) -> None:
         """Charge host-side gas; raises :class:`nearvm.OutOfGas` (and burns the budget) if it does not fit."""
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        _check_int(amount, "charge_gas: amount")
+        if amount < 0:
             raise ValueError("charge_gas: amount must be a non-negative int")
         ptr = self._store._ptr
         if amount > _M64:  # cannot fit: a second full charge always fails and burns the budget
@@ -461,12 +500,17 @@ class Memory:
 
     def read(self, offset: int, n: int) -> bytes:
         """``n`` bytes from ``offset`` (a copy); IndexError if the range is not inside the memory."""
+        _check_int(offset, "read: offset")
+        _check_int(n, "read: n")
         if offset < 0 or n < 0 or offset + n > self.data_size:
             raise IndexError("memory read out of bounds")
         return bytes(ffi.buffer(lib.nvm_memory_base(self._ptr) + offset, n))
 
     def write(self, offset: int, data: bytes) -> None:
         """Copy ``data`` to ``offset``; IndexError if it does not fit inside the memory."""
+        _check_int(offset, "write: offset")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write: data must be bytes, got {type(data).__name__}")
         n = len(data)
         if offset < 0 or offset + n > self.data_size:
             raise IndexError("memory write out of bounds")
@@ -474,7 +518,8 @@ class Memory:
 
     def grow(self, delta: int) -> int:
         """Grow by ``delta`` pages; returns the previous size. ValueError past the maximum."""
-        if isinstance(delta, bool) or not isinstance(delta, int) or delta < 0:
+        _check_int(delta, "grow: delta")
+        if delta < 0:
             raise ValueError("grow: delta must be a non-negative int")
         if delta > 0xFFFF_FFFF:
             raise ValueError("cannot grow memory past its maximum")
@@ -496,13 +541,20 @@ class Table:
         store = _check_store(store, "Table")
         if not isinstance(ty, TableType):
             raise TypeError("Table(store, type): type must be a nearvm.TableType")
+        # The runtime maximum: the declared one capped by the Config (table.grow from wasm and
+        # from Python both stop there; the declared type is what ``type`` reports).
+        maximum = 0xFFFF_FFFF if ty.maximum is None else ty.maximum
+        config_max = getattr(store.engine.config, "max_table_elements", None)
+        if config_max is not None:
+            maximum = min(maximum, int(config_max))
+            if ty.minimum > maximum:
+                raise ValueError(f"table minimum {ty.minimum} exceeds the Config's max_table_elements {config_max}")
         self.store = store
         self._element = ty.element
         self._maximum = ty.maximum
         init_bits = _ref_bits(store, ty.element, init)
         out = ffi.new("nvm_table_t**")
         err = new_err()
-        maximum = 0xFFFF_FFFF if ty.maximum is None else ty.maximum
         check(lib.nvm_table_new(store._ptr, int(ty.element), ty.minimum, maximum, init_bits, out, err, len(err)),
               err, "cannot create table")
         self._ptr = out[0]
@@ -539,7 +591,8 @@ class Table:
 
     def grow(self, delta: int, init: Any = None) -> int:
         """Grow by ``delta`` elements set to ``init``; returns the previous size. ValueError past the maximum."""
-        if isinstance(delta, bool) or not isinstance(delta, int) or delta < 0:
+        _check_int(delta, "grow: delta")
+        if delta < 0:
             raise ValueError("grow: delta must be a non-negative int")
         bits = _ref_bits(self.store, self._element, init)
         prev = -1 if delta > 0xFFFF_FFFF else int(lib.nvm_table_grow(self._ptr, delta, bits))

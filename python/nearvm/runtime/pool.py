@@ -29,6 +29,8 @@ def memory_pool_stats() -> dict[str, int]:
 def set_memory_pool_limit(limit: int) -> None:
     """Keep at most ``limit`` idle reservations (default 16; 0 disables pooling). Idle
     reservations above the new limit are unmapped at once."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"set_memory_pool_limit: limit must be an int, got {type(limit).__name__}")
+    if limit < 0:
         raise ValueError("set_memory_pool_limit: limit must be a non-negative int")
     lib.nvm_memory_pool_set_limit(limit)

@@ -8,10 +8,11 @@ run in parallel: wasm runs without the GIL.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Frame, Trap, TrapCode
+from ..errors import Frame, StackOverflow, Trap, TrapCode
 from ._ffi import check, ffi, lib, new_err
 from .engine import Engine
 
@@ -20,9 +21,38 @@ if TYPE_CHECKING:
     from .instance import Instance
     from .objects import Func
 
-__all__ = ["InterruptHandle", "Store", "UNLIMITED_GAS"]
+__all__ = ["InterruptHandle", "MAX_NESTED_CALLS", "Store", "UNLIMITED_GAS"]
 
 UNLIMITED_GAS = 2**64 - 1
+
+#: The most wasm activations of one Store alive at once: a host function called from wasm may
+#: call wasm again (re-entrancy), and the call that would be level MAX_NESTED_CALLS + 1 raises
+#: StackOverflow (TrapCode.STACK_OVERFLOW) before it starts. Deterministic: it depends on
+#: neither Python's recursion limit nor the native stack (docs/runtime.md "Re-entrancy").
+MAX_NESTED_CALLS = 64
+
+#: Python frames one nesting level may need: Func.__call__, the host trampoline, the host
+#: function and what it calls before calling wasm again (a generous allowance).
+_FRAMES_PER_LEVEL = 16
+
+
+def _python_depth() -> int:
+    frame = sys._getframe(1)
+    n = 0
+    while frame is not None:
+        n += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return n
+
+
+def _ensure_recursion_headroom(levels: int) -> None:
+    """Make room in the interpreter's recursion limit for ``levels`` more nesting levels, so
+    that the deterministic MAX_NESTED_CALLS is what stops re-entrancy, never a RecursionError
+    inside a host function. Raises the limit only (never lowers it); only nested calls pay
+    for the frame walk."""
+    need = _python_depth() + levels * _FRAMES_PER_LEVEL + 100
+    if sys.getrecursionlimit() < need:
+        sys.setrecursionlimit(need)
 
 _get_ident = threading.get_ident
 _nvm_call = lib.nvm_call
@@ -74,8 +104,9 @@ class Store:
         self._instance_modules: dict[int, Module] = {}
         self._host_records: list[Any] = []
         self._pending: BaseException | None = None
-        self._depth = 0
-        self._thread: int | None = None
+        self._claim_lock = threading.Lock()
+        self._depth = 0  # nested calls of the claiming thread (0: not claimed)
+        self._thread: int | None = None  # the claiming thread
         self._deadline: threading.Timer | None = None
 
     # ---- gas -------------------------------------------------------------------------------
@@ -109,6 +140,8 @@ class Store:
 
     @gas_limit.setter
     def gas_limit(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"gas_limit must be an int or None, got {type(value).__name__}")
         if not self._gas_enabled:
             if value is not None:
                 raise ValueError("gas_limit requires a Config with a gas schedule (Config(gas=...))")
@@ -203,38 +236,45 @@ class Store:
         return f
 
     # ---- calls -----------------------------------------------------------------------------
-    def _enter(self) -> None:
-        tid = threading.get_ident()
-        if self._depth and self._thread != tid:
-            raise RuntimeError("this Store is in use by another thread (one thread per Store at a time)")
-        self._thread = tid
-        self._depth += 1
+    #
+    # A call claims the Store *before* it touches anything shared (a Func's argument buffer, the
+    # activation chain): the claim is one non-blocking Lock acquire, atomic under any thread
+    # interleaving, so a second thread is turned away with RuntimeError having written nothing.
+    # Nested calls (wasm -> host -> wasm on the claiming thread) only count their depth, which is
+    # bounded by MAX_NESTED_CALLS (a deterministic limit, whatever Python's recursion limit is).
 
-    def _leave(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self._thread = None
-
-    def _call(self, ref: Any, buf: Any, n_slots: int) -> None:
-        """Run ``ref`` with ``buf`` (uint64_t slots, params in / results out); raise on trap.
-
-        The per-call fast path: _enter/_leave inlined, nvm_call bound once (module global).
-        """
+    def _claim(self) -> None:
+        """Claim this Store for the calling thread (nested: one level deeper), or raise."""
         tid = _get_ident()
-        if self._depth and self._thread != tid:
+        if self._thread == tid:  # only the claiming thread ever sees its own id here
+            if self._depth >= MAX_NESTED_CALLS:
+                raise StackOverflow(f"call stack exhausted: more than {MAX_NESTED_CALLS} nested wasm -> host -> "
+                                    "wasm calls on one Store")
+            _ensure_recursion_headroom(MAX_NESTED_CALLS - self._depth)
+            self._depth += 1
+            return
+        if not self._claim_lock.acquire(False):
             raise RuntimeError("this Store is in use by another thread (one thread per Store at a time)")
         self._thread = tid
-        self._depth += 1
-        try:
-            code = _nvm_call(self._ptr, ref, buf, n_slots)
-            if code == _NEEDS_STACK:
-                code = self._call_on_big_stack(ref, buf, n_slots)
-        finally:
-            self._depth -= 1
-            if not self._depth:
-                self._thread = None
-        if code:
-            self._raise_trap(code)
+        self._depth = 1
+
+    def _release(self) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self._thread = None
+            self._claim_lock.release()
+
+    # Tools that enter the runtime on a Store without a Func (the self-test).
+    _enter = _claim
+    _leave = _release
+
+    def _run(self, ref: Any, buf: Any, n_slots: int) -> int:
+        """Run ``ref`` with ``buf`` (uint64_t slots, params in / results out) on a claimed Store;
+        returns the trap code (0: none)."""
+        code = _nvm_call(self._ptr, ref, buf, n_slots)
+        if code == _NEEDS_STACK:
+            code = self._call_on_big_stack(ref, buf, n_slots)
+        return int(code)
 
     def _call_on_big_stack(self, ref: Any, buf: Any, n_slots: int) -> int:
         """Run one call on a helper thread whose native stack holds the whole stack budget.

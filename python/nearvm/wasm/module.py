@@ -9,6 +9,7 @@ bytecode, so nothing here grows per instruction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -118,7 +119,7 @@ class ModuleInfo:
     #: Per local function, where its bytecode came from in the input: a flat list of triples
     #: (bytecode offset, wasm start, wasm end), one per run of instructions copied verbatim, in
     #: bytecode order. :func:`wasm_offset` maps a bytecode offset through it.
-    wasm_offsets: list[list[int]] = field(default_factory=list)
+    wasm_offsets: Sequence[list[int]] = field(default_factory=list)
 
     def func_type(self, func_index: int) -> FuncType:
         return self.types[self.func_types[func_index]]
