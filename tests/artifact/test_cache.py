@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from cache_workers import CONFIG, check_entry, key_for, payload_for, reader, writer
 
+import nearvm
 from nearvm import ArtifactError, CompileError, LimitError, ValidationError
 from nearvm.cache import (
     LRU,
@@ -116,7 +117,11 @@ def test_sigkilled_writer(tmp_path: Path) -> None:
     if not hasattr(signal, "SIGKILL"):
         pytest.skip("platform: no SIGKILL on this OS")
     path = str(tmp_path / "kill.db")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(HERE)])}
+    # The child imports the nearvm under test (the tree's, an installed wheel's, a cross-built one)
+    # and keeps this interpreter's PYTHONPATH.
+    pkg_dir = str(Path(nearvm.__file__).resolve().parents[1])
+    paths = [pkg_dir, str(HERE), os.environ.get("PYTHONPATH")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     rng = random.Random(7)
     for round_ in range(16):
         proc = subprocess.Popen([sys.executable, str(HERE / "cache_workers.py"), path, str(round_), "40",
