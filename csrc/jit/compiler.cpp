@@ -36,9 +36,16 @@ class RecordingErrorHandler : public asmjit::ErrorHandler {
   std::string text;
 };
 
+// An upper estimate of machine-code bytes per bytecode byte, for deciding which functions may
+// outgrow the ISA's conditional-branch range (Traits::kCondBranchRange) and so get long-form
+// conditional branches. Exceeded only by pathological bodies: compile_program then compiles the
+// whole program again with long forms everywhere (`all_long`), so no valid module fails to
+// compile because of a branch displacement, on any ISA.
+constexpr uint64_t kCodeBytesPerBytecodeByte = 16;
+
 template <class Masm>
 bool compile_for(const ProgramInfo& info, const CompileOptions& options, CompiledProgram* out,
-                 std::string* error, size_t program_size) {
+                 std::string* error, size_t program_size, bool all_long, bool* out_of_range) {
   using namespace asmjit;
   using Traits = typename Masm::Traits;
   CodeHolder code;
@@ -70,6 +77,8 @@ bool compile_for(const ProgramInfo& info, const CompileOptions& options, Compile
     // Entry prefix: the argument-slot count the entry trampoline reads (masm.h entry_prefix).
     const FuncType& t = info.types[info.func_types[info.bodies[i].func_index]];
     masm.function_prefix(uint32_t(std::max(t.params.size(), t.results.size())));
+    masm.use_long_branches(all_long ||
+                           uint64_t(header.code_size) * kCodeBytesPerBytecodeByte >= Traits::kCondBranchRange);
     if (options.want_disassembly) logger.logf("; function %u\n", info.bodies[i].func_index);
     a.bind(func_labels[i]);
     out->func_offsets[i] = uint32_t(a.offset());
@@ -77,7 +86,11 @@ bool compile_for(const ProgramInfo& info, const CompileOptions& options, Compile
     if (!compile_function(masm, ctx, func_labels, &patch_offsets[i], &frame_sizes[i])) return false;
     if (frame_sizes[i] > Traits::kMaxFrameSize) { *error = "function frame too large"; return false; }
     out->func_sizes[i] = uint32_t(a.offset()) - out->func_offsets[i];
-    if (handler.error != kErrorOk) { *error = "assembler error: " + handler.text; return false; }
+    if (handler.error != kErrorOk) {
+      *out_of_range = handler.error == kErrorInvalidDisplacement;
+      *error = "assembler error: " + handler.text;
+      return false;
+    }
   }
   // Frame sizes are known only after each body (outgoing call area, if-parameter saves).
   uint8_t* buf = code.textSection()->buffer().data();
@@ -85,6 +98,7 @@ bool compile_for(const ProgramInfo& info, const CompileOptions& options, Compile
   code.flatten();
   code.resolveUnresolvedLinks();
   if (code.relocateToBase(0) != kErrorOk || handler.error != kErrorOk) {
+    *out_of_range = handler.error == kErrorInvalidDisplacement;
     *error = "assembler error: " + (handler.text.empty() ? std::string("relocation") : handler.text);
     return false;
   }
@@ -105,10 +119,16 @@ bool compile_program(const uint8_t* program, size_t size, const CompileOptions& 
   if (!read_program(program, size, &info, error)) return false;
   out->n_imported_funcs = info.n_imported_funcs;
   bool ok = false;
-  switch (options.target.isa) {
-    case Isa::X64: ok = compile_for<x64::MasmX64>(info, options, out, error, size); break;
-    case Isa::A64: ok = compile_for<a64::MasmA64>(info, options, out, error, size); break;
-    default: *error = "no JIT backend for this ISA"; return false;
+  for (bool all_long : {false, true}) {
+    bool out_of_range = false;
+    switch (options.target.isa) {
+      case Isa::X64: ok = compile_for<x64::MasmX64>(info, options, out, error, size, all_long, &out_of_range); break;
+      case Isa::A64: ok = compile_for<a64::MasmA64>(info, options, out, error, size, all_long, &out_of_range); break;
+      default: *error = "no JIT backend for this ISA"; return false;
+    }
+    if (ok || !out_of_range) break;
+    *out = CompiledProgram{};  // a branch out of range: again, every conditional branch long
+    out->n_imported_funcs = info.n_imported_funcs;
   }
   if (!ok) { out->code.clear(); out->trap_sites.clear(); return false; }
   sort_trap_sites(&out->trap_sites);

@@ -177,6 +177,7 @@ constexpr bool check_backend_traits() {
                 "[base] and [base + index] are always addresses (codegen's fallback form)");
   // Frame-size patching and the entry prefix.
   static_assert(T::kMaxFrameSize > 0 && T::kMaxFrameSize % 16 == 0, "kMaxFrameSize");
+  static_assert(T::kCondBranchRange >= (uint64_t(1) << 12), "conditional-branch range (Masm::use_long_branches)");
   static_assert(T::kEntryPrefixSize >= 4 && T::kEntryPrefixSize % 4 == 0 && T::kCodeAlign % 4 == 0 &&
                 T::kEntryPrefixSize % T::kCodeAlign == 0, "entry prefix keeps the entry aligned");
   return true;

@@ -150,6 +150,10 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
 }
 
 
+#: Frames ``str(trap)`` prints before eliding the middle of a deep backtrace.
+_SHOWN_FRAMES = 20
+
+
 @dataclass(frozen=True)
 class Frame:
     """One frame of a trap backtrace, innermost first.
@@ -190,11 +194,19 @@ class Trap(NearVMError):
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        """The message, then the wasm backtrace (one frame a line, innermost first) as wasmtime prints it."""
+        """The message, then the wasm backtrace (one frame a line, innermost first) as wasmtime prints
+        it; a deep one (recursion) shows its first and last frames around a count of the others."""
         if not self.backtrace:
             return self.message
         lines = [self.message, "wasm backtrace:"]
-        lines += [f"  {i:>3}: {frame}" for i, frame in enumerate(self.backtrace)]
+        frames = list(enumerate(self.backtrace))
+        if len(frames) > _SHOWN_FRAMES + 4:
+            head, tail = frames[:_SHOWN_FRAMES], frames[-4:]
+            lines += [f"  {i:>3}: {frame}" for i, frame in head]
+            lines.append(f"       ... {len(frames) - len(head) - len(tail)} more frames ...")
+            lines += [f"  {i:>3}: {frame}" for i, frame in tail]
+        else:
+            lines += [f"  {i:>3}: {frame}" for i, frame in frames]
         return "\n".join(lines)
 
     @staticmethod

@@ -39,6 +39,7 @@ PROVIDERS: dict[str, str] = {
     "clang": "the Debian package clang",
     "wasm-ld": "the Debian package lld",
     "g++": "the Debian package g++",
+    "aarch64-linux-gnu-objdump": "the Debian package binutils-aarch64-linux-gnu",
 }
 
 

@@ -30,7 +30,6 @@ from nearvm.cache import (
 )
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
 
 
 def test_key_identity() -> None:
@@ -117,11 +116,11 @@ def test_sigkilled_writer(tmp_path: Path) -> None:
     if not hasattr(signal, "SIGKILL"):
         pytest.skip("platform: no SIGKILL on this OS")
     path = str(tmp_path / "kill.db")
-    # The child imports the nearvm under test (the tree's, an installed wheel's, a cross-built one)
-    # and keeps this interpreter's PYTHONPATH.
-    pkg_dir = str(Path(nearvm.__file__).resolve().parents[1])
-    paths = [pkg_dir, str(HERE), os.environ.get("PYTHONPATH")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    # The writers import the nearvm this process runs (the tree's, or a built/cross-built one),
+    # with the rest of this interpreter's path.
+    pkg_dir = str(Path(nearvm.__file__).resolve().parent.parent)
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([pkg_dir, str(HERE), *extra])}
     rng = random.Random(7)
     for round_ in range(16):
         proc = subprocess.Popen([sys.executable, str(HERE / "cache_workers.py"), path, str(round_), "40",

@@ -47,7 +47,9 @@ def test_reproducible_in_process_and_across_processes() -> None:
     a = make()[0]
     b = make()[0]
     assert a == b
-    code = ("import sys; sys.path[:0] = ['tests/artifact', 'tests']\n"
+    # The child imports the nearvm this process runs (the tree's, or a built/cross-built one).
+    pkg_dir = os.path.dirname(os.path.dirname(os.path.abspath(A.__file__)))
+    code = (f"import sys; sys.path[:0] = ['tests/artifact', 'tests', {pkg_dir!r}]\n"
             "from artifact_helpers import make\n"
             "sys.stdout.buffer.write(make()[0])\n")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

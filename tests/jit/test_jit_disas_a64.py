@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,15 +17,14 @@ import pytest
 from jit_hooks import compile_for, lower, stubs_disassembly_for
 from test_jit_disas import CASES
 
+from nearvm.toolpath import find_tool
 from wasm_text import wat2wasm
 
 GOLDEN = Path(__file__).parent / "disas" / "a64"
-OBJDUMP = "aarch64-linux-gnu-objdump"  # Debian binutils-aarch64-linux-gnu (scripts/install-system-deps.sh)
 
 
 def objdump(code: bytes, tmp: Path) -> str:
-    exe = shutil.which(OBJDUMP)
-    assert exe is not None, f"{OBJDUMP} is required (Debian: binutils-aarch64-linux-gnu)"
+    exe = find_tool("aarch64-linux-gnu-objdump")  # Debian binutils-aarch64-linux-gnu (install-system-deps.sh)
     blob = tmp / "code.bin"
     blob.write_bytes(code)
     out = subprocess.run([exe, "-D", "-b", "binary", "-m", "aarch64", str(blob)], capture_output=True, text=True,
@@ -71,3 +69,26 @@ def test_no_undefined_encodings(tmp_path: Path) -> None:
         text = objdump(code, tmp_path)
         bad = [line for line in text.splitlines() if ".inst" in line or "undefined" in line]
         assert not bad, (name, bad)
+
+
+GAS_CASES = {
+    # Gas left in x22: `subs x22, x22, #cost; b.lo out_of_gas` per metered block.
+    "gas_loop_uniform1": ("(module (func (param $n i32) (result i32) (local $i i32) (block $done (loop $top "
+                          "(br_if $done (i32.ge_u (local.get $i) (local.get $n))) "
+                          "(local.set $i (i32.add (local.get $i) (i32.const 1))) (br $top))) (local.get $i)))", 1),
+    # 3 x (2**32 - 1) has no add/sub immediate form: materialised in x14, then `subs x22, x22, x14`.
+    "gas_large_cost": ("(module (func (result i32) (i32.add (i32.const 1) (i32.const 2))))", 2**32 - 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GAS_CASES))
+def test_gas_golden_a64(name: str, tmp_path: Path) -> None:
+    from nearvm.config import GasSchedule
+
+    wat, weight = GAS_CASES[name]
+    program = lower(wat2wasm(wat), gas=GasSchedule.uniform(weight))
+    result, code = compile_for(program, "aarch64")
+    assert result.ok, result.text
+    text = objdump(code, tmp_path)
+    assert "subs\tx22, x22" in text and "b.cc" in text  # objdump spells b.lo as b.cc
+    _check(name, text)

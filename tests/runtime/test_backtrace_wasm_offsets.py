@@ -73,7 +73,7 @@ def test_trap_offsets_match_wasmtime(config: Config) -> None:
     wasm = wat(TRAPS)
     engine = Engine(config, artifact_key=b"k" * 32)
     compiled = Module(engine, wasm)
-    loaded = Module.deserialize(engine, compiled.serialize())
+    loaded = Module.deserialize(engine, compiled.serialize(), trusted_unauthenticated=True)
     for name, args in CASES:
         expected = _wasmtime_offsets(wasm, name, args)
         for module in (compiled, loaded):
@@ -96,3 +96,12 @@ def test_str_of_trap_includes_the_backtrace() -> None:
     assert lines[2:] == [f"    0: {off[0]:#8x} - div", f"    1: {off[1]:#8x} - middle",
                          f"    2: {off[2]:#8x} - outer"]
     assert nearvm.Trap(nearvm.TrapCode.UNREACHABLE).message == str(nearvm.Trap(nearvm.TrapCode.UNREACHABLE))
+
+
+def test_str_of_a_deep_backtrace_elides_the_middle() -> None:
+    module = Module(Engine(), '(module (func $f (export "f") (param i32) (call $f (local.get 0))))')
+    trap = _nearvm_trap(module, "f", (0,))
+    lines = str(trap).splitlines()
+    assert len(trap.backtrace) > 1000 and len(lines) == 2 + 20 + 1 + 4
+    assert lines[22] == f"       ... {len(trap.backtrace) - 24} more frames ..."
+    assert lines[-1].startswith(f"  {len(trap.backtrace) - 1}: ")

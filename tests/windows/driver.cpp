@@ -249,7 +249,7 @@ struct HostDef {
 };
 const HostDef kHosts[] = {
     {"add_one", host_add_one, 0}, {"fail", host_fail, 0}, {"charge", host_charge, 1},
-    {"reenter", host_reenter, 1}, {"mix", host_mix, 0}, {"interrupt", host_interrupt, 0},
+    {"reenter", host_reenter, 1}, {"mix", host_mix, 0}, {"interrupt", host_interrupt, 1},
 };
 
 uint64_t mask_result(uint8_t type, uint64_t bits) {

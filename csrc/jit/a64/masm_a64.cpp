@@ -272,14 +272,14 @@ void MasmA64::shift_imm(ShiftOp op, W w, Reg dst, Reg lhs, uint8_t count) {
 // INT_MIN % -1 with no special case.
 void MasmA64::div(DivOp op, W w, Reg dst, Reg lhs, Reg rhs, const Label& div_by_zero, const Label& overflow) {
   auto d = gpw(w, dst), l = gpw(w, lhs), r = gpw(w, rhs), t = gpw(w, Reg(kT.id()));
-  a_.cbz(r, div_by_zero);
+  cbz(r, div_by_zero);
   switch (op) {
     case DivOp::DivS: {
       Label normal = a_.newLabel();
       a_.cmn(r, Imm(1));        // rhs == -1?
       a_.b_ne(normal);
       a_.cmp(l, Imm(1));        // lhs - 1 overflows exactly when lhs == INT_MIN
-      a_.b_vs(overflow);
+      bcc(CondCode::kVS, overflow);
       a_.bind(normal);
       a_.sdiv(d, l, r);
       break;
@@ -363,18 +363,42 @@ void MasmA64::cmov(Cond c, W w, Reg dst, Reg src) {
   a_.csel(gpw(w, dst), gpw(w, src), gpw(w, dst), cc_of(c));
 }
 
-void MasmA64::branch_zero(W w, Reg r, const Label& l) { a_.cbz(gpw(w, r), l); }
-void MasmA64::branch_nonzero(W w, Reg r, const Label& l) { a_.cbnz(gpw(w, r), l); }
+// Conditional branches reach ±1 MiB. In a function that may be larger (use_long_branches), each
+// becomes the inverted condition over an unconditional `b` (±128 MiB).
+void MasmA64::bcc(CondCode cc, const Label& l) {
+  if (!long_branches_) { a_.b(cc, l); return; }
+  Label skip = a_.newLabel();
+  a_.b(negateCond(cc), skip);
+  a_.b(l);
+  a_.bind(skip);
+}
+void MasmA64::cbz(const aj::Gp& r, const Label& l) {
+  if (!long_branches_) { a_.cbz(r, l); return; }
+  Label skip = a_.newLabel();
+  a_.cbnz(r, skip);
+  a_.b(l);
+  a_.bind(skip);
+}
+void MasmA64::cbnz(const aj::Gp& r, const Label& l) {
+  if (!long_branches_) { a_.cbnz(r, l); return; }
+  Label skip = a_.newLabel();
+  a_.cbz(r, skip);
+  a_.b(l);
+  a_.bind(skip);
+}
+
+void MasmA64::branch_zero(W w, Reg r, const Label& l) { cbz(gpw(w, r), l); }
+void MasmA64::branch_nonzero(W w, Reg r, const Label& l) { cbnz(gpw(w, r), l); }
 
 void MasmA64::branch_cmp(Cond c, W w, Reg lhs, Reg rhs, const Label& l) {
   a_.cmp(gpw(w, lhs), gpw(w, rhs));
-  a_.b(cc_of(c), l);
+  bcc(cc_of(c), l);
 }
 void MasmA64::branch_cmp_imm(Cond c, W w, Reg r, int32_t imm, const Label& l) {
-  if (imm == 0 && c == Cond::Eq) { a_.cbz(gpw(w, r), l); return; }
-  if (imm == 0 && c == Cond::Ne) { a_.cbnz(gpw(w, r), l); return; }
+  if (imm == 0 && c == Cond::Eq) { cbz(gpw(w, r), l); return; }
+  if (imm == 0 && c == Cond::Ne) { cbnz(gpw(w, r), l); return; }
   cmp_imm(w, r, imm);
-  a_.b(cc_of(c), l);
+  bcc(cc_of(c), l);
 }
 void MasmA64::branch_cmp_mem(Cond c, W w, Reg r, Address m, const Label& l) {
   a_.ldr(gpw(w, Reg(kT.id())), mem(m, w == W::k64 ? 8 : 4));
@@ -447,7 +471,7 @@ void MasmA64::fp_unop(FpUnOp op, FW w, Reg dst, Reg src) {
 
 void MasmA64::branch_if_nan(FW w, Reg r, const Label& l) {
   a_.fcmp(vf(w, r), vf(w, r));
-  a_.b_vs(l);  // unordered with itself <=> NaN
+  bcc(CondCode::kVS, l);  // unordered with itself <=> NaN
 }
 
 void MasmA64::load_canonical_nan(FW w, Reg r) {
@@ -496,15 +520,15 @@ void MasmA64::fp_to_int(TruncKind k, Reg dst, Reg src, const Label& invalid, con
   if (k.to == W::k32) { lo = k.is_signed ? -2147483649.0 : -1.0; hi = k.is_signed ? 2147483648.0 : 4294967296.0; }
   else { lo = k.is_signed ? -9223372036854777856.0 : -1.0; hi = k.is_signed ? 9223372036854775808.0 : 18446744073709551616.0; }
   a_.fcmp(x, x);
-  a_.b_vs(invalid);
+  bcc(CondCode::kVS, invalid);
   materialize(a_, kS, double_bits(lo), true);
   a_.fmov(bound, kS);
   a_.fcmp(x, bound);
-  a_.b_ls(overflow);  // x <= lo
+  bcc(CondCode::kLS, overflow);  // x <= lo
   materialize(a_, kS, double_bits(hi), true);
   a_.fmov(bound, kS);
   a_.fcmp(x, bound);
-  a_.b_ge(overflow);  // x >= hi
+  bcc(CondCode::kGE, overflow);  // x >= hi
   if (k.is_signed) a_.fcvtzs(d, x); else a_.fcvtzu(d, x);
 }
 
@@ -576,7 +600,7 @@ void MasmA64::stack_check(uint32_t frame_cost, const Label& overflow) {
     materialize(a_, kT, frame_cost, false);
     a_.subs(kS2, kS2, kT);
   }
-  a_.b_lt(overflow);
+  bcc(CondCode::kLT, overflow);
   a_.stur(kS2, aj::ptr(kFp, FrameLayout::kBudgetSlot));
 }
 
@@ -590,14 +614,14 @@ void MasmA64::charge_gas(uint64_t cost, const Label& out_of_gas) {
     materialize(a_, kT, cost, true);
     a_.subs(g, g, kT);
   }
-  a_.b_lo(out_of_gas);
+  bcc(CondCode::kLO, out_of_gas);
 }
 
 // Interrupts (unmetered code only): one load of the vmctx's flag and a branch not taken unless
 // another thread asked this Store to stop.
 void MasmA64::interrupt_check(const Label& interrupted) {
   a_.ldr(kS.w(), aj::ptr(kCtx, rt::kVmctxInterruptOffset));
-  a_.cbnz(kS.w(), interrupted);
+  cbnz(kS.w(), interrupted);  // the long form in functions beyond b.cond's range
 }
 
 void MasmA64::gas_to_store() {

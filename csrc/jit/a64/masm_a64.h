@@ -23,6 +23,8 @@ class MasmA64 {
 
   uint32_t offset() const { return uint32_t(a_.offset()); }
   void function_prefix(uint32_t arg_slots);
+  // Conditional branches of the next function(s) in their long form (Traits::kCondBranchRange).
+  void use_long_branches(bool on) { long_branches_ = on; }
   Label new_label() { return a_.newLabel(); }
   void bind(const Label& l) { a_.bind(l); }
   void jmp(const Label& l) { a_.b(l); }
@@ -116,8 +118,12 @@ class MasmA64 {
   // `lhs - imm` into the flags (cmp/cmn, or through kValTemp when no immediate form fits).
   void cmp_imm(W w, Reg lhs, int64_t imm);
   void load_fp_bits(FW w, Reg dst, uint64_t bits);
+  void bcc(asmjit::a64::CondCode cc, const Label& l);
+  void cbz(const asmjit::a64::Gp& r, const Label& l);
+  void cbnz(const asmjit::a64::Gp& r, const Label& l);
   asmjit::a64::Assembler& a_;
   OsAbi abi_;
+  bool long_branches_ = false;
 };
 
 }  // namespace nvm::jit::a64

@@ -105,6 +105,10 @@ struct TraitsA64 : RegsA64 {
     }
   }
 
+  // ---- branches -----------------------------------------------------------------------------
+  // b.cond / cbz / cbnz reach ±1 MiB (imm19 words).
+  static constexpr uint64_t kCondBranchRange = uint64_t(1) << 20;
+
   // ---- entry prefix (masm.h kEntryArgSlotsOffset) -----------------------------------------------
   static constexpr uint32_t kCodeAlign = 16;
   static constexpr uint32_t kEntryPrefixSize = 16;

@@ -25,6 +25,8 @@ class MasmX64 {
   // Aligns to Traits::kCodeAlign and emits the entry prefix (masm.h entry_prefix); the next
   // instruction is the function's entry.
   void function_prefix(uint32_t arg_slots);
+  // jcc has a rel32 form (Traits::kCondBranchRange): nothing to do.
+  void use_long_branches(bool) {}
   Label new_label() { return a_.newLabel(); }
   void bind(const Label& l) { a_.bind(l); }
   void jmp(const Label& l) { a_.jmp(l); }

@@ -50,6 +50,10 @@ struct TraitsX64 : RegsX64 {
     std::memcpy(code + at, &v, 4);
   }
 
+  // ---- branches -----------------------------------------------------------------------------
+  // jcc rel32 reaches ±2 GiB, beyond any code buffer: no long form is ever needed.
+  static constexpr uint64_t kCondBranchRange = uint64_t(1) << 31;
+
   // ---- entry prefix (masm.h kEntryArgSlotsOffset) -----------------------------------------------
   static constexpr uint32_t kCodeAlign = 16;
   static constexpr uint32_t kEntryPrefixSize = 16;
