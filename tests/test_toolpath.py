@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import nearvm
 from nearvm.errors import NearVMError, ToolNotFoundError
 from nearvm.toolpath import PACKAGED_BINARIES, PROVIDERS, find_tool, tool_search_path
 
@@ -91,7 +92,7 @@ def test_suite_fails_naming_the_package_when_wasm_tools_is_missing(tmp_path: Pat
             assert wat2wasm("(module)").startswith(b"\\0asm")
     """))
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CI": "true",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT / "tests")])}
+           "PYTHONPATH": os.pathsep.join([str(Path(nearvm.__file__).resolve().parents[1]), str(ROOT / "tests")])}
     proc = subprocess.run([str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(test_file)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr

