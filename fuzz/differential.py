@@ -110,6 +110,16 @@ def _compare_state(seed: int, where: str, n_inst, w_exports, w_store) -> None:  
                 assert same_bits(ty_name, obj.get_raw(), w_bits), f"seed {seed}: global {name} differs after {where}"
 
 
+def _wasmtime_engine() -> wasmtime.Engine:
+    """Wasmtime with Cranelift's NaN canonicalisation: every float operation that may produce a
+    NaN produces the canonical one, as nearvm's JIT does (one NaN on every ISA). Without it, a
+    NaN whose bits the spec leaves open (f64.promote_f32 of a NaN with a payload, say) shows up
+    through i64.reinterpret_f64, which smith's own canonicalisation does not cover."""
+    cfg = wasmtime.Config()
+    cfg.cranelift_nan_canonicalization = True
+    return wasmtime.Engine(cfg)
+
+
 def compare(seed: int) -> int:
     """Runs one seed; returns the number of calls compared, raises AssertionError on a mismatch."""
     wasm = smith(seed)
@@ -120,7 +130,7 @@ def compare(seed: int) -> int:
 
 def compare_module(wasm: bytes, seed: int) -> int:
     """Compares one module (``seed`` names it in messages and seeds the argument choice)."""
-    w_engine = wasmtime.Engine()
+    w_engine = _wasmtime_engine()
     w_store = wasmtime.Store(w_engine)
     # Growth limits are the engines' choice (spec: table/memory.grow may fail); use nearvm's
     # table cap (runtime.h kMaxTableElems) so both fail the same grow.
