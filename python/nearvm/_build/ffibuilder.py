@@ -82,11 +82,23 @@ def core_sources(csrc: Path = CSRC) -> list[Path]:
     return sorted(csrc.rglob("*.cpp"))
 
 
+def build_depends(csrc: Path = CSRC) -> list[str]:
+    """What the extension depends on besides its sources: setuptools skips an extension whose
+    output is newer than its sources and these, so they are every project header and this script
+    (which defines the flags). Flags that come only from the environment (CFLAGS, CXXFLAGS) are
+    not tracked here: build with --force, or in a build directory of their own, as the sanitizer
+    build does."""
+    return [str(p.relative_to(ROOT)) for p in sorted(csrc.rglob("*.h"))] + [str(Path(__file__).resolve().relative_to(ROOT))]
+
+
 def compile_args(platform: str = sys.platform) -> list[str]:
     if platform == "win32":
         return ["/std:c++17", "/O2", "/EHsc", "/fp:precise"]
     # -fno-math-errno is safe (no errno from sqrt etc.); never -ffast-math: Wasm needs exact IEEE.
-    args = ["-std=c++17", "-O2", "-fno-math-errno", "-fno-strict-aliasing", "-fvisibility=hidden", "-g0"]
+    # -ffp-contract=off: clang (macOS) fuses a*b+c into an FMA by default, GCC in its GNU modes;
+    # the core does no float arithmetic on Wasm values today, and must never do it inexactly.
+    args = ["-std=c++17", "-O2", "-fno-math-errno", "-ffp-contract=off", "-fno-strict-aliasing",
+            "-fvisibility=hidden", "-g0"]
     if os.environ.get("NEARVM_DEBUG"):
         args = [a for a in args if a not in ("-O2", "-g0")] + ["-O0", "-g", "-DNVM_DEBUG=1"]
     return args
@@ -98,20 +110,32 @@ def link_args(platform: str = sys.platform) -> list[str]:
     return []
 
 
-def object_is_stale(obj: str, src: str, newest_project_header: float) -> bool:
-    """Whether ``obj`` must be recompiled from ``src``.
+def object_is_stale(obj: str, src: str, newest_project_header: float, command: str) -> bool:
+    """Whether ``obj`` must be recompiled from ``src`` with the compiler command ``command``.
 
     Project sources (under csrc/) depend on any project header (headers are few and shared, so
     tracking exact includes is not worth it); asmjit sources only on themselves; the cffi-generated
-    module is always rebuilt. ``src`` may be relative to the project root (setuptools passes it so).
+    module is always rebuilt. Every object also depends on the command that made it (recorded
+    beside it by ``record_command``): changed flags or defines rebuild it. ``src`` may be relative
+    to the project root (setuptools passes it so).
     """
     if not os.path.exists(obj) or "_native" in os.path.basename(src):
+        return True
+    try:
+        if Path(obj + ".cmd").read_text() != command:
+            return True
+    except OSError:
         return True
     obj_time = os.path.getmtime(obj)
     src_path = Path(src) if os.path.isabs(src) else ROOT / src
     if obj_time <= src_path.stat().st_mtime:
         return True
     return src_path.resolve().is_relative_to(CSRC) and obj_time <= newest_project_header
+
+
+def record_command(obj: str, command: str) -> None:
+    """Remember the compiler command that made ``obj`` (see ``object_is_stale``)."""
+    Path(obj + ".cmd").write_text(command)
 
 
 def _install_parallel_compile() -> None:
@@ -142,9 +166,11 @@ def _install_parallel_compile() -> None:
                 src, ext = build[obj]
             except KeyError:
                 return
-            if not object_is_stale(obj, src, newest_header):
+            command = " ".join([*getattr(self, "compiler_so", []), *cc_args, *extra_postargs])
+            if not object_is_stale(obj, src, newest_header, command):
                 return
             self._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
+            record_command(obj, command)
 
         jobs = int(os.environ.get("NEARVM_BUILD_JOBS", "0")) or (os.cpu_count() or 2)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -171,6 +197,7 @@ def make_ffibuilder():  # type: ignore[no-untyped-def]
         define_macros=ASMJIT_DEFINES + [("NEARVM_VERSION", f'"{read_version()}"')],
         extra_compile_args=compile_args(),
         extra_link_args=link_args(),
+        depends=build_depends(),
     )
     _install_parallel_compile()
     return ffi
