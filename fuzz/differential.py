@@ -21,20 +21,12 @@ import wasmtime
 import nearvm
 from nearvm.toolpath import find_tool
 
+from .smith_flags import smith_flags
+
 __all__ = ["SMITH_FLAGS", "EDGE_VALUES", "SmithError", "smith", "compare", "compare_module"]
 
-# Wasm 2.0 only: every later proposal off (flags smith does not know fail loudly, see _smith).
-SMITH_FLAGS = [
-    "--ensure-termination", "--fuel", "3000", "--canonicalize-nans", "true", "--export-everything", "true",
-    "--allow-start-export", "false", "--max-imports", "0", "--max-memories", "1",
-    "--max-memory32-bytes", "1048576", "--max-instructions", "400", "--min-funcs", "4", "--max-funcs", "16",
-    "--multi-value-enabled", "true", "--reference-types-enabled", "true", "--bulk-memory-enabled", "true",
-    "--saturating-float-to-int-enabled", "true", "--sign-extension-ops-enabled", "true",
-    "--simd-enabled", "false", "--relaxed-simd-enabled", "false", "--threads-enabled", "false",
-    "--tail-call-enabled", "false", "--exceptions-enabled", "false", "--gc-enabled", "false",
-    "--memory64-enabled", "false", "--custom-page-sizes-enabled", "false", "--wide-arithmetic-enabled", "false",
-    "--extended-const-enabled", "false", "--shared-everything-threads-enabled", "false",
-]
+# Wasm 2.0 only (fuzz/smith_flags.py; flags smith does not know fail loudly, see smith()).
+SMITH_FLAGS = smith_flags(fuel=3000, max_instructions=400, min_funcs=4, max_funcs=16)
 EDGE_VALUES = [0, 1, 7, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 1 << 63, (1 << 64) - 1]
 
 

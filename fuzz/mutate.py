@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import random
 
+from nearvm.near.prepare import uleb
+
 _INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0x40, 0x3F, 0xC0]
 _INTERESTING32 = [0, 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0x1_0000, 0xFFFF, 16, 64]
-
-
-def _leb(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def mutate(data: bytes, rng: random.Random, max_ops: int = 4, corpus: list[bytes] | None = None) -> bytes:
@@ -35,7 +25,7 @@ def mutate(data: bytes, rng: random.Random, max_ops: int = 4, corpus: list[bytes
         elif op == 2 and n:
             buf[pos] = rng.choice(_INTERESTING)
         elif op == 3:
-            buf[pos:pos + rng.randint(0, 5)] = _leb(rng.choice(_INTERESTING32))
+            buf[pos:pos + rng.randint(0, 5)] = uleb(rng.choice(_INTERESTING32))
         elif op == 4 and n >= 4:
             buf[pos:pos + 4] = rng.choice(_INTERESTING32).to_bytes(4, "little")
         elif op == 5:

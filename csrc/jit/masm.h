@@ -13,9 +13,10 @@
 //     patched into the prologue, what the bytes before a function's entry look like.
 //     x64/regs_x64.h + x64/traits_x64.h are the x64 answers.
 //  2. `Masm`, the operations (three-operand form, Winch's rule: `op(dst, lhs, rhs)`; a
-//     two-operand ISA does its own `dst == lhs` shuffling). The operation list is the public
-//     interface of MasmX64 (x64/masm_x64.h); every backend provides the same names and
-//     signatures, and codegen calls nothing else (no raw assembler access).
+//     two-operand ISA does its own `dst == lhs` shuffling). The operation list is declared once,
+//     NVM_MASM_OPERATIONS at the end of this file, which every backend class expands in its
+//     public section (so every backend has the same names and signatures) and defines in its
+//     .cpp; codegen calls nothing else (no raw assembler access).
 //
 // Rules codegen relies on, and a backend must keep:
 //  - A masm operation clobbers only its `dst` and the Traits' scratch registers (kScratch,
@@ -184,3 +185,110 @@ constexpr bool check_backend_traits() {
 }
 
 }  // namespace nvm::jit
+
+// The operation list of the masm (2. above). A backend class `MasmX` expands it in its public
+// section, next to its own `Traits`, `Assembler`, `kAsmjitArch`, constructor and private state
+// (the assembler `a_`, the helpers' C ABI `abi_`), and defines every operation: the ones with a
+// body here are common to all backends; jmp, call, use_long_branches and label_address are
+// defined inline in the backend's header (one instruction, different per ISA); the rest in its
+// .cpp. (A macro, not a base class: the operations are non-virtual members of each backend class,
+// so codegen's calls stay direct and inlinable.)
+#define NVM_MASM_OPERATIONS                                                                        \
+  using Label = asmjit::Label;                                                                     \
+                                                                                                   \
+  uint32_t offset() const { return uint32_t(a_.offset()); }                                        \
+  /* Aligns to Traits::kCodeAlign and emits the entry prefix (entry_prefix above); the next */     \
+  /* instruction is the function's entry. */                                                       \
+  void function_prefix(uint32_t arg_slots);                                                        \
+  /* Conditional branches of the next function(s) in their long form, for an ISA whose */          \
+  /* short form does not reach every label (Traits::kCondBranchRange). */                          \
+  void use_long_branches(bool on);                                                                 \
+  Label new_label() { return a_.newLabel(); }                                                      \
+  void bind(const Label& l) { a_.bind(l); }                                                        \
+  void jmp(const Label& l);                                                                        \
+  void call(const Label& l);                                                                       \
+  void call_mem(Address addr); /* call the code pointer stored at addr */                          \
+                                                                                                   \
+  /* Moves and constants. */                                                                       \
+  void mov(W w, Reg dst, Reg src);                                                                 \
+  void mov_imm(W w, Reg dst, uint64_t imm);                                                        \
+  void fmov(Reg dst, Reg src);                                                                     \
+  void fconst(FW w, Reg dst, uint64_t bits);                                                       \
+  void gp_to_fp(FW w, Reg dst, Reg src); /* bit copy */                                            \
+  void fp_to_gp(FW w, Reg dst, Reg src); /* bit copy */                                            \
+  void load(LoadKind k, Reg dst, Address a);                                                       \
+  void store(StoreKind k, Address a, Reg src);                                                     \
+  void store_imm32(W w, Address a, int32_t imm); /* 64-bit: sign-extended */                       \
+  /* A store of k's width from an immediate (B64/F64: the sign-extended imm32). */                 \
+  void store_imm(StoreKind k, Address a, int32_t imm);                                             \
+  void load_ptr(Reg dst, Address a) { load(LoadKind::I64, dst, a); }                               \
+  void copy_slot(Address dst, Address src); /* 8 bytes through the scratch register */             \
+                                                                                                   \
+  /* Integer arithmetic. */                                                                        \
+  void int_op(IntOp op, W w, Reg dst, Reg lhs, Reg rhs);                                           \
+  void int_op_imm(IntOp op, W w, Reg dst, Reg lhs, int32_t imm);                                   \
+  void int_op_mem(IntOp op, W w, Reg dst, Reg lhs, Address rhs); /* rhs: w-sized operand */        \
+  /* With Traits::kShiftNeedsFixedCount, count == Traits::kShiftCount. */                          \
+  void shift(ShiftOp op, W w, Reg dst, Reg lhs, Reg count);                                        \
+  void shift_imm(ShiftOp op, W w, Reg dst, Reg lhs, uint8_t count);                                \
+  /* With Traits::kDivNeedsFixedRegs, dst is Traits::kDivDividend (quotient) or */                 \
+  /* Traits::kDivRemainder, lhs == kDivDividend and rhs is neither. */                             \
+  void div(DivOp op, W w, Reg dst, Reg lhs, Reg rhs, const Label& div_by_zero, const Label& overflow); \
+  void clz(W w, Reg dst, Reg src);                                                                 \
+  void ctz(W w, Reg dst, Reg src);                                                                 \
+  void popcnt(W w, Reg dst, Reg src);                                                              \
+  void eqz(W w, Reg dst, Reg src);                                                                 \
+  void compare(Cond c, W w, Reg dst, Reg lhs, Reg rhs);                                            \
+  void compare_imm(Cond c, W w, Reg dst, Reg lhs, int32_t imm);                                    \
+  void compare_mem(Cond c, W w, Reg dst, Reg lhs, Address rhs);                                    \
+  void sign_extend(W w, unsigned from_bits, Reg dst, Reg src);                                     \
+  void zero_extend_32(Reg dst, Reg src);                                                           \
+  void select(W w, Reg dst, Reg cond, Reg if_true, Reg if_false); /* dst may equal if_true */      \
+  /* Flags only (a fused compare), then a conditional move on them. */                             \
+  void cmp_flags(W w, Reg lhs, Reg rhs);                                                           \
+  void cmp_flags_imm(W w, Reg lhs, int32_t imm);                                                   \
+  void cmp_flags_mem(W w, Reg lhs, Address rhs);                                                   \
+  void cmov(Cond c, W w, Reg dst, Reg src);                                                        \
+  void fselect(Reg dst, Reg cond, Reg if_true, Reg if_false);                                      \
+                                                                                                   \
+  /* Branches. */                                                                                  \
+  void branch_zero(W w, Reg r, const Label& l);                                                    \
+  void branch_nonzero(W w, Reg r, const Label& l);                                                 \
+  void branch_cmp(Cond c, W w, Reg lhs, Reg rhs, const Label& l);                                  \
+  void branch_cmp_imm(Cond c, W w, Reg r, int32_t imm, const Label& l);                            \
+  void branch_cmp_mem(Cond c, W w, Reg r, Address m, const Label& l);                              \
+  void jump_table(Reg index, const Label* targets, uint32_t n); /* index already < n */            \
+                                                                                                   \
+  /* Floats. */                                                                                    \
+  void fp_op(FpOp op, FW w, Reg dst, Reg lhs, Reg rhs);                                            \
+  void fp_op_mem(FpOp op, FW w, Reg dst, Reg lhs, Address rhs); /* Add/Sub/Mul/Div only */         \
+  void fp_unop(FpUnOp op, FW w, Reg dst, Reg src);                                                 \
+  /* NaN fix-ups, split for out-of-line code: jump to `l` when r is NaN; load the canonical NaN. */ \
+  void branch_if_nan(FW w, Reg r, const Label& l);                                                 \
+  void load_canonical_nan(FW w, Reg r);                                                            \
+  void fp_compare(FpCond c, FW w, Reg dst, Reg lhs, Reg rhs);                                      \
+  void promote(Reg dst, Reg src);                                                                  \
+  void demote(Reg dst, Reg src);                                                                   \
+  void int_to_fp(FW to, W from, bool is_signed, Reg dst, Reg src);                                 \
+  void fp_to_int(TruncKind k, Reg dst, Reg src, const Label& invalid, const Label& overflow);      \
+                                                                                                   \
+  /* Frame and runtime. */                                                                         \
+  /* Reserves the frame; returns the offset Traits::patch_frame_size patches once the size is */   \
+  /* known. */                                                                                     \
+  uint32_t sub_sp_patchable();                                                                     \
+  /* Prologue only; the registers it clobbers besides the scratch ones are in the backend's */     \
+  /* header. */                                                                                    \
+  void zero_fill(Address start, uint32_t n_qwords);                                                \
+  void trap_exit(uint32_t trap_code, bool out_of_gas); /* expects the trap pc in kScratch2 */      \
+  /* The same with the trap code in Traits::kReturnReg (a helper's or the host dispatcher's). */   \
+  void trap_exit_with_code_in_return_reg(); /* expects the trap pc in kScratch2 */                 \
+  void stack_check(uint32_t frame_cost, const Label& overflow);                                    \
+  void charge_gas(uint64_t cost, const Label& out_of_gas);                                         \
+  void interrupt_check(const Label& interrupted); /* vmctx->interrupt != 0: jump to it */          \
+  void gas_to_store();   /* store->gas_used = gas_limit - kGasReg (before a runtime helper) */     \
+  void gas_from_store(); /* kGasReg = gas_limit - gas_used (after it) */                           \
+  void prologue();                                                                                 \
+  void epilogue_return();                                                                          \
+  void call_helper(int32_t helper_offset, uint32_t n_args); /* result in Traits::kReturnReg */     \
+  /* dst = the address of label l (position-independent). */                                       \
+  void label_address(Reg dst, const Label& l);

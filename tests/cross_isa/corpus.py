@@ -18,6 +18,7 @@ import hashlib
 import json
 import random
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +26,17 @@ import nearvm
 from nearvm.config import Config, GasSchedule
 from nearvm.toolpath import find_tool
 
+# The repository root, for fuzz/ (not on sys.path when the suite runs against an installed wheel).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from fuzz.smith_flags import smith_flags  # noqa: E402
+
 RECORD = Path(__file__).parent / "record.json"
 N_SEEDS = 1000
 GAS_LIMIT = 2_000_000
-# Wasm 2.0 only, NaNs canonicalised by smith, loops and calls bounded by smith's fuel (the same
-# generator settings as tests/jit/test_jit_differential.py, smaller modules).
-SMITH_FLAGS = [
-    "--ensure-termination", "--fuel", "2000", "--canonicalize-nans", "true", "--export-everything", "true",
-    "--allow-start-export", "false", "--max-imports", "0", "--max-memories", "1",
-    "--max-memory32-bytes", "1048576", "--max-instructions", "300", "--min-funcs", "2", "--max-funcs", "10",
-    "--multi-value-enabled", "true", "--reference-types-enabled", "true", "--bulk-memory-enabled", "true",
-    "--saturating-float-to-int-enabled", "true", "--sign-extension-ops-enabled", "true",
-    "--simd-enabled", "false", "--relaxed-simd-enabled", "false", "--threads-enabled", "false",
-    "--tail-call-enabled", "false", "--exceptions-enabled", "false", "--gc-enabled", "false",
-    "--memory64-enabled", "false", "--custom-page-sizes-enabled", "false", "--wide-arithmetic-enabled", "false",
-    "--extended-const-enabled", "false", "--shared-everything-threads-enabled", "false",
-]
+# Wasm 2.0 only, NaNs canonicalised by smith, loops and calls bounded by smith's fuel (the
+# project's one smith configuration, fuzz/smith_flags.py; smaller modules than the differential
+# test's). record.json was recorded with exactly these sizes: changing one means re-recording.
+SMITH_FLAGS = smith_flags(fuel=2000, max_instructions=300, min_funcs=2, max_funcs=10)
 EDGE_VALUES = [0, 1, 7, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 1 << 63, (1 << 64) - 1, 0x7FF8_0000_0000_0001]
 NUMERIC = ("i32", "i64", "f32", "f64")
 

@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CPP = Path(__file__).parent / "cpp"
+CHECK_HARNESS = ROOT / "tests" / "cpp"  # unit_check.h, shared with tests/runtime/cpp
 
 
 @pytest.mark.parametrize("source", sorted(p.name for p in CPP.glob("unit_*.cpp")))
@@ -20,7 +21,7 @@ def test_cpp_unit(source: str, tmp_path: Path) -> None:
     exe = tmp_path / "unit"
     build = subprocess.run(
         ["g++", "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'csrc'}",
-         str(CPP / source), "-o", str(exe)],
+         f"-I{CHECK_HARNESS}", str(CPP / source), "-o", str(exe)],
         capture_output=True, text=True, check=False)
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True, check=False, timeout=60)

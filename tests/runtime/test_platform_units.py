@@ -14,6 +14,7 @@ from nearvm.toolpath import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CPP = Path(__file__).parent / "cpp"
+CHECK_HARNESS = ROOT / "tests" / "cpp"  # unit_check.h, shared with tests/jit/cpp
 PLATFORM_SOURCES = ["runtime/platform_posix.cpp", "runtime/code_registry.cpp", "runtime/trap_state.cpp"]
 
 
@@ -22,7 +23,8 @@ def test_platform_unit(source: str, tmp_path: Path) -> None:
     exe = tmp_path / "unit"
     build = subprocess.run(
         [find_tool("g++"), "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'csrc'}",
-         str(CPP / source), *[str(ROOT / "csrc" / s) for s in PLATFORM_SOURCES], "-o", str(exe), "-pthread"],
+         f"-I{CHECK_HARNESS}", str(CPP / source), *[str(ROOT / "csrc" / s) for s in PLATFORM_SOURCES],
+         "-o", str(exe), "-pthread"],
         capture_output=True, text=True, check=False)
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True, check=False, timeout=60)

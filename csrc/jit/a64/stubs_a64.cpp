@@ -58,21 +58,45 @@ class RecordingErrorHandler : public ErrorHandler {
 constexpr int32_t kSaveArea = 160;
 constexpr int32_t kActSlot = -(16 + kSaveArea + 32);
 
+// The save area's register pairs in order, one per 16 bytes from [sp]: x19..x28, then d8..d15.
+// `pair(r1, r2, offset)` is called for each; saving and restoring walk the same list, so the two
+// sequences cannot disagree.
+template <class PairFn>
+void for_each_callee_saved_pair(PairFn pair) {
+  int32_t offset = 0;
+  for (uint32_t r = 19; r < 29; r += 2, offset += 16) pair(asmjit::a64::x(r), asmjit::a64::x(r + 1), offset);
+  for (uint32_t r = 8; r < 16; r += 2, offset += 16) pair(asmjit::a64::d(r), asmjit::a64::d(r + 1), offset);
+}
+static_assert(9 * 16 <= kSaveArea, "the nine pairs fit the save area");
+void save_callee_saved(Assembler& a) {
+  for_each_callee_saved_pair([&](const auto& r1, const auto& r2, int32_t offset) { a.stp(r1, r2, ptr(sp, offset)); });
+}
+void restore_callee_saved(Assembler& a) {
+  for_each_callee_saved_pair([&](const auto& r1, const auto& r2, int32_t offset) { a.ldp(r1, r2, ptr(sp, offset)); });
+}
+
+// for (x12 = 0; x12 < n; ++x12) dst[x12] = src[x12]: dst and src are 8-byte slot operands indexed
+// by x12 (`[base, x12, lsl #3]`); clobbers x11 and x12.
+void copy_slots(Assembler& a, const Mem& dst, const Mem& src, const Gp& n) {
+  Label loop = a.newLabel(), done = a.newLabel();
+  a.mov(x12, xzr);
+  a.bind(loop);
+  a.cmp(x12, n);
+  a.b_hs(done);
+  a.ldr(x11, src);
+  a.str(x11, dst);
+  a.add(x12, x12, Imm(1));
+  a.b(loop);
+  a.bind(done);
+}
+
 // uint32_t entry(VMFuncRef* callee, uint64_t* args_results, Activation* act)
 void emit_entry(Assembler& a) {
   Label landing = a.newLabel(), restore = a.newLabel();
   a.stp(x29, x30, ptr_pre(sp, -16));
   a.mov(x29, sp);
   a.sub(sp, sp, Imm(16 + kSaveArea));
-  a.stp(x19, x20, ptr(sp, 0));
-  a.stp(x21, x22, ptr(sp, 16));
-  a.stp(x23, x24, ptr(sp, 32));
-  a.stp(x25, x26, ptr(sp, 48));
-  a.stp(x27, x28, ptr(sp, 64));
-  a.stp(d8, d9, ptr(sp, 80));
-  a.stp(d10, d11, ptr(sp, 96));
-  a.stp(d12, d13, ptr(sp, 112));
-  a.stp(d14, d15, ptr(sp, 128));
+  save_callee_saved(a);
   a.sub(sp, sp, Imm(32));
   a.str(x2, ptr(sp, 0));   // [entry_sp] = act, for the landing
   a.str(x1, ptr(sp, 8));
@@ -92,16 +116,7 @@ void emit_entry(Assembler& a) {
   a.add(x10, x10, Imm(15));
   a.and_(x10, x10, Imm(~uint64_t(15)));
   a.sub(sp, sp, x10);
-  Label copy_in = a.newLabel(), copied_in = a.newLabel();
-  a.mov(x12, xzr);
-  a.bind(copy_in);
-  a.cmp(x12, x9);
-  a.b_hs(copied_in);
-  a.ldr(x11, ptr(x1, x12, lsl(3)));
-  a.str(x11, ptr(sp, x12, lsl(3)));
-  a.add(x12, x12, Imm(1));
-  a.b(copy_in);
-  a.bind(copied_in);
+  copy_slots(a, ptr(sp, x12, lsl(3)), ptr(x1, x12, lsl(3)), x9);  // the arguments in
   a.ldr(x20, ptr(x19, rt::kFuncRefVmctxOffset));
   a.ldr(x21, ptr(x20, rt::kVmctxMemoryBaseOffset));  // pinned memory base (regs_a64.h)
   a.ldr(x9, ptr(x20, rt::kVmctxStoreOffset));
@@ -115,16 +130,7 @@ void emit_entry(Assembler& a) {
   gas_from_register(a, x9, x10);
   a.ldur(x1, ptr(x29, kActSlot + 8));
   a.ldur(x9, ptr(x29, kActSlot + 16));
-  Label copy_out = a.newLabel(), copied_out = a.newLabel();
-  a.mov(x12, xzr);
-  a.bind(copy_out);
-  a.cmp(x12, x9);
-  a.b_hs(copied_out);
-  a.ldr(x11, ptr(sp, x12, lsl(3)));
-  a.str(x11, ptr(x1, x12, lsl(3)));
-  a.add(x12, x12, Imm(1));
-  a.b(copy_out);
-  a.bind(copied_out);
+  copy_slots(a, ptr(x1, x12, lsl(3)), ptr(sp, x12, lsl(3)), x9);  // the results out
   a.mov(w0, wzr);
   a.sub(sp, x29, Imm(-kActSlot));  // back to entry_sp, then the common restore path
   a.b(restore);
@@ -139,15 +145,7 @@ void emit_entry(Assembler& a) {
   gas_from_register(a, x9, x10);
   a.bind(restore);
   a.add(sp, sp, Imm(32));
-  a.ldp(x19, x20, ptr(sp, 0));
-  a.ldp(x21, x22, ptr(sp, 16));
-  a.ldp(x23, x24, ptr(sp, 32));
-  a.ldp(x25, x26, ptr(sp, 48));
-  a.ldp(x27, x28, ptr(sp, 64));
-  a.ldp(d8, d9, ptr(sp, 80));
-  a.ldp(d10, d11, ptr(sp, 96));
-  a.ldp(d12, d13, ptr(sp, 112));
-  a.ldp(d14, d15, ptr(sp, 128));
+  restore_callee_saved(a);
   a.add(sp, sp, Imm(16 + kSaveArea));
   a.ldp(x29, x30, ptr_post(sp, 16));
   a.ret(x30);

@@ -53,7 +53,8 @@ def prepared_config(config: Config | None = None) -> Config:
 
 # ---- binary rewriting ------------------------------------------------------------------------------
 
-def _uleb(value: int) -> bytes:
+def uleb(value: int) -> bytes:
+    """``value`` (>= 0) as unsigned LEB128 (spec §5.2.2); also the fuzzer's (fuzz/mutate.py)."""
     out = bytearray()
     while True:
         b = value & 0x7F
@@ -78,15 +79,15 @@ def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:
 
 def _name(s: str) -> bytes:
     raw = s.encode()
-    return _uleb(len(raw)) + raw
+    return uleb(len(raw)) + raw
 
 
 def _section(sid: int, payload: bytes) -> bytes:
-    return bytes([sid]) + _uleb(len(payload)) + payload
+    return bytes([sid]) + uleb(len(payload)) + payload
 
 
 def _memory_import(mem: MemoryType) -> bytes:
-    limits = b"\x00" + _uleb(mem.minimum) if mem.maximum is None else b"\x01" + _uleb(mem.minimum) + _uleb(mem.maximum)
+    limits = b"\x00" + uleb(mem.minimum) if mem.maximum is None else b"\x01" + uleb(mem.minimum) + uleb(mem.maximum)
     return _name("env") + _name("memory") + b"\x02" + limits
 
 
@@ -119,14 +120,14 @@ def prepare_contract(wasm: bytes, config: Config | None = None, *, keep_custom_s
         end = body + size
         if sid not in (0, 1, 2) and not import_done:
             # the first section that must follow the import section (only type, 1, may precede it)
-            out += _section(2, _uleb(1) + new_import)
+            out += _section(2, uleb(1) + new_import)
             import_done = True
         if sid == 0:
             if keep_custom_sections:
                 out += data[pos:end]
         elif sid == 2:
             count, p = _read_uleb(data, body)
-            out += _section(2, _uleb(count + 1) + data[p:end] + new_import)
+            out += _section(2, uleb(count + 1) + data[p:end] + new_import)
             import_done = True
         elif sid == 5:
             pass  # the contract's own memory: replaced by the env.memory import
@@ -134,7 +135,7 @@ def prepare_contract(wasm: bytes, config: Config | None = None, *, keep_custom_s
             out += data[pos:end]
         pos = end
     if not import_done:
-        out += _section(2, _uleb(1) + new_import)
+        out += _section(2, uleb(1) + new_import)
     return bytes(out)
 
 

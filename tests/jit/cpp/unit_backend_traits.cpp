@@ -1,24 +1,16 @@
 // Unit tests of the backend contract's data (jit/masm.h, <isa>/traits_<isa>.h): both ISAs'
 // register files through the ISA-neutral allocator (aarch64 has 32 + 32 registers, so register
 // indices above 15 and FP ids above kFpRegBase + 15 must work), and the aarch64 immediate and
-// address predicates against encodings checked by hand. No asmjit: `g++ -std=c++17 -Icsrc`.
+// address predicates against encodings checked by hand. No asmjit: `g++ -std=c++17 -Icsrc -Itests/cpp`.
 #include <cstdio>
 #include <set>
 
 #include "jit/a64/traits_a64.h"
 #include "jit/regalloc.h"
 #include "jit/x64/traits_x64.h"
+#include "unit_check.h"
 
 using namespace nvm::jit;
-
-static int g_failures = 0;
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                                  \
-    }                                                                                \
-  } while (0)
 
 namespace {
 
@@ -99,7 +91,5 @@ int main() {
   test_a64_addresses();
   test_a64_frame_patch();
   test_entry_prefix();
-  if (g_failures) return 1;
-  std::printf("ok\n");
-  return 0;
+  return unit_check_result();
 }

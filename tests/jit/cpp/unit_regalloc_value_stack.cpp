@@ -1,6 +1,6 @@
 // Unit tests for the ISA-neutral allocator pieces below the spec suite: RegAlloc, ValueStack and
 // FrameLayout. These headers must not include asmjit (docs/design.md "JIT structure": testable alone), so this file
-// is compiled by tests/jit/test_jit_units.py with nothing but `g++ -std=c++17 -Icsrc`.
+// is compiled by tests/jit/test_jit_units.py with nothing but `g++ -std=c++17 -Icsrc -Itests/cpp`.
 // Also pins the x64 register data (regs_x64.h) the allocator is configured with.
 #include <cstdio>
 #include <cstdlib>
@@ -11,17 +11,9 @@
 #include "jit/regalloc.h"
 #include "jit/value_stack.h"
 #include "jit/x64/regs_x64.h"
+#include "unit_check.h"
 
 using namespace nvm::jit;
-
-static int g_failures = 0;
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                           \
-    }                                                                         \
-  } while (0)
 
 namespace {
 using R = x64::RegsX64;
@@ -182,10 +174,5 @@ int main() {
   test_value_stack_local_refs_and_relocate();
   test_value_stack_watermarks_clamp_on_pop();
   test_frame_layout_slots_fixed_at_push();
-  if (g_failures) {
-    std::fprintf(stderr, "%d check(s) failed\n", g_failures);
-    return 1;
-  }
-  std::puts("ok");
-  return 0;
+  return unit_check_result();
 }

@@ -22,17 +22,9 @@
 
 #include "runtime/code_write.h"
 #include "runtime/platform.h"
+#include "unit_check.h"
 
 using namespace nvm::rt;
-
-static int g_failures = 0;
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                                  \
-    }                                                                                \
-  } while (0)
 
 namespace {
 
@@ -187,7 +179,5 @@ int main() {
   test_apple_protocol();
   test_code_memory_states();
   test_linear_memory_states();
-  if (g_failures) return 1;
-  std::printf("ok\n");
-  return 0;
+  return unit_check_result();
 }
