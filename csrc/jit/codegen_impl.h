@@ -1273,7 +1273,7 @@ class CodeGen {
   }
   bool op_br() {
     uint32_t depth = cursor_.u32(), arity = cursor_.u32(), height = cursor_.u32();
-    Frame* f;
+    Frame* f = nullptr;  // set by check_branch when it succeeds
     if (!cursor_.ok() || !check_branch(depth, arity, height, &f)) return fail("br");
     if (f->kind == FrameKind::Function) return op_return();
     move_carried(arity, height);
@@ -1285,7 +1285,7 @@ class CodeGen {
     uint32_t depth = cursor_.u32(), arity = cursor_.u32(), height = cursor_.u32();
     PendingCond cond;
     if (!cursor_.ok() || !take_condition(&cond)) return fail("br_if");
-    Frame* f;
+    Frame* f = nullptr;  // set by check_branch when it succeeds
     if (!check_branch(depth, arity, height, &f)) return false;
     // The merge moves come before the compare: the flags only have to survive the jcc.
     prepare_merge();
@@ -1316,7 +1316,7 @@ class CodeGen {
     ByteCursor ec(entries, entries + size_t(n + 1) * 8);
     for (uint32_t i = 0; i <= n; ++i) {
       uint32_t depth = ec.u32(), height = ec.u32();
-      Frame* f;
+      Frame* f = nullptr;  // set by check_branch when it succeeds
       if (!check_branch(depth, arity, height, &f)) return false;
       if (f->kind != FrameKind::Function && stack_.size() - arity == height) {
         targets[i] = f->branch_target;

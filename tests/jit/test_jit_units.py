@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from nearvm.toolpath import find_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 CPP = Path(__file__).parent / "cpp"
 CHECK_HARNESS = ROOT / "tests" / "cpp"  # unit_check.h, shared with tests/runtime/cpp
@@ -20,7 +22,7 @@ CHECK_HARNESS = ROOT / "tests" / "cpp"  # unit_check.h, shared with tests/runtim
 def test_cpp_unit(source: str, tmp_path: Path) -> None:
     exe = tmp_path / "unit"
     build = subprocess.run(
-        ["g++", "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'csrc'}",
+        [find_tool("g++"), "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'csrc'}",
          f"-I{CHECK_HARNESS}", str(CPP / source), "-o", str(exe)],
         capture_output=True, text=True, check=False)
     assert build.returncode == 0, build.stderr
