@@ -414,3 +414,24 @@ def test_array_import_entry_point_checks() -> None:
     first = A._SITE.unpack_from(cc.trap_table)
     bad_site = A._SITE.pack(first[0], 99, first[2], first[3])
     assert call(offs, sizes, bad_site) == lib.NVM_ERR_INVALID
+
+
+def test_signed_artifact_is_hashed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verified HMAC covers the checksum: deserialize hashes the blob once (the HMAC), not
+    twice. Unsigned loads still check the checksum."""
+    key = b"k" * 32
+    keyed = Engine(Config(), artifact_key=key)
+    signed = Module(keyed, wat2wasm(WAT)).serialize()
+    hashed: list[int] = []
+    real_sha256 = hashlib.sha256
+
+    def counting_sha256(data: bytes = b"", *args: object, **kw: object) -> object:
+        hashed.append(len(data))
+        return real_sha256(data, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(A.hashlib, "sha256", counting_sha256)
+    assert Module.deserialize(keyed, signed).exports
+    assert max(hashed, default=0) < len(signed) // 2
+    hashed.clear()
+    assert Module.deserialize(_engine(), signed).exports  # no key: the checksum is checked
+    assert max(hashed) >= len(signed) - 2 * 32 - A.HEADER_SIZE
