@@ -35,32 +35,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT))
 
+from benchmarks.wasmgen import section, uleb, vec  # noqa: E402
 from nearvm.config import Config  # noqa: E402
 from nearvm.wasm import translate  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work"
 MiB = 1 << 20
-
-
-def uleb(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def section(sid: int, payload: bytes) -> bytes:
-    return bytes([sid]) + uleb(len(payload)) + payload
-
-
-def vec(items: list[bytes]) -> bytes:
-    return uleb(len(items)) + b"".join(items)
 
 
 def module(types: list[bytes], func_types: list[int], bodies: list[bytes], extra: bytes = b"") -> bytes:
