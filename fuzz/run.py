@@ -65,10 +65,16 @@ def run_in_process(target: str, seed: int, inputs: int, findings_dir: Path | Non
     return report
 
 
+def hang_seconds() -> float:
+    """Seconds one input may take before the parent calls it a hang (every target's inputs take
+    milliseconds; smith modules are fuel-bounded). NEARVM_FUZZ_HANG_SECONDS overrides 60."""
+    return float(os.environ.get("NEARVM_FUZZ_HANG_SECONDS", "60"))
+
+
 def child_main(target: str, seed: int, start: int, end: int, deadline: float, progress: str,
                findings_dir: str) -> int:
     """Runs inputs [start, end) until the wall-clock deadline; the index being tried is kept in
-    the ``progress`` file so the parent can name the input of a crash."""
+    the ``progress`` file so the parent can name the input of a crash or a hang."""
     import faulthandler
 
     faulthandler.enable()
@@ -81,13 +87,22 @@ def child_main(target: str, seed: int, start: int, end: int, deadline: float, pr
     index = start
     # The driver's own test: die on this input as native code would (tests/fuzz).
     crash_at = int(os.environ.get("NEARVM_FUZZ_SELFTEST_CRASH_AT", "-1"))
+    hang_at = int(os.environ.get("NEARVM_FUZZ_SELFTEST_HANG_AT", "-1"))
+    hang = hang_seconds()
     for index in range(start, end):
         if time.time() >= deadline:
             break
         struct.pack_into("<q", mm, 0, index)
+        # Shortly before the parent gives up on this input, the stack of every thread goes to
+        # stderr, which becomes part of the finding.
+        faulthandler.dump_traceback_later(max(hang - 2.0, 0.5), exit=False)
         if index == crash_at:
             os.abort()
+        if index == hang_at:
+            while True:
+                time.sleep(1.0)
         what = check_one(target, seed, index)
+        faulthandler.cancel_dump_traceback_later()
         tried += 1
         if what is not None:
             found.append(_record(Path(findings_dir), target, seed, index, t.make_input(seed, index), what))
@@ -95,6 +110,37 @@ def child_main(target: str, seed: int, start: int, end: int, deadline: float, pr
         index = end
     print(json.dumps({"tried": tried, "findings": found, "next": index}), flush=True)
     return 0
+
+
+@dataclass
+class _ChildResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    hung: bool
+
+
+def _run_watched(cmd: list[str], progress: str, start: int) -> _ChildResult:
+    """Runs a campaign child; kills it when the input it is on has not changed for
+    hang_seconds() (five times that for the warm-up before its first input)."""
+    hang = hang_seconds()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
+        last, since, hung = b"", time.monotonic(), False
+        while proc.poll() is None:
+            time.sleep(0.2)
+            with open(progress, "rb") as f:
+                index = f.read(8)
+            if index != last:
+                last, since = index, time.monotonic()
+            elif time.monotonic() - since > (hang if struct.unpack("<q", index)[0] >= start else 5 * hang):
+                hung = True
+                proc.kill()
+                proc.wait()
+                break
+        out.seek(0)
+        err.seek(0)
+        return _ChildResult(proc.returncode, out.read(), err.read(), hung)
 
 
 def run_target(target: str, seed: int, inputs: int | None, seconds: float | None,
@@ -114,7 +160,7 @@ def run_target(target: str, seed: int, inputs: int | None, seconds: float | None
                 f.write(struct.pack("<q", start - 1))
             cmd = [sys.executable, "-m", "fuzz", "_child", target, str(seed), str(start), str(end),
                    repr(min(deadline, 1e18)), progress, str(findings_dir)]
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            proc = _run_watched(cmd, progress, start)
             lines = proc.stdout.strip().splitlines()
             summary = None
             if proc.returncode == 0 and lines:
@@ -129,7 +175,8 @@ def run_target(target: str, seed: int, inputs: int | None, seconds: float | None
                 if start >= end or time.time() >= deadline:
                     break
                 continue
-            # The child died (a signal in native code, or an abort): the input it was on is a finding.
+            # The child died (a signal in native code, or an abort) or was killed for a hang: the
+            # input it was on is a finding.
             with open(progress, "rb") as f:
                 index = struct.unpack("<q", f.read(8))[0]
             if index < start:  # died before its first input: nothing to blame, give up
@@ -138,8 +185,10 @@ def run_target(target: str, seed: int, inputs: int | None, seconds: float | None
                 break
             report.tried += index - start + 1
             data = TARGETS[target].make_input(seed, index)
+            what = (f"hang (no progress for {hang_seconds():.0f} s)" if proc.hung
+                    else f"crash (exit {proc.returncode})")
             report.findings.append(_record(findings_dir, target, seed, index, data,
-                                           f"crash (exit {proc.returncode}):\n{proc.stderr[-4000:]}"))
+                                           f"{what}:\n{proc.stderr[-4000:]}"))
             start = index + 1
     finally:
         os.unlink(progress)

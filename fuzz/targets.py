@@ -164,22 +164,26 @@ def _expected() -> tuple[bytes, A.Target]:
 
 def artifact_check(blob: bytes) -> None:
     """Module.deserialize: a module or ArtifactError, and the same verdict as the reference
-    decoder (load_artifact)."""
+    decoder (load_artifact); when both accept, the same module description (every field,
+    the offset maps read in full) and the same compiled code."""
     engine = _keyed_engine()
     config_hash, target = _expected()
     try:
-        nearvm.Module.deserialize(engine, blob)
-        fast = True
+        module = nearvm.Module.deserialize(engine, blob)
     except ArtifactError:
-        fast = False
+        module = None
     try:
-        A.load_artifact(blob, config_hash=config_hash, key=KEY, target=target)
-        ref = True
+        ref = A.load_artifact(blob, config_hash=config_hash, key=KEY, target=target)
     except ArtifactError:
-        ref = False
-    if fast != ref:
-        raise Finding(f"verdicts differ: Module.deserialize {'accepts' if fast else 'rejects'}, "
-                      f"load_artifact {'accepts' if ref else 'rejects'}")
+        ref = None
+    if (module is None) != (ref is None):
+        raise Finding(f"verdicts differ: Module.deserialize {'rejects' if module is None else 'accepts'}, "
+                      f"load_artifact {'rejects' if ref is None else 'accepts'}")
+    if module is not None and ref is not None:
+        if module.info != ref.info:
+            raise Finding("Module.deserialize and load_artifact describe the module differently")
+        if A.export_compiled(module) != ref.compiled:
+            raise Finding("Module.deserialize and load_artifact load different compiled code")
 
 
 # ---- differential execution against Wasmtime --------------------------------------------------------

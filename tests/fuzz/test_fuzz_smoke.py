@@ -33,6 +33,18 @@ def test_fuzz_driver_survives_crashes_and_reports(tmp_path: Path, monkeypatch: p
     assert (tmp_path / "artifact-3-20.bin").read_bytes() == TARGETS["artifact"].make_input(3, 20)
 
 
+def test_fuzz_driver_reports_a_hang_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An input that never finishes is a finding (with the child's stacks), not a stalled
+    # campaign: the child is killed and the run goes on from the next input.
+    monkeypatch.setenv("NEARVM_FUZZ_SELFTEST_HANG_AT", "5")
+    monkeypatch.setenv("NEARVM_FUZZ_HANG_SECONDS", "4")
+    report = run_target("artifact", seed=3, inputs=12, seconds=None, findings_dir=tmp_path)
+    assert report.tried == 12
+    assert len(report.findings) == 1 and "index 5: hang (no progress for 4 s)" in report.findings[0], report.findings
+    assert "child_main" in (tmp_path / "artifact-3-5.txt").read_text()  # the stack of the hung child
+    assert (tmp_path / "artifact-3-5.bin").read_bytes() == TARGETS["artifact"].make_input(3, 5)
+
+
 def test_fuzz_inputs_are_reproducible() -> None:
     for name, t in TARGETS.items():
         if name in ("decoder", "artifact"):
