@@ -41,10 +41,12 @@ inline StoreKind store_kind_of(uint8_t t) {
 }
 
 // Static use counts of each local in a body, weighted by loop depth (8x per enclosing loop,
-// capped), for choosing local homes, and whether the body calls a runtime helper (memory.grow,
-// bulk memory, table.grow/fill/init/copy, drops). One linear pass over the code; returns false
-// on anything it cannot parse (the main pass then reports the error).
-inline bool scan_body(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses, bool* calls_helpers) {
+// capped), for choosing local homes; whether the body calls a runtime helper (memory.grow,
+// bulk memory, table.grow/fill/init/copy, drops); and whether it calls functions (call,
+// call_indirect). One linear pass over the code; returns false on anything it cannot parse (the
+// main pass then reports the error).
+inline bool scan_body(const uint8_t* code, uint32_t size, std::vector<uint64_t>* uses, bool* calls_helpers,
+                      bool* calls_functions) {
   ByteCursor c(code, code + size);
   std::vector<uint8_t> loops;  // per open frame: 1 if it is a loop
   uint32_t loop_depth = 0;
@@ -64,11 +66,12 @@ inline bool scan_body(const uint8_t* code, uint32_t size, std::vector<uint64_t>*
         break;
       }
       case NVM_OP_SELECT_T: c.uleb32(); c.u8(); break;
-      case NVM_OP_CALL: case NVM_OP_GLOBAL_GET: case NVM_OP_GLOBAL_SET:
+      case NVM_OP_CALL: *calls_functions = true; c.uleb32(); break;
+      case NVM_OP_GLOBAL_GET: case NVM_OP_GLOBAL_SET:
       case NVM_OP_TABLE_GET: case NVM_OP_TABLE_SET: case NVM_OP_REF_FUNC:
         c.uleb32();
         break;
-      case NVM_OP_CALL_INDIRECT: c.uleb32(); c.uleb32(); break;
+      case NVM_OP_CALL_INDIRECT: *calls_functions = true; c.uleb32(); c.uleb32(); break;
       case NVM_OP_LOCAL_GET: case NVM_OP_LOCAL_SET: case NVM_OP_LOCAL_TEE: {
         uint32_t l = c.uleb32();
         if (l >= uses->size()) return false;
@@ -154,8 +157,9 @@ class CodeGen {
   // it. A parameter needs three (loop-weighted) uses to pay for its prologue load.
   void choose_homes() {
     std::vector<uint64_t> uses(hdr_.local_types.size(), 0);
-    if (!scan_body(hdr_.code, hdr_.code_size, &uses, &calls_helpers_)) {
+    if (!scan_body(hdr_.code, hdr_.code_size, &uses, &calls_helpers_, &calls_functions_)) {
       calls_helpers_ = false;  // no save slots: a helper call then fails compilation loudly
+      calls_functions_ = true;
       return;  // the main pass reports the malformed op
     }
     const bool metered = info_.flags & NVM_BYTECODE_FLAG_GAS;
@@ -1441,6 +1445,7 @@ class CodeGen {
   std::unordered_map<uint32_t, uint32_t> param_home_slot_;  // homed parameter -> its save slot
   uint32_t helper_save_base_ = 0;  // first of the host-volatile save slots (if calls_helpers_)
   bool calls_helpers_ = false;
+  bool calls_functions_ = false;  // the body has call or call_indirect (see the STACK op)
   uint32_t save_top_ = 0;
   uint32_t frame_cost_ = 0;
   uint32_t op_offset_ = 0;
@@ -1497,7 +1502,12 @@ bool CodeGen<Masm>::compile_op(uint8_t op) {
       frame_cost_ = cursor_.u32();
       if (frame_cost_ > 0x7FFFFFFFu) return fail("frame cost");
       masm_.stack_check(frame_cost_, trap(NVM_TRAP_STACK_OVERFLOW));
-      interrupt_check();  // function entry
+      // Function entry, in bodies that call: an activation of a body without calls returns or
+      // reaches one of its loop headers (which check) within a bounded number of instructions,
+      // and call depth is bounded by the stack budget, so checks at loop headers and at the
+      // entries of calling bodies bound the time to the trap. A request pending when the host
+      // calls into wasm is taken before entry (runtime invoke).
+      if (calls_functions_) interrupt_check();
       return true;
     }
     case NVM_OP_GAS: {

@@ -482,7 +482,7 @@ NVM_NOINLINE void capture_backtrace(StoreImpl* s, const Activation& act, const j
 
 void set_interrupt(StoreImpl* s, uint32_t value) {
   std::lock_guard<std::mutex> lock(s->interrupt_mutex);
-  s->interrupt_pending = value;
+  __atomic_store_n(&s->interrupt_pending, value, __ATOMIC_RELAXED);  // also read without the lock (invoke)
   for (auto& in : s->instances) __atomic_store_n(&in->ctx.interrupt, value, __ATOMIC_RELAXED);
 }
 
@@ -505,6 +505,16 @@ uint32_t invoke(StoreImpl* s, EntryTrampolineFn entry, VMFuncRef* callee, uint64
   if (!platform::ensure_trap_handler(&error)) {
     s->last_error = "cannot install the trap handler: " + error;
     return NVM_CALL_FAILED;
+  }
+  // A request pending before any wasm runs is taken here: bodies without calls have no entry
+  // check (codegen "STACK"), and the request must not outlive the call it was made for.
+  if (!s->gas_enabled && __atomic_load_n(&s->interrupt_pending, __ATOMIC_RELAXED) != 0) {
+    nvm_trap_info info{};
+    info.code = NVM_TRAP_INTERRUPTED;
+    s->last_trap = info;
+    s->last_backtrace.clear();
+    set_interrupt(s, 0);
+    return NVM_TRAP_INTERRUPTED;
   }
   ThreadTrapState* ts = thread_trap_state();
   Activation act{};

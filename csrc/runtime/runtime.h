@@ -158,7 +158,7 @@ struct StoreImpl {
   // Interrupt requests come from other threads: they walk `instances` under this mutex, and an
   // instance created later starts with the pending request (see set_interrupt).
   std::mutex interrupt_mutex;
-  uint32_t interrupt_pending = 0;
+  uint32_t interrupt_pending = 0;  // written under interrupt_mutex, read atomically by invoke
   std::vector<std::unique_ptr<HostFuncImpl>> host_funcs;
   std::vector<std::unique_ptr<TableImpl>> tables;
   std::vector<std::unique_ptr<GlobalImpl>> globals;

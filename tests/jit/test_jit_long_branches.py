@@ -61,10 +61,12 @@ def test_long_form_branches_execute() -> None:
 def test_a64_interrupt_check_at_entry_reaches_its_stub_in_a_function_beyond_branch_range() -> None:
     # The unmetered entry's interrupt check branched with a short `cbnz` even in long-form
     # functions: "assembler error: InvalidDisplacement" for a function over 1 MiB of code.
-    # Loops add an interrupt check at every header, far from the stubs as well.
-    body = "(loop $l (br_if $l (i32.eqz (local.get 1))))" * 2 + \
+    # Loops add an interrupt check at every header, far from the stubs as well. The call makes
+    # the body one that has an entry check.
+    body = "(drop (call $g))" + "(loop $l (br_if $l (i32.eqz (local.get 1))))" * 2 + \
         "(local.set 0 (i32.add (i32.div_s (local.get 0) (local.get 1)) (i32.const 3)))" * 40_000
-    program = lower(wat2wasm(f"(module (func (export \"f\") (param i32 i32) (result i32) {body} (local.get 0)))"))
+    program = lower(wat2wasm(f"(module (func $g (result i32) (i32.const 0)) "
+                             f"(func (export \"f\") (param i32 i32) (result i32) {body} (local.get 0)))"))
     result, _ = compile_for(program, "aarch64")
     assert result.ok, result.text
     assert result.code_bytes > (1 << 20)

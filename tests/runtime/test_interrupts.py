@@ -50,17 +50,46 @@ def test_deadline_stops_an_infinite_loop_and_can_be_cancelled() -> None:
         store.set_deadline(-1)
 
 
-def test_pending_request_traps_at_function_entry_of_the_next_call() -> None:
+def test_pending_request_traps_the_next_call_before_any_wasm_runs() -> None:
     store, inst = _instance()
     handle = store.interrupt_handle()
     handle.interrupt()
     with pytest.raises(Interrupted) as info:
-        inst.exports["leaf"]()  # no loop: the function-entry check takes the request
-    assert info.value.backtrace[0].func_name == "leaf"
+        inst.exports["leaf"]()  # no loop, no call, so no check in its code: taken on entry
+    assert info.value.backtrace == []  # no wasm frame ran
     assert inst.exports["leaf"]() == 7
     handle.interrupt()
     handle.cancel()  # withdrawn before any wasm ran
     assert inst.exports["leaf"]() == 7
+
+
+def test_deadline_stops_recursion_without_loops() -> None:
+    # No loop anywhere: the entry checks of calling bodies bound the time to the trap.
+    store, inst = _instance("""(module (func $fib (export "fib") (param i32) (result i32)
+      (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))
+        (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                       (call $fib (i32.sub (local.get 0) (i32.const 2))))))))""")
+    store.set_deadline(0.05)
+    with pytest.raises(Interrupted) as info:
+        inst.exports["fib"](90)  # about 2^62 calls
+    assert {f.func_name for f in info.value.backtrace} == {"fib"}
+
+
+def test_request_from_a_host_function_stops_the_calling_wasm() -> None:
+    # The host function returns into a body that then calls a leaf in a loop: the loop header
+    # takes the request; wasm that called the host function never finishes.
+    engine = Engine()
+    store = Store(engine)
+    handle = store.interrupt_handle()
+    module = Module(engine, """(module (import "env" "stop" (func $stop))
+      (func $leaf (result i32) (i32.const 1))
+      (func (export "run") (result i32) (local i32) (call $stop)
+        (loop $l (local.set 0 (i32.add (local.get 0) (call $leaf))) (br $l)) (local.get 0)))""")
+    stop = nearvm.Func(store, module.imports[0][2], handle.interrupt)
+    inst = Instance(store, module, {"env": {"stop": stop}})
+    with pytest.raises(Interrupted) as info:
+        inst.exports["run"]()
+    assert info.value.backtrace[0].func_name == "run"
 
 
 def test_interrupt_reaches_every_instance_of_the_store() -> None:

@@ -350,8 +350,9 @@ class InterruptHandle:
     """Stops a Store's unmetered wasm from another thread: ``store.interrupt_handle().interrupt()``.
 
     The running wasm traps with :class:`~nearvm.Interrupted` (``TrapCode.INTERRUPTED``) at its next
-    loop header or function entry; host code is not interrupted (the trap happens once it returns
-    to wasm). A request made while no wasm runs is taken by the next call into the Store. The
+    loop header or entry of a function that calls others; host code is not interrupted (the trap
+    happens once it returns to wasm). A request made while no wasm runs (or after the running
+    call's last check) is taken by the next call into the Store, before any wasm runs. The
     request is consumed by the trap it causes; :meth:`cancel` withdraws one that was not taken.
     Without a request, execution is unaffected and deterministic.
 
