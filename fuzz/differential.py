@@ -12,9 +12,11 @@ Used by tests/jit/test_jit_differential.py and by the ``differential`` fuzz targ
 
 from __future__ import annotations
 
+import ctypes
 import random
 import struct
 import subprocess
+from collections.abc import Callable
 
 import wasmtime
 
@@ -88,13 +90,40 @@ def _is_stack_exhaustion(exc: BaseException | None) -> bool:
     return exc is not None and "exhausted" in str(exc)
 
 
+def _memcmp() -> Callable[[int, int, int], int] | None:
+    try:
+        fn = ctypes.CDLL(None).memcmp
+    except (OSError, AttributeError):  # no C library symbols in the process (Windows): slow path
+        return None
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    return fn
+
+
+_MEMCMP = _memcmp()
+
+
+def _same_memory(n_mem: nearvm.Memory, w_mem: wasmtime.Memory, w_store: wasmtime.Store) -> bool:
+    """Byte equality of two linear memories in place: memories of smith modules reach GiBs, and
+    copying them out (twice per call) once took minutes for one module."""
+    size = n_mem.data_size
+    if size != w_mem.data_len(w_store):
+        return False
+    if size == 0:
+        return True
+    n_view = n_mem.data
+    w_addr = ctypes.cast(w_mem.data_ptr(w_store), ctypes.c_void_p).value
+    if _MEMCMP is None or w_addr is None:
+        return bytes(n_view) == bytes(w_mem.read(w_store, 0, size))
+    n_addr = ctypes.addressof((ctypes.c_char * size).from_buffer(n_view))
+    return _MEMCMP(n_addr, w_addr, size) == 0
+
+
 def _compare_state(seed: int, where: str, n_inst, w_exports, w_store) -> None:  # noqa: ANN001
     """Exported memories (bytes) and globals (exact bits) must agree."""
     for name, obj in n_inst.exports.items():
         if isinstance(obj, nearvm.Memory):
-            w_mem = w_exports[name]
-            assert bytes(obj.read(0, obj.data_size)) == bytes(w_mem.read(w_store, 0, w_mem.data_len(w_store))), (
-                f"seed {seed}: memory {name} differs after {where}")
+            assert _same_memory(obj, w_exports[name], w_store), f"seed {seed}: memory {name} differs after {where}"
         elif isinstance(obj, nearvm.Global):
             ty_name = obj.type.content.name.lower()
             w_bits = _wasmtime_bits(ty_name, w_exports[name].value(w_store))

@@ -49,3 +49,28 @@ def test_fuzz_inputs_are_reproducible() -> None:
     for name, t in TARGETS.items():
         if name in ("decoder", "artifact"):
             assert t.make_input(5, 17) == t.make_input(5, 17)
+
+
+def test_differential_memory_comparison_is_exact_and_in_place_regression() -> None:
+    # Exported memories were copied out of both engines after every call: one smith module with
+    # GiB memories took over a minute (reported as a hang). Compared in place now; a single byte
+    # or a size difference must still show.
+    import wasmtime
+    from fuzz.differential import _same_memory, _wasmtime_engine
+
+    import nearvm
+    from wasm_text import wat2wasm
+
+    wasm = wat2wasm('(module (memory (export "m") 3))')
+    engine = nearvm.Engine()
+    n_inst = nearvm.Instance(nearvm.Store(engine), nearvm.Module(engine, wasm))
+    w_store = wasmtime.Store(_wasmtime_engine())
+    w_mem = wasmtime.Instance(w_store, wasmtime.Module(w_store.engine, wasm), []).exports(w_store)["m"]
+    n_mem = n_inst.exports["m"]
+    assert _same_memory(n_mem, w_mem, w_store)
+    n_mem.write(3 * 65536 - 1, b"\x01")
+    assert not _same_memory(n_mem, w_mem, w_store)
+    w_mem.write(w_store, b"\x01", 3 * 65536 - 1)
+    assert _same_memory(n_mem, w_mem, w_store)
+    n_mem.grow(1)
+    assert not _same_memory(n_mem, w_mem, w_store)

@@ -109,3 +109,13 @@ def test_caller_get_export_after_instance_object_is_garbage_collected() -> None:
     gc.collect()
     assert run() == 42
     assert isinstance(seen[0], Instance)
+
+
+def test_module_of_another_engine_is_refused_and_the_failed_instance_prints() -> None:
+    # The refusal is a ValueError; repr() of the half-made Instance (as a traceback shows it)
+    # once raised AttributeError.
+    module = Module(Engine(), "(module)")
+    with pytest.raises(ValueError, match="different engines"):
+        Instance(Store(Engine()), module)
+    half_made = Instance.__new__(Instance)
+    assert repr(half_made) == "<nearvm.Instance (not created)>"

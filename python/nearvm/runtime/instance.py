@@ -261,7 +261,10 @@ class Instance:
         return self._exports
 
     def __repr__(self) -> str:
-        return f"<nearvm.Instance exports={list(self._exports)}>"
+        exports = getattr(self, "_exports", None)  # absent when the constructor raised
+        if exports is None:
+            return "<nearvm.Instance (not created)>"
+        return f"<nearvm.Instance exports={list(exports)}>"
 
 
 # Keep ValType importable for type checkers reading this module's signatures.
