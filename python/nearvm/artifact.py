@@ -1180,25 +1180,24 @@ class _LazyOffsetMaps(Sequence[list[int]]):
         self._maps: list[list[int]] | None = None
         self._error: ArtifactError | None = None
 
-    def decoded(self) -> list[list[int]]:
-        """Every map, decoded and checked (ArtifactError if they are malformed)."""
-        if self._error is not None:
-            raise self._error
+    def _usable(self) -> list[list[int]]:
+        """The maps, or one empty map per function when they are malformed (decoded once either
+        way). Always ``len(self)`` entries: indexing past the end raises IndexError, which ends
+        iteration."""
         if self._maps is None:
             try:
                 self._maps = decode_offset_maps(self._raw, self._n)
             except ArtifactError as e:
-                self._error = e  # decoded once: a malformed section is not re-read on every use
-                raise
+                self._error = e
+                self._maps = [[] for _ in range(self._n)]
         return self._maps
 
-    def _usable(self) -> list[list[int]]:
-        """The maps, or one empty map per function when they are malformed. Always ``len(self)``
-        entries: indexing past the end raises IndexError, which ends iteration."""
-        try:
-            return self.decoded()
-        except ArtifactError:
-            return [[] for _ in range(self._n)]
+    def decoded(self) -> list[list[int]]:
+        """Every map, decoded and checked (ArtifactError if they are malformed)."""
+        maps = self._usable()
+        if self._error is not None:
+            raise self._error
+        return maps
 
     def __len__(self) -> int:
         return self._n
